@@ -1,0 +1,333 @@
+"""The sandbox topology: one YAML file, read into typed, checked objects.
+
+Every engine and client derives orgs, nodes, channels, chaincodes and ports from here,
+so a change to the network is a change to `topology.yaml` and nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DEFAULT_TOPOLOGY = Path(__file__).with_name("topology.yaml")
+
+Role = Literal["TSO", "DSO", "BSP", "HOST", "INFRA", "EVUSER"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PeerSpec(_Strict):
+    name: str
+    port: int = Field(ge=1024, le=65535)
+    chaincode_port: int = Field(ge=1024, le=65535)
+    operations_port: int = Field(ge=1024, le=65535)
+
+
+class OrdererNodeSpec(_Strict):
+    name: str
+    port: int = Field(ge=1024, le=65535)
+    admin_port: int = Field(ge=1024, le=65535)
+    cluster_port: int = Field(ge=1024, le=65535)
+    operations_port: int = Field(ge=1024, le=65535)
+
+
+class OrdererSpec(_Strict):
+    org: str
+    consensus: Literal["etcdraft"] = "etcdraft"
+    batch_timeout: str = "2s"
+    max_message_count: int = Field(default=500, ge=1)
+    absolute_max_bytes: int = Field(default=103809024, ge=1024)
+    preferred_max_bytes: int = Field(default=2097152, ge=1024)
+    nodes: list[OrdererNodeSpec]
+
+    @field_validator("batch_timeout")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        if not re.fullmatch(r"\d+(ms|s)", v):
+            raise ValueError(f"batch_timeout {v!r} must look like 250ms or 2s")
+        return v
+
+    @property
+    def batch_timeout_seconds(self) -> float:
+        v = self.batch_timeout
+        return int(v[:-2]) / 1000 if v.endswith("ms") else float(v[:-1])
+
+
+class OrgSpec(_Strict):
+    msp_id: str
+    name: str
+    kind: Literal["peer", "orderer"] = "peer"
+    role: Role | None = None
+    eic: str | None = None
+    bna: bool = False
+    tenant_of: str | None = None
+    peers: list[PeerSpec] = []
+
+
+class UserSpec(_Strict):
+    name: str
+    attrs: dict[str, str] = {}
+
+
+class ChannelSpec(_Strict):
+    orgs: list[str]
+    chaincodes: list[str]
+
+
+class CollectionSpec(_Strict):
+    name: str
+    policy: str
+    required_peer_count: int = 0
+    max_peer_count: int = 1
+    block_to_live: int = 0
+    member_only_read: bool = True
+    member_only_write: bool = False
+
+
+class ChaincodeSpec(_Strict):
+    contract: str
+    port: int = Field(ge=1024, le=65535)
+    endorsement: str
+    version: str = "1.0"
+    sequence: int = 1
+    collections: list[CollectionSpec] = []
+
+
+class TopologySpec(_Strict):
+    name: str
+    fabric_version: str
+    domain: str
+    host: str = "127.0.0.1"
+    orderer: OrdererSpec
+    organizations: dict[str, OrgSpec]
+    users: list[UserSpec] = []
+    channels: dict[str, ChannelSpec]
+    chaincodes: dict[str, ChaincodeSpec]
+
+    @field_validator("host")
+    @classmethod
+    def _loopback(cls, v: str) -> str:
+        if not v.startswith("127."):
+            raise ValueError(f"host {v!r}: the sandbox listens on loopback only (127.0.0.0/8)")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> TopologySpec:
+        orgs = self.organizations
+        if self.orderer.org not in orgs or orgs[self.orderer.org].kind != "orderer":
+            raise ValueError(f"orderer.org {self.orderer.org!r} must name an org of kind orderer")
+        for key, org in orgs.items():
+            if org.tenant_of is not None:
+                host = orgs.get(org.tenant_of)
+                if host is None or not host.peers:
+                    raise ValueError(f"org {key}: tenant_of {org.tenant_of!r} must be an org with peers")
+                if org.peers:
+                    raise ValueError(f"org {key}: a tenant has users only, no peers")
+        for ch, spec in self.channels.items():
+            if not re.fullmatch(r"[a-z][a-z0-9.-]*", ch):
+                raise ValueError(f"channel {ch!r}: Fabric channel names are lower case [a-z0-9.-]")
+            for o in spec.orgs:
+                if o not in orgs or orgs[o].kind != "peer":
+                    raise ValueError(f"channel {ch}: unknown org {o!r}")
+            for cc in spec.chaincodes:
+                if cc not in self.chaincodes:
+                    raise ValueError(f"channel {ch}: unknown chaincode {cc!r}")
+        ports: dict[int, str] = {}
+        for name, port in _all_ports(self):
+            if port in ports:
+                raise ValueError(f"port {port} used twice: {ports[port]} and {name}")
+            ports[port] = name
+        return self
+
+
+def _all_ports(spec: TopologySpec) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for n in spec.orderer.nodes:
+        out += [(f"{n.name} port", n.port), (f"{n.name} admin", n.admin_port),
+                (f"{n.name} cluster", n.cluster_port), (f"{n.name} operations", n.operations_port)]
+    for key, org in spec.organizations.items():
+        for p in org.peers:
+            out += [(f"{p.name}.{key} port", p.port), (f"{p.name}.{key} chaincode", p.chaincode_port),
+                    (f"{p.name}.{key} operations", p.operations_port)]
+    for cc, c in spec.chaincodes.items():
+        out.append((f"chaincode {cc}", c.port))
+    return out
+
+
+@dataclass(frozen=True)
+class Org:
+    key: str
+    msp_id: str
+    name: str
+    domain: str
+    kind: Literal["peer", "orderer"]
+    role: str | None
+    eic: str | None
+    bna: bool
+    tenant_of: str | None
+
+    @property
+    def is_tenant(self) -> bool:
+        return self.tenant_of is not None
+
+
+@dataclass(frozen=True)
+class Peer:
+    org: str
+    msp_id: str
+    name: str
+    host: str            # TLS/hostname, e.g. peer0.tso.cbp.local
+    address: str         # where it listens, e.g. 127.0.0.1:7051
+    port: int
+    chaincode_port: int
+    operations_port: int
+
+
+@dataclass(frozen=True)
+class OrdererNode:
+    name: str
+    host: str
+    address: str
+    port: int
+    admin_port: int
+    cluster_port: int
+    operations_port: int
+
+
+@dataclass(frozen=True)
+class Chaincode:
+    name: str
+    contract: str
+    address: str
+    port: int
+    endorsement: str
+    version: str
+    sequence: int
+    collections: tuple[CollectionSpec, ...]
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    orgs: tuple[str, ...]
+    chaincodes: tuple[str, ...]
+
+
+class Topology:
+    """The parsed topology with the derived views every engine needs."""
+
+    def __init__(self, spec: TopologySpec, raft_nodes: int = 1) -> None:
+        if not 1 <= raft_nodes <= len(spec.orderer.nodes):
+            raise ValueError(
+                f"raft_nodes={raft_nodes}: the topology declares {len(spec.orderer.nodes)} orderer nodes"
+            )
+        self.spec = spec
+        self.raft_nodes = raft_nodes
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def host(self) -> str:
+        return self.spec.host
+
+    @cached_property
+    def orgs(self) -> dict[str, Org]:
+        return {
+            k: Org(k, o.msp_id, o.name, f"{k}.{self.spec.domain}", o.kind, o.role, o.eic, o.bna, o.tenant_of)
+            for k, o in self.spec.organizations.items()
+        }
+
+    def org_by_msp(self, msp_id: str) -> Org:
+        for org in self.orgs.values():
+            if org.msp_id == msp_id:
+                return org
+        raise KeyError(f"no org with MSP id {msp_id!r} in the topology")
+
+    @property
+    def orderer_org(self) -> Org:
+        return self.orgs[self.spec.orderer.org]
+
+    @property
+    def bna(self) -> Org:
+        return next(o for o in self.orgs.values() if o.bna)
+
+    @cached_property
+    def orderers(self) -> list[OrdererNode]:
+        dom = self.orderer_org.domain
+        return [
+            OrdererNode(n.name, f"{n.name}.{dom}", f"{self.host}:{n.port}", n.port, n.admin_port,
+                        n.cluster_port, n.operations_port)
+            for n in self.spec.orderer.nodes[: self.raft_nodes]
+        ]
+
+    @cached_property
+    def peers(self) -> list[Peer]:
+        out = []
+        for key, o in self.spec.organizations.items():
+            for p in o.peers:
+                out.append(Peer(key, o.msp_id, p.name, f"{p.name}.{key}.{self.spec.domain}",
+                                f"{self.host}:{p.port}", p.port, p.chaincode_port, p.operations_port))
+        return out
+
+    def peer(self, host: str) -> Peer:
+        for p in self.peers:
+            if p.host == host or f"{p.name}.{p.org}" == host:
+                return p
+        raise KeyError(f"no peer {host!r} in the topology")
+
+    @cached_property
+    def channels(self) -> dict[str, Channel]:
+        return {k: Channel(k, tuple(c.orgs), tuple(c.chaincodes)) for k, c in self.spec.channels.items()}
+
+    def channel(self, name: str) -> Channel:
+        try:
+            return self.channels[name]
+        except KeyError:
+            raise KeyError(f"no channel {name!r} in the topology; channels: {', '.join(self.channels)}") from None
+
+    def channel_peers(self, channel: str) -> list[Peer]:
+        """Peers joined to a channel: those of its member orgs that run peers."""
+        orgs = set(self.channel(channel).orgs)
+        return [p for p in self.peers if p.org in orgs]
+
+    def peer_channels(self, peer: Peer) -> list[str]:
+        return [c for c, spec in self.channels.items() if peer.org in spec.orgs]
+
+    @cached_property
+    def chaincodes(self) -> dict[str, Chaincode]:
+        return {
+            k: Chaincode(k, c.contract, f"{self.host}:{c.port}", c.port, c.endorsement, c.version,
+                         c.sequence, tuple(c.collections))
+            for k, c in self.spec.chaincodes.items()
+        }
+
+    def users(self, org_key: str) -> list[UserSpec]:
+        """Users of an org besides Admin, with role and EIC attributes filled in."""
+        org = self.orgs[org_key]
+        base = {k: v for k, v in (("role", org.role), ("eic", org.eic)) if v}
+        return [UserSpec(name=u.name, attrs={**base, **u.attrs}) for u in self.spec.users]
+
+    def all_ports(self) -> list[tuple[str, int]]:
+        """Every (listener, port) of the nodes that run with this raft size."""
+        running = {o.name for o in self.orderers}
+        spare = {n.name for n in self.spec.orderer.nodes} - running
+        return [(n, p) for n, p in _all_ports(self.spec) if n.split(" ")[0] not in spare]
+
+
+def load_topology(path: str | Path | None = None, raft_nodes: int = 1) -> Topology:
+    p = Path(path) if path else DEFAULT_TOPOLOGY
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"topology file {p} not found") from None
+    return Topology(TopologySpec.model_validate(raw), raft_nodes=raft_nodes)
