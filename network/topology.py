@@ -6,6 +6,7 @@ so a change to the network is a change to `topology.yaml` and nothing else.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -224,13 +225,17 @@ class Channel:
 class Topology:
     """The parsed topology with the derived views every engine needs."""
 
-    def __init__(self, spec: TopologySpec, raft_nodes: int = 1) -> None:
+    def __init__(self, spec: TopologySpec, raft_nodes: int = 1, port_offset: int = 0) -> None:
         if not 1 <= raft_nodes <= len(spec.orderer.nodes):
             raise ValueError(
                 f"raft_nodes={raft_nodes}: the topology declares {len(spec.orderer.nodes)} orderer nodes"
             )
+        if not 0 <= port_offset <= 20000:
+            raise ValueError(f"port_offset={port_offset}: must be between 0 and 20000")
         self.spec = spec
         self.raft_nodes = raft_nodes
+        # Shifts every port, so that two sandboxes (say a test run beside a demo) can coexist.
+        self.port_offset = port_offset
 
     @property
     def name(self) -> str:
@@ -264,19 +269,22 @@ class Topology:
     @cached_property
     def orderers(self) -> list[OrdererNode]:
         dom = self.orderer_org.domain
+        o = self.port_offset
         return [
-            OrdererNode(n.name, f"{n.name}.{dom}", f"{self.host}:{n.port}", n.port, n.admin_port,
-                        n.cluster_port, n.operations_port)
+            OrdererNode(n.name, f"{n.name}.{dom}", f"{self.host}:{n.port + o}", n.port + o,
+                        n.admin_port + o, n.cluster_port + o, n.operations_port + o)
             for n in self.spec.orderer.nodes[: self.raft_nodes]
         ]
 
     @cached_property
     def peers(self) -> list[Peer]:
         out = []
+        d = self.port_offset
         for key, o in self.spec.organizations.items():
             for p in o.peers:
                 out.append(Peer(key, o.msp_id, p.name, f"{p.name}.{key}.{self.spec.domain}",
-                                f"{self.host}:{p.port}", p.port, p.chaincode_port, p.operations_port))
+                                f"{self.host}:{p.port + d}", p.port + d, p.chaincode_port + d,
+                                p.operations_port + d))
         return out
 
     def peer(self, host: str) -> Peer:
@@ -305,9 +313,10 @@ class Topology:
 
     @cached_property
     def chaincodes(self) -> dict[str, Chaincode]:
+        d = self.port_offset
         return {
-            k: Chaincode(k, c.contract, f"{self.host}:{c.port}", c.port, c.endorsement, c.version,
-                         c.sequence, tuple(c.collections))
+            k: Chaincode(k, c.contract, f"{self.host}:{c.port + d}", c.port + d, c.endorsement,
+                         c.version, c.sequence, tuple(c.collections))
             for k, c in self.spec.chaincodes.items()
         }
 
@@ -321,13 +330,23 @@ class Topology:
         """Every (listener, port) of the nodes that run with this raft size."""
         running = {o.name for o in self.orderers}
         spare = {n.name for n in self.spec.orderer.nodes} - running
-        return [(n, p) for n, p in _all_ports(self.spec) if n.split(" ")[0] not in spare]
+        return [(n, p + self.port_offset) for n, p in _all_ports(self.spec)
+                if n.split(" ")[0] not in spare]
 
 
-def load_topology(path: str | Path | None = None, raft_nodes: int = 1) -> Topology:
-    p = Path(path) if path else DEFAULT_TOPOLOGY
+def load_topology(
+    path: str | Path | None = None, raft_nodes: int = 1, port_offset: int | None = None
+) -> Topology:
+    """Read the topology; `CBP_TOPOLOGY` and `CBP_PORT_OFFSET` override the defaults."""
+    p = Path(path or os.environ.get("CBP_TOPOLOGY") or DEFAULT_TOPOLOGY)
+    if port_offset is None:
+        raw_offset = os.environ.get("CBP_PORT_OFFSET", "0")
+        try:
+            port_offset = int(raw_offset)
+        except ValueError:
+            raise ValueError(f"CBP_PORT_OFFSET={raw_offset!r} is not a whole number") from None
     try:
         raw = yaml.safe_load(p.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"topology file {p} not found") from None
-    return Topology(TopologySpec.model_validate(raw), raft_nodes=raft_nodes)
+    return Topology(TopologySpec.model_validate(raw), raft_nodes=raft_nodes, port_offset=port_offset)
