@@ -81,6 +81,8 @@ class UserSpec(_Strict):
 class ChannelSpec(_Strict):
     orgs: list[str]
     chaincodes: list[str]
+    # the channel's Endorsement/LifecycleEndorsement policy; default: a majority of its peer orgs
+    endorsement: str | None = None
 
 
 class CollectionSpec(_Strict):
@@ -129,7 +131,9 @@ class TopologySpec(_Strict):
             if org.tenant_of is not None:
                 host = orgs.get(org.tenant_of)
                 if host is None or not host.peers:
-                    raise ValueError(f"org {key}: tenant_of {org.tenant_of!r} must be an org with peers")
+                    raise ValueError(
+                        f"org {key}: tenant_of {org.tenant_of!r} must be an org with peers"
+                    )
                 if org.peers:
                     raise ValueError(f"org {key}: a tenant has users only, no peers")
         for ch, spec in self.channels.items():
@@ -152,12 +156,19 @@ class TopologySpec(_Strict):
 def _all_ports(spec: TopologySpec) -> list[tuple[str, int]]:
     out: list[tuple[str, int]] = []
     for n in spec.orderer.nodes:
-        out += [(f"{n.name} port", n.port), (f"{n.name} admin", n.admin_port),
-                (f"{n.name} cluster", n.cluster_port), (f"{n.name} operations", n.operations_port)]
+        out += [
+            (f"{n.name} port", n.port),
+            (f"{n.name} admin", n.admin_port),
+            (f"{n.name} cluster", n.cluster_port),
+            (f"{n.name} operations", n.operations_port),
+        ]
     for key, org in spec.organizations.items():
         for p in org.peers:
-            out += [(f"{p.name}.{key} port", p.port), (f"{p.name}.{key} chaincode", p.chaincode_port),
-                    (f"{p.name}.{key} operations", p.operations_port)]
+            out += [
+                (f"{p.name}.{key} port", p.port),
+                (f"{p.name}.{key} chaincode", p.chaincode_port),
+                (f"{p.name}.{key} operations", p.operations_port),
+            ]
     for cc, c in spec.chaincodes.items():
         out.append((f"chaincode {cc}", c.port))
     return out
@@ -185,8 +196,8 @@ class Peer:
     org: str
     msp_id: str
     name: str
-    host: str            # TLS/hostname, e.g. peer0.tso.cbp.local
-    address: str         # where it listens, e.g. 127.0.0.1:7051
+    host: str  # TLS/hostname, e.g. peer0.tso.cbp.local
+    address: str  # where it listens, e.g. 127.0.0.1:7051
     port: int
     chaincode_port: int
     operations_port: int
@@ -220,6 +231,7 @@ class Channel:
     name: str
     orgs: tuple[str, ...]
     chaincodes: tuple[str, ...]
+    endorsement: str | None = None
 
 
 class Topology:
@@ -248,7 +260,17 @@ class Topology:
     @cached_property
     def orgs(self) -> dict[str, Org]:
         return {
-            k: Org(k, o.msp_id, o.name, f"{k}.{self.spec.domain}", o.kind, o.role, o.eic, o.bna, o.tenant_of)
+            k: Org(
+                k,
+                o.msp_id,
+                o.name,
+                f"{k}.{self.spec.domain}",
+                o.kind,
+                o.role,
+                o.eic,
+                o.bna,
+                o.tenant_of,
+            )
             for k, o in self.spec.organizations.items()
         }
 
@@ -271,8 +293,15 @@ class Topology:
         dom = self.orderer_org.domain
         o = self.port_offset
         return [
-            OrdererNode(n.name, f"{n.name}.{dom}", f"{self.host}:{n.port + o}", n.port + o,
-                        n.admin_port + o, n.cluster_port + o, n.operations_port + o)
+            OrdererNode(
+                n.name,
+                f"{n.name}.{dom}",
+                f"{self.host}:{n.port + o}",
+                n.port + o,
+                n.admin_port + o,
+                n.cluster_port + o,
+                n.operations_port + o,
+            )
             for n in self.spec.orderer.nodes[: self.raft_nodes]
         ]
 
@@ -282,9 +311,18 @@ class Topology:
         d = self.port_offset
         for key, o in self.spec.organizations.items():
             for p in o.peers:
-                out.append(Peer(key, o.msp_id, p.name, f"{p.name}.{key}.{self.spec.domain}",
-                                f"{self.host}:{p.port + d}", p.port + d, p.chaincode_port + d,
-                                p.operations_port + d))
+                out.append(
+                    Peer(
+                        key,
+                        o.msp_id,
+                        p.name,
+                        f"{p.name}.{key}.{self.spec.domain}",
+                        f"{self.host}:{p.port + d}",
+                        p.port + d,
+                        p.chaincode_port + d,
+                        p.operations_port + d,
+                    )
+                )
         return out
 
     def peer(self, host: str) -> Peer:
@@ -295,13 +333,18 @@ class Topology:
 
     @cached_property
     def channels(self) -> dict[str, Channel]:
-        return {k: Channel(k, tuple(c.orgs), tuple(c.chaincodes)) for k, c in self.spec.channels.items()}
+        return {
+            k: Channel(k, tuple(c.orgs), tuple(c.chaincodes), c.endorsement)
+            for k, c in self.spec.channels.items()
+        }
 
     def channel(self, name: str) -> Channel:
         try:
             return self.channels[name]
         except KeyError:
-            raise KeyError(f"no channel {name!r} in the topology; channels: {', '.join(self.channels)}") from None
+            raise KeyError(
+                f"no channel {name!r} in the topology; channels: {', '.join(self.channels)}"
+            ) from None
 
     def channel_peers(self, channel: str) -> list[Peer]:
         """Peers joined to a channel: those of its member orgs that run peers."""
@@ -315,8 +358,16 @@ class Topology:
     def chaincodes(self) -> dict[str, Chaincode]:
         d = self.port_offset
         return {
-            k: Chaincode(k, c.contract, f"{self.host}:{c.port + d}", c.port + d, c.endorsement,
-                         c.version, c.sequence, tuple(c.collections))
+            k: Chaincode(
+                k,
+                c.contract,
+                f"{self.host}:{c.port + d}",
+                c.port + d,
+                c.endorsement,
+                c.version,
+                c.sequence,
+                tuple(c.collections),
+            )
             for k, c in self.spec.chaincodes.items()
         }
 
@@ -330,8 +381,11 @@ class Topology:
         """Every (listener, port) of the nodes that run with this raft size."""
         running = {o.name for o in self.orderers}
         spare = {n.name for n in self.spec.orderer.nodes} - running
-        return [(n, p + self.port_offset) for n, p in _all_ports(self.spec)
-                if n.split(" ")[0] not in spare]
+        return [
+            (n, p + self.port_offset)
+            for n, p in _all_ports(self.spec)
+            if n.split(" ")[0] not in spare
+        ]
 
 
 def load_topology(
@@ -349,4 +403,6 @@ def load_topology(
         raw = yaml.safe_load(p.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"topology file {p} not found") from None
-    return Topology(TopologySpec.model_validate(raw), raft_nodes=raft_nodes, port_offset=port_offset)
+    return Topology(
+        TopologySpec.model_validate(raw), raft_nodes=raft_nodes, port_offset=port_offset
+    )

@@ -1,0 +1,3 @@
+from cbp.cli import main
+
+raise SystemExit(main())
