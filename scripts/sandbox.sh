@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The sandbox from one command: installs what is missing, then `cbp network up` (embedded engine
+# by default; pass --engine fabric for real Fabric binaries). Other actions: status, down, reset.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CBP_SKIP_NPM=1 "$root/scripts/setup.sh"
+action="up"
+case "${1:-}" in up|status|down|reset) action="$1"; shift ;; esac
+exec "$root/.venv/bin/cbp" network "$action" "$@"

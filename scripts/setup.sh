@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the sandbox and its tests need into ./.venv (Python packages from PyPI) and the
+# conformance tests' npm packages (Fabric's official Node client and chaincode). Idempotent.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv with $($python --version)"
+  "$python" -m venv .venv
+fi
+stamp=.venv/.installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "[setup] installing Python packages (pip install -e .[dev])"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
+if [ "${CBP_SKIP_NPM:-0}" != "1" ]; then
+  for d in tests/conformance/node tests/conformance/node-chaincode; do
+    if [ -f "$d/package.json" ] && { [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules" ]; }; then
+      echo "[setup] installing npm packages in $d"
+      (cd "$d" && npm ci --no-audit --no-fund --loglevel=error && touch node_modules)
+    fi
+  done
+fi
