@@ -154,7 +154,7 @@ class Sandbox:
                 "--client-ca-cert",
                 str(d / "ca.crt"),
             ]
-            self.supervisor.start(f"chaincode-{name}", argv)
+            self.supervisor.start(f"chaincode-{name}", argv, env=self.topology.environment())
             self.say(f"chaincode server {name} ({cc.contract}) starting on {cc.address}")
         for name, cc in self.topology.chaincodes.items():
             self.supervisor.wait_until(
@@ -171,7 +171,7 @@ class Sandbox:
             argv.append("--one-tx-per-block")
         log = self.paths.log(EMBEDDED)
         offset = log.stat().st_size if log.exists() else 0
-        self.supervisor.start(EMBEDDED, argv)
+        self.supervisor.start(EMBEDDED, argv, env=self.topology.environment())
         nodes = len(self.topology.peers) + len(self.topology.orderers)
         self.say(
             f"embedded engine starting: {len(self.topology.peers)} peers, "

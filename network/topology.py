@@ -248,6 +248,11 @@ class Topology:
         self.raft_nodes = raft_nodes
         # Shifts every port, so that two sandboxes (say a test run beside a demo) can coexist.
         self.port_offset = port_offset
+        self.source: Path = DEFAULT_TOPOLOGY
+
+    def environment(self) -> dict[str, str]:
+        """What a child process needs to load this same topology with `load_topology()`."""
+        return {"CBP_TOPOLOGY": str(self.source), "CBP_PORT_OFFSET": str(self.port_offset)}
 
     @property
     def name(self) -> str:
