@@ -25,16 +25,18 @@ from ..processes import Supervisor, port_free, port_open
 from ..topology import Topology
 from . import channels as ch
 from . import lifecycle as lc
+from . import probe
 from .binaries import FabricBinaries, find_binaries
 from .cli import OsnAdmin, PeerCLI
 from .config import write_node_config
-from .errors import FabricError, MaterialMissing, PortInUse
+from .errors import FabricError, MaterialMissing, NodeFailed, PortInUse
 from .health import healthz, wait_for, wait_healthy
 from .nodes import FabricNode, fabric_home, node_table, orderers, peers
 
 log = logging.getLogger(__name__)
 
 Say = Callable[[str], None]
+READINESS_CHAINCODE = "smoke"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -109,6 +111,7 @@ class FabricEngine:
         packages = self._packages()
         self._deploy_chaincodes(packages)
         self._start_chaincode_servers(packages)
+        self.wait_ready()
         self.say(f"fabric engine: network up in {time.monotonic() - t0:.1f}s")
 
     def _start_node(self, node: FabricNode, argv: list[str]) -> None:
@@ -270,6 +273,37 @@ class FabricEngine:
                     f"{', '.join(c.node.msp_id for c in one_per_org)})"
                 )
 
+    # ---- readiness --------------------------------------------------------------------------
+
+    def wait_ready(self, chaincode: str = READINESS_CHAINCODE, timeout: float = 90.0) -> None:
+        """A committed transaction through every peer's gateway on every channel that runs
+        `chaincode`, endorsed by every peer org of that channel."""
+        topo = self.topology
+        for channel, spec in topo.channels.items():
+            if chaincode not in spec.chaincodes:
+                continue
+            ch_peers = topo.channel_peers(channel)
+            orgs = sorted({p.msp_id for p in ch_peers})
+            for p in ch_peers:
+                node = self._node(p.host)
+                admin = self.crypto.user_dir(p.org, "Admin")
+                signer = probe.Signer.from_files(
+                    p.msp_id, self.crypto.signcert(admin), self.crypto.keystore(admin)
+                )
+                args = [b"Put", f"cbp-readiness-{p.host}".encode(), str(time.time()).encode()]
+                try:
+                    took, block = probe.submit_until_ready(
+                        node.address, node.tls_ca, signer, channel, chaincode, args, orgs, timeout
+                    )
+                except FabricError as exc:
+                    raise NodeFailed(
+                        node.name, f"gateway not ready on {channel}: {exc}", node.log
+                    ) from exc
+                self.say(
+                    f"{channel}: submit through {p.host}'s gateway, endorsed by "
+                    f"{', '.join(orgs)}, committed in block {block} ({took:.1f}s)"
+                )
+
     # ---- down / status ----------------------------------------------------------------------
 
     def down(self) -> list[str]:
@@ -334,4 +368,3 @@ class FabricEngine:
             "chaincode_servers": servers,
             "channels": channels,
         }
-
