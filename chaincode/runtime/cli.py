@@ -1,0 +1,103 @@
+"""``python -m chaincode.runtime serve module:Class [...]``: run contracts as a CCaaS server.
+
+Flags fall back to the environment variables Fabric's shims read (CHAINCODE_SERVER_ADDRESS,
+CORE_CHAINCODE_ID_NAME, CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_CLIENT_CA_CERT).
+Logs go to stderr; SIGTERM or SIGINT stop the server cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from .config import ENV, ServerSettings, SettingsError
+from .contract import Contract
+from .router import ContractRouter
+from .server import ChaincodeServer
+
+__all__ = ["load_contract", "main"]
+
+logger = logging.getLogger(__name__)
+
+
+def load_contract(spec: str) -> type[Contract]:
+    """Import ``package.module:ClassName``."""
+    module_name, sep, class_name = spec.partition(":")
+    if not sep or not module_name or not class_name:
+        raise SettingsError(f"contract {spec!r} must be written module:Class")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SettingsError(f"contract module {module_name!r} cannot be imported: {exc}") from exc
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type) or not issubclass(cls, Contract):
+        raise SettingsError(f"{spec} is not a chaincode.runtime.Contract subclass")
+    return cls
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m chaincode.runtime")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve contracts as chaincode-as-a-service")
+    serve.add_argument("contracts", nargs="+", metavar="module:Class")
+    serve.add_argument("--address", help=f"host:port to listen on [{ENV['address']}]")
+    serve.add_argument("--chaincode-id", help=f"package id [{ENV['chaincode_id']}]")
+    serve.add_argument("--tls-cert", help=f"server certificate PEM [{ENV['tls_cert']}]")
+    serve.add_argument("--tls-key", help=f"server key PEM [{ENV['tls_key']}]")
+    serve.add_argument(
+        "--client-ca",
+        "--client-ca-cert",
+        dest="client_ca_cert",
+        help=f"require peer certificates from this CA [{ENV['client_ca_cert']}]",
+    )
+    serve.add_argument("--workers", type=int, help=f"transactions at once [{ENV['workers']}]")
+    serve.add_argument("--title", default="", help="metadata title (default: the package label)")
+    serve.add_argument("--version", default="", help="metadata version")
+    serve.add_argument("--log-level", default="INFO")
+    return parser
+
+
+async def _serve(server: ChaincodeServer) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    await stop.wait()
+    logger.info("stopping on signal")
+    await server.stop(grace=2.0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = ServerSettings.from_sources(
+            address=args.address,
+            chaincode_id=args.chaincode_id,
+            tls_cert=args.tls_cert,
+            tls_key=args.tls_key,
+            client_ca_cert=args.client_ca_cert,
+            workers=args.workers,
+        )
+        contracts = [load_contract(spec) for spec in args.contracts]
+        title = args.title or settings.chaincode_id.partition(":")[0]
+        router = ContractRouter(contracts, title=title, version=args.version)
+    except (SettingsError, TypeError, ValueError) as exc:
+        logger.error("%s", exc)
+        return 2
+    try:
+        asyncio.run(_serve(ChaincodeServer(router, settings)))
+    except OSError as exc:
+        logger.error("%s", exc)
+        return 1
+    return 0
