@@ -1,0 +1,149 @@
+"""A channel, async: contracts, chaincode and block events, and ledger queries through qscc."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from gateway._protos import common_pb2
+from gateway.aio.contract import Contract
+from gateway.aio.events import BlockEventsRequest, ChaincodeEventsRequest, EventStream
+from gateway.aio.transport import GatewayTransport
+from gateway.checkpoint import Checkpoint
+from gateway.events import (
+    BlockEventKind,
+    ChaincodeEvent,
+    new_block_events_envelope,
+    new_chaincode_events_request,
+)
+from gateway.identity import SigningIdentity
+from gateway.ledger import (
+    ChainInfo,
+    TransactionRecord,
+    decode_chain_info,
+    decode_processed_transaction,
+)
+from gateway.options import Timeouts
+
+QSCC = "qscc"
+
+
+class Network:
+    """Cheap handle on one channel through the gateway peer."""
+
+    def __init__(
+        self,
+        transport: GatewayTransport,
+        signing: SigningIdentity,
+        channel: str,
+        timeouts: Timeouts,
+        tls_certificate_hash: bytes | None = None,
+    ) -> None:
+        self._transport = transport
+        self._signing = signing
+        self.name = channel
+        self._timeouts = timeouts
+        self._tls_hash = tls_certificate_hash
+
+    def get_contract(self, chaincode: str, contract_name: str | None = None) -> Contract:
+        return Contract(
+            self._transport, self._signing, self.name, chaincode, contract_name, self._timeouts
+        )
+
+    # -- events -------------------------------------------------------------------------------
+
+    def new_chaincode_events_request(
+        self,
+        chaincode: str,
+        *,
+        start_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> ChaincodeEventsRequest:
+        signed = new_chaincode_events_request(
+            channel=self.name,
+            chaincode=chaincode,
+            creator=self._signing.creator,
+            start_block=start_block,
+            checkpoint=checkpoint,
+        )
+        return ChaincodeEventsRequest(self._transport, self._signing, signed)
+
+    async def chaincode_events(
+        self,
+        chaincode: str,
+        *,
+        start_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        timeout: float | None = None,
+    ) -> EventStream[ChaincodeEvent]:
+        """Events emitted by committed valid transactions of `chaincode`, in commit order."""
+        request = self.new_chaincode_events_request(
+            chaincode, start_block=start_block, checkpoint=checkpoint
+        )
+        return await request.events(timeout=timeout)
+
+    def new_block_events_request(
+        self,
+        kind: BlockEventKind = BlockEventKind.FULL,
+        *,
+        start_block: int | None = None,
+        stop_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> BlockEventsRequest:
+        envelope = new_block_events_envelope(
+            channel=self.name,
+            creator=self._signing.creator,
+            start_block=start_block,
+            stop_block=stop_block,
+            checkpoint=checkpoint,
+            tls_certificate_hash=self._tls_hash,
+        )
+        return BlockEventsRequest(self._transport, self._signing, envelope, kind)
+
+    async def block_events(
+        self,
+        kind: BlockEventKind = BlockEventKind.FULL,
+        *,
+        start_block: int | None = None,
+        stop_block: int | None = None,
+        checkpoint: Checkpoint | None = None,
+        timeout: float | None = None,
+    ) -> EventStream[Any]:
+        """Blocks as committed (`common.Block`, or filtered / with private data by `kind`)."""
+        request = self.new_block_events_request(
+            kind, start_block=start_block, stop_block=stop_block, checkpoint=checkpoint
+        )
+        return await request.events(timeout=timeout)
+
+    # -- ledger -------------------------------------------------------------------------------
+
+    async def _qscc(self, function: str, *args: str) -> bytes:
+        return await self.get_contract(QSCC).evaluate_transaction(function, self.name, *args)
+
+    async def get_chain_info(self) -> ChainInfo:
+        return decode_chain_info(await self._qscc("GetChainInfo"))
+
+    async def get_block(self, number: int) -> Any:
+        """The `common.Block` at `number` (qscc GetBlockByNumber)."""
+        block = common_pb2.Block()
+        block.ParseFromString(await self._qscc("GetBlockByNumber", str(number)))
+        return block
+
+    async def get_transaction(self, transaction_id: str) -> TransactionRecord:
+        """A committed transaction with its validation code (qscc GetTransactionByID)."""
+        return decode_processed_transaction(await self._qscc("GetTransactionByID", transaction_id))
+
+    async def iter_blocks(
+        self, start: int = 0, stop: int | None = None
+    ) -> AsyncGenerator[Any, None]:
+        """Blocks `start..stop` inclusive (stop defaults to the current height - 1) via Deliver."""
+        if stop is None:
+            stop = (await self.get_chain_info()).height - 1
+        if stop < start:
+            return
+        stream = await self.block_events(start_block=start, stop_block=stop)
+        async with stream:
+            async for block in stream:
+                yield block
+                if int(block.header.number) >= stop:
+                    return
