@@ -1,0 +1,280 @@
+"""One peer's ledger of one channel: block store, world state, history and tx index.
+
+Commit order follows Fabric's kvledger: validate, write the TRANSACTIONS_FILTER, append the block
+(fsync), then apply state, history and indexes in one SQLite transaction whose savepoint is the
+block number. After a crash the block file is the truth: blocks past the savepoint are replayed
+with their recorded validation codes, and a state that is ahead of the blocks is rebuilt from
+scratch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from fabric_protos.common import common_pb2
+from fabric_protos.ledger.rwset import rwset_pb2
+
+from . import protoutil
+from .blockstore import BlockIndex, BlockStore
+from .channelconfig import ChannelConfig, channel_id_of_block
+from .history import HistoryDB, HistoryEntry
+from .rwset import TxSimulator
+from .statedb import StateDB
+from .validator import BlockValidation, ChaincodeDefinition, Validator, definitions_from_state
+
+log = logging.getLogger(__name__)
+
+Code = protoutil.Code
+Listener = Callable[[common_pb2.Block, list[int]], None]
+
+_META_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class LedgerError(RuntimeError):
+    """A block cannot be committed or the ledger on disk is inconsistent."""
+
+
+class PeerLedger:
+    def __init__(
+        self,
+        path: Path,
+        channel_id: str,
+        genesis_block: common_pb2.Block,
+        *,
+        msp_id: str | None = None,
+        chaincode_definitions: Callable[[str], ChaincodeDefinition | None] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.channel_id = channel_id
+        self.msp_id = msp_id
+        if channel_id_of_block(genesis_block) != channel_id:
+            raise LedgerError(
+                f"genesis block is for channel {channel_id_of_block(genesis_block)}, "
+                f"not {channel_id}"
+            )
+        self.blocks = BlockStore(self.path)
+        self.state = StateDB(self.path / "state.sqlite")
+        self.state._writer.executescript(_META_SCHEMA)
+        BlockIndex(self.state._writer)
+        HistoryDB(self.state._writer)
+        self._commit_lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._definitions = chaincode_definitions or definitions_from_state(self.state)
+        self._config = ChannelConfig.from_block(genesis_block, channel_id)
+        self.validator = Validator(self._config, self._lookup_definition, msp_id=msp_id)
+        self._last_header: common_pb2.BlockHeader | None = None
+        self._recover(genesis_block)
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        channel_id: str,
+        genesis_block: common_pb2.Block,
+        **kwargs: object,
+    ) -> PeerLedger:
+        return cls(path, channel_id, genesis_block, **kwargs)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.blocks.close()
+        self.state.close()
+
+    def _lookup_definition(self, name: str) -> ChaincodeDefinition | None:
+        return self._definitions(name)
+
+    def set_chaincode_definitions(
+        self, lookup: Callable[[str], ChaincodeDefinition | None]
+    ) -> None:
+        self._definitions = lookup
+
+    # --- recovery -------------------------------------------------------------------------------
+
+    def _recover(self, genesis: common_pb2.Block) -> None:
+        height = self.blocks.height
+        savepoint = self.state.savepoint()
+        if height == 0:
+            if savepoint >= 0:
+                log.warning("ledger %s: state without blocks; clearing it", self.path)
+                self._clear_derived()
+            self.commit(genesis)
+            return
+        if savepoint >= height:
+            log.warning(
+                "ledger %s: state savepoint %d is ahead of the block store (height %d); "
+                "rebuilding state from blocks",
+                self.path,
+                savepoint,
+                height,
+            )
+            self._clear_derived()
+            savepoint = -1
+        self._last_header = self.blocks.get(height - 1).header
+        # The latest config is found by replaying config transactions from the start.
+        self._config_from_blocks(min(savepoint, height - 1))
+        for n in range(savepoint + 1, height):
+            self._replay(n)
+        if savepoint + 1 < height:
+            log.info("ledger %s: replayed blocks %d..%d", self.path, savepoint + 1, height - 1)
+
+    def _clear_derived(self) -> None:
+        self.state.clear()
+        with self.state.transaction() as conn:
+            BlockIndex.clear(conn)
+            HistoryDB.clear(conn)
+            conn.execute("DELETE FROM ledger_meta")
+
+    def _config_from_blocks(self, upto: int) -> None:
+        row = self.state.reader.execute(
+            "SELECT value FROM ledger_meta WHERE name = 'last_config'"
+        ).fetchone()
+        if row is None or upto < 0:
+            return
+        block = self.blocks.get(int(row[0]))
+        self._set_config(ChannelConfig.from_block(block, self.channel_id))
+
+    def _set_config(self, config: ChannelConfig) -> None:
+        self._config = config
+        self.validator.channel_config = config
+
+    def _replay(self, n: int) -> None:
+        block = self.blocks.get(n)
+        codes = list(protoutil.tx_filter(block))
+        if len(codes) != len(block.data.data):
+            raise LedgerError(f"block {n} in the store has no complete TRANSACTIONS_FILTER")
+        validation = self.validator.replay_block(block, codes, self.blocks.get_private(n))
+        self._apply(block, validation)
+
+    # --- commit ---------------------------------------------------------------------------------
+
+    def commit(
+        self,
+        block: common_pb2.Block,
+        private_data: dict[str, rwset_pb2.TxPvtReadWriteSet] | None = None,
+    ) -> list[int]:
+        """Validate and commit the next block; returns its validation codes.
+
+        A block already committed returns its recorded codes (idempotent by number).
+        """
+        with self._commit_lock:
+            n = block.header.number
+            height = self.blocks.height
+            if n < height:
+                return list(protoutil.tx_filter(self.blocks.get(n)))
+            if n > height:
+                raise LedgerError(
+                    f"channel {self.channel_id}: block {n} cannot follow height {height}"
+                )
+            if protoutil.block_data_hash(block.data) != block.header.data_hash:
+                raise LedgerError(f"block {n}: header data hash does not match the block data")
+            if self._last_header is not None:
+                expected = protoutil.block_header_hash(self._last_header)
+                if block.header.previous_hash != expected:
+                    raise LedgerError(
+                        f"block {n}: previous hash does not match the hash of block {n - 1}"
+                    )
+            own = common_pb2.Block()
+            own.CopyFrom(block)
+            protoutil.ensure_metadata(own)
+            validation = self.validator.validate_block(
+                own, self.state, self.tx_exists, private_data
+            )
+            own.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(validation.codes)
+            self.blocks.append(own, validation.private_kept or None)
+            self._apply(own, validation)
+        for listener in list(self._listeners):
+            try:
+                listener(own, validation.codes)
+            except Exception:
+                log.exception("ledger listener failed on block %d", n)
+        return validation.codes
+
+    def _apply(self, block: common_pb2.Block, validation: BlockValidation) -> None:
+        n = block.header.number
+        txs = [
+            (p.txid if p is not None else "", i, validation.codes[i])
+            for i, p in enumerate(validation.txs)
+        ]
+        with self.state.transaction() as conn:
+            StateDB.apply(conn, validation.batch, n)
+            HistoryDB.add(conn, validation.history)
+            BlockIndex.add(conn, n, protoutil.block_header_hash(block.header), txs)
+            if validation.new_config is not None or n == 0:
+                conn.execute("INSERT OR REPLACE INTO ledger_meta VALUES ('last_config', ?)", (n,))
+        if validation.new_config is not None and n > 0:
+            self._set_config(ChannelConfig.from_config(validation.new_config, self.channel_id))
+        self._last_header = block.header
+
+    # --- queries --------------------------------------------------------------------------------
+
+    @property
+    def height(self) -> int:
+        return self.blocks.height
+
+    @property
+    def channel_config(self) -> ChannelConfig:
+        return self._config
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def get_block(self, number: int) -> common_pb2.Block:
+        return self.blocks.get(number)
+
+    def get_block_by_hash(self, header_hash: bytes) -> common_pb2.Block | None:
+        n = BlockIndex.block_by_hash(self.state.reader, header_hash)
+        return self.blocks.get(n) if n is not None else None
+
+    def get_tx_by_id(self, txid: str) -> tuple[bytes, int, int] | None:
+        """(envelope bytes, validation code, block number) of a transaction, or None."""
+        loc = BlockIndex.tx(self.state.reader, txid)
+        if loc is None:
+            return None
+        block_num, tx_num, code = loc
+        return bytes(self.blocks.get(block_num).data.data[tx_num]), code, block_num
+
+    def tx_exists(self, txid: str) -> bool:
+        return BlockIndex.tx(self.state.reader, txid) is not None
+
+    def info(self) -> common_pb2.BlockchainInfo:
+        last = self._last_header
+        if last is None:
+            return common_pb2.BlockchainInfo(height=0)
+        return common_pb2.BlockchainInfo(
+            height=self.height,
+            currentBlockHash=protoutil.block_header_hash(last),
+            previousBlockHash=last.previous_hash,
+        )
+
+    def new_tx_simulator(self, txid: str) -> TxSimulator:
+        return TxSimulator(self.state, txid)
+
+    def get_state(self, ns: str, key: str) -> bytes | None:
+        vv = self.state.get(ns, key)
+        return vv.value if vv else None
+
+    def get_history(self, ns: str, key: str) -> list[HistoryEntry]:
+        return HistoryDB.get(self.state.reader, ns, key)
+
+    def get_private_data(self, ns: str, coll: str, key: str) -> bytes | None:
+        vv = self.state.get_private(ns, coll, key)
+        return vv.value if vv else None
+
+    def get_private_data_for_block(self, number: int) -> dict[int, rwset_pb2.TxPvtReadWriteSet]:
+        """The private writes this peer kept for a block, by tx number (Deliver with pvt data)."""
+        return {
+            n: rwset_pb2.TxPvtReadWriteSet.FromString(raw)
+            for n, raw in self.blocks.get_private(number).items()
+        }
+
+    def chaincode_definition(self, name: str) -> ChaincodeDefinition | None:
+        return self._definitions(name)

@@ -1,0 +1,390 @@
+"""Transaction simulation: record what a chaincode reads and writes into Fabric's rwset messages.
+
+Follows Fabric's lockbased TxSimulator and rwset builder: the first read of a key records its
+committed version (no read-your-writes), range queries record their raw reads for phantom checks,
+namespaces, keys and collections come out sorted, and private writes travel in a separate private
+rwset while the public one carries SHA-256 hashes of each private key and value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fabric_protos.ledger.rwset import rwset_pb2
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+
+from .statedb import StateDB, Version, VersionedValue, decode_metadata
+
+KV = rwset_pb2.TxReadWriteSet.KV
+
+
+class RwsetError(ValueError):
+    """A simulation call breaks one of Fabric's simulator rules."""
+
+
+def key_hash(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def value_hash(value: bytes) -> bytes:
+    return hashlib.sha256(value).digest()
+
+
+def _version(v: Version | None) -> kv_rwset_pb2.Version | None:
+    return kv_rwset_pb2.Version(block_num=v[0], tx_num=v[1]) if v is not None else None
+
+
+@dataclass
+class SimulationResults:
+    public: rwset_pb2.TxReadWriteSet
+    private: rwset_pb2.TxPvtReadWriteSet | None
+
+    def public_bytes(self) -> bytes:
+        return self.public.SerializeToString()
+
+
+@dataclass
+class _Collection:
+    hashed_reads: dict[bytes, Version | None] = field(default_factory=dict)
+    writes: dict[str, bytes | None] = field(default_factory=dict)
+    purges: set[str] = field(default_factory=set)
+    metadata_writes: dict[str, dict[str, bytes]] = field(default_factory=dict)
+
+
+@dataclass
+class _Namespace:
+    reads: dict[str, Version | None] = field(default_factory=dict)
+    ranges: list[kv_rwset_pb2.RangeQueryInfo] = field(default_factory=list)
+    writes: dict[str, bytes | None] = field(default_factory=dict)
+    metadata_writes: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    collections: dict[str, _Collection] = field(default_factory=dict)
+
+    def coll(self, name: str) -> _Collection:
+        c = self.collections.get(name)
+        if c is None:
+            c = self.collections[name] = _Collection()
+        return c
+
+
+class RangeIterator:
+    """A range scan that records each key as the chaincode consumes it (phantom detection)."""
+
+    def __init__(
+        self, sim: TxSimulator, ns: str, start: str, end: str, limit: int | None = None
+    ) -> None:
+        self._sim = sim
+        self._info = kv_rwset_pb2.RangeQueryInfo(start_key=start, end_key=end)
+        self._src: Iterator[tuple[str, VersionedValue]] = sim.db.range(ns, start, end)
+        self._limit = limit
+        self._count = 0
+        self._peeked: tuple[str, VersionedValue] | None = None
+        self._done = False
+        sim._ns(ns).ranges.append(self._info)
+
+    def _pull(self) -> tuple[str, VersionedValue] | None:
+        if self._peeked is not None:
+            item, self._peeked = self._peeked, None
+            return item
+        return next(self._src, None)
+
+    def next_key(self) -> str | None:
+        """The key the next read would return, without recording it (pagination bookmarks)."""
+        if self._peeked is None:
+            self._peeked = next(self._src, None)
+        return self._peeked[0] if self._peeked is not None else None
+
+    def next(self) -> tuple[str, bytes] | None:
+        if self._done:
+            return None
+        if self._limit is not None and self._count >= self._limit:
+            if self.next_key() is None:
+                self._info.itr_exhausted = True
+            self._done = True
+            return None
+        item = self._pull()
+        if item is None:
+            self._info.itr_exhausted = True
+            self._done = True
+            return None
+        key, vv = item
+        self._count += 1
+        self._info.raw_reads.kv_reads.append(
+            kv_rwset_pb2.KVRead(key=key, version=_version(vv.version))
+        )
+        return key, vv.value
+
+    def next_batch(self, n: int) -> list[tuple[str, bytes]]:
+        out: list[tuple[str, bytes]] = []
+        while len(out) < n:
+            item = self.next()
+            if item is None:
+                break
+            out.append(item)
+        return out
+
+    @property
+    def exhausted(self) -> bool:
+        return self._done
+
+    def close(self) -> None:
+        self._done = True
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        while (item := self.next()) is not None:
+            yield item
+
+
+class TxSimulator:
+    """Simulates one transaction on one peer against its committed state."""
+
+    def __init__(self, db: StateDB, txid: str) -> None:
+        self.db = db
+        self.txid = txid
+        self._nss: dict[str, _Namespace] = {}
+        self._lock = threading.RLock()
+        self._write_done = False
+        self._paginated = False
+        self._finished = False
+
+    def _ns(self, ns: str) -> _Namespace:
+        n = self._nss.get(ns)
+        if n is None:
+            n = self._nss[ns] = _Namespace()
+        return n
+
+    def _check_open(self) -> None:
+        if self._finished:
+            raise RwsetError(f"txid [{self.txid}]: simulation already finished")
+
+    def _before_write(self) -> None:
+        self._check_open()
+        if self._paginated:
+            raise RwsetError(
+                f"txid [{self.txid}]: transaction has already performed a paginated query. "
+                "Writes are not allowed"
+            )
+        self._write_done = True
+
+    # --- public state ---------------------------------------------------------------------------
+
+    def get_state(self, ns: str, key: str) -> bytes | None:
+        with self._lock:
+            self._check_open()
+            vv = self.db.get(ns, key)
+            reads = self._ns(ns).reads
+            if key not in reads:
+                reads[key] = vv.version if vv else None
+            return vv.value if vv else None
+
+    def get_state_metadata(self, ns: str, key: str) -> dict[str, bytes]:
+        with self._lock:
+            self._check_open()
+            vv = self.db.get(ns, key)
+            reads = self._ns(ns).reads
+            if key not in reads:
+                reads[key] = vv.version if vv else None
+            return decode_metadata(vv.metadata) if vv else {}
+
+    def put_state(self, ns: str, key: str, value: bytes) -> None:
+        with self._lock:
+            self._before_write()
+            self._ns(ns).writes[key] = bytes(value)
+
+    def del_state(self, ns: str, key: str) -> None:
+        with self._lock:
+            self._before_write()
+            self._ns(ns).writes[key] = None
+
+    def set_state_metadata(self, ns: str, key: str, metadata: dict[str, bytes]) -> None:
+        with self._lock:
+            self._before_write()
+            self._ns(ns).metadata_writes[key] = dict(metadata)
+
+    def range_iterator(
+        self, ns: str, start: str, end: str, limit: int | None = None
+    ) -> RangeIterator:
+        """An iterator over [start, end); with `limit`, a paginated query (read-only tx only)."""
+        with self._lock:
+            self._check_open()
+            if limit is not None:
+                if self._write_done:
+                    raise RwsetError(
+                        f"txid [{self.txid}]: paginated queries are not supported in a "
+                        "transaction that writes; do reads before writes or use a separate query"
+                    )
+                self._paginated = True
+            return RangeIterator(self, ns, start, end, limit)
+
+    def get_state_range(
+        self, ns: str, start: str, end: str, limit: int | None = None
+    ) -> list[tuple[str, bytes]]:
+        return list(self.range_iterator(ns, start, end, limit))
+
+    # --- private data ---------------------------------------------------------------------------
+
+    def get_private_data(self, ns: str, coll: str, key: str) -> bytes | None:
+        with self._lock:
+            self._check_open()
+            kh = key_hash(key)
+            hv = self.db.get_hashed(ns, coll, kh)
+            reads = self._ns(ns).coll(coll).hashed_reads
+            if kh not in reads:
+                reads[kh] = hv.version if hv else None
+            pv = self.db.get_private(ns, coll, key)
+            return pv.value if pv else None
+
+    def get_private_data_hash(self, ns: str, coll: str, key: str) -> bytes | None:
+        with self._lock:
+            self._check_open()
+            kh = key_hash(key)
+            hv = self.db.get_hashed(ns, coll, kh)
+            reads = self._ns(ns).coll(coll).hashed_reads
+            if kh not in reads:
+                reads[kh] = hv.version if hv else None
+            return hv.value if hv else None
+
+    def get_private_data_metadata(self, ns: str, coll: str, key: str) -> dict[str, bytes]:
+        with self._lock:
+            self._check_open()
+            hv = self.db.get_hashed(ns, coll, key_hash(key))
+            return decode_metadata(hv.metadata) if hv else {}
+
+    def get_private_data_range(
+        self, ns: str, coll: str, start: str, end: str
+    ) -> list[tuple[str, bytes]]:
+        # Fabric records no range info for private data: no phantom protection there.
+        with self._lock:
+            self._check_open()
+            return [(k, vv.value) for k, vv in self.db.private_range(ns, coll, start, end)]
+
+    def put_private_data(self, ns: str, coll: str, key: str, value: bytes) -> None:
+        with self._lock:
+            self._before_write()
+            self._ns(ns).coll(coll).writes[key] = bytes(value)
+
+    def del_private_data(self, ns: str, coll: str, key: str) -> None:
+        with self._lock:
+            self._before_write()
+            self._ns(ns).coll(coll).writes[key] = None
+
+    def purge_private_data(self, ns: str, coll: str, key: str) -> None:
+        with self._lock:
+            self._before_write()
+            c = self._ns(ns).coll(coll)
+            c.writes[key] = None
+            c.purges.add(key)
+
+    def set_private_data_metadata(
+        self, ns: str, coll: str, key: str, metadata: dict[str, bytes]
+    ) -> None:
+        with self._lock:
+            self._before_write()
+            self._ns(ns).coll(coll).metadata_writes[key] = dict(metadata)
+
+    # --- results --------------------------------------------------------------------------------
+
+    @property
+    def has_writes(self) -> bool:
+        return self._write_done
+
+    def done(self) -> None:
+        self._finished = True
+
+    def results(self) -> SimulationResults:
+        with self._lock:
+            self._finished = True
+            pub = rwset_pb2.TxReadWriteSet(data_model=KV)
+            pvt = rwset_pb2.TxPvtReadWriteSet(data_model=KV)
+            for ns_name in sorted(self._nss):
+                ns = self._nss[ns_name]
+                kv = kv_rwset_pb2.KVRWSet(
+                    reads=[
+                        kv_rwset_pb2.KVRead(key=k, version=_version(ns.reads[k]))
+                        for k in sorted(ns.reads)
+                    ],
+                    range_queries_info=ns.ranges,
+                    writes=[_kv_write(k, ns.writes[k]) for k in sorted(ns.writes)],
+                    metadata_writes=[
+                        _md_write(k, ns.metadata_writes[k]) for k in sorted(ns.metadata_writes)
+                    ],
+                )
+                nsrw = rwset_pb2.NsReadWriteSet(namespace=ns_name, rwset=kv.SerializeToString())
+                ns_pvt = rwset_pb2.NsPvtReadWriteSet(namespace=ns_name)
+                for cname in sorted(ns.collections):
+                    chashed, cpvt = _collection_sets(cname, ns.collections[cname])
+                    nsrw.collection_hashed_rwset.append(chashed)
+                    if cpvt is not None:
+                        ns_pvt.collection_pvt_rwset.append(cpvt)
+                pub.ns_rwset.append(nsrw)
+                if ns_pvt.collection_pvt_rwset:
+                    pvt.ns_pvt_rwset.append(ns_pvt)
+            return SimulationResults(pub, pvt if pvt.ns_pvt_rwset else None)
+
+
+def _kv_write(key: str, value: bytes | None) -> kv_rwset_pb2.KVWrite:
+    if value is None:
+        return kv_rwset_pb2.KVWrite(key=key, is_delete=True)
+    return kv_rwset_pb2.KVWrite(key=key, value=value)
+
+
+def _md_write(key: str, entries: dict[str, bytes]) -> kv_rwset_pb2.KVMetadataWrite:
+    return kv_rwset_pb2.KVMetadataWrite(
+        key=key,
+        entries=[kv_rwset_pb2.KVMetadataEntry(name=n, value=v) for n, v in sorted(entries.items())],
+    )
+
+
+def _collection_sets(
+    name: str, c: _Collection
+) -> tuple[rwset_pb2.CollectionHashedReadWriteSet, rwset_pb2.CollectionPvtReadWriteSet | None]:
+    hashed = kv_rwset_pb2.HashedRWSet(
+        hashed_reads=[
+            kv_rwset_pb2.KVReadHash(key_hash=kh, version=_version(c.hashed_reads[kh]))
+            for kh in sorted(c.hashed_reads)
+        ]
+    )
+    writes = sorted(c.writes)
+    for k in sorted(writes, key=key_hash):
+        v = c.writes[k]
+        hashed.hashed_writes.append(
+            kv_rwset_pb2.KVWriteHash(
+                key_hash=key_hash(k),
+                is_delete=v is None,
+                value_hash=value_hash(v) if v is not None else b"",
+                is_purge=k in c.purges,
+            )
+        )
+    for k in sorted(c.metadata_writes, key=key_hash):
+        hashed.metadata_writes.append(
+            kv_rwset_pb2.KVMetadataWriteHash(
+                key_hash=key_hash(k),
+                entries=[
+                    kv_rwset_pb2.KVMetadataEntry(name=n, value=v)
+                    for n, v in sorted(c.metadata_writes[k].items())
+                ],
+            )
+        )
+    pvt: rwset_pb2.CollectionPvtReadWriteSet | None = None
+    chashed = rwset_pb2.CollectionHashedReadWriteSet(
+        collection_name=name, hashed_rwset=hashed.SerializeToString()
+    )
+    if writes or c.metadata_writes:
+        kv = kv_rwset_pb2.KVRWSet(
+            writes=[_kv_write(k, c.writes[k]) for k in writes],
+            metadata_writes=[_md_write(k, c.metadata_writes[k]) for k in sorted(c.metadata_writes)],
+        )
+        raw = kv.SerializeToString()
+        pvt = rwset_pb2.CollectionPvtReadWriteSet(collection_name=name, rwset=raw)
+        chashed.pvt_rwset_hash = hashlib.sha256(raw).digest()
+    return chashed, pvt
+
+
+def parse_kv_rwset(raw: bytes) -> kv_rwset_pb2.KVRWSet:
+    return kv_rwset_pb2.KVRWSet.FromString(raw)
+
+
+def parse_hashed_rwset(raw: bytes) -> kv_rwset_pb2.HashedRWSet:
+    return kv_rwset_pb2.HashedRWSet.FromString(raw)

@@ -1,0 +1,346 @@
+"""World state in SQLite (WAL): public keys, private-data hashes and private values, versioned.
+
+Like Fabric's statedb on LevelDB: a key's version is the (block, tx) height of the transaction that
+last wrote it, keys sort by their UTF-8 bytes (SQLite BLOB order), and the savepoint names the last
+block whose updates are in. One SQLite transaction per block: `StateDB.transaction()` gives the
+writer connection so history and the tx index commit atomically with the state.
+
+Reads come from per-thread connections, so simulations run while a block commits; WAL gives each
+read a consistent view and the validator's MVCC check catches anything that changed since.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+
+Version = tuple[int, int]
+
+KEEP = object()  # a value write that leaves the key's metadata as it is
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (
+  ns TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, block INTEGER NOT NULL,
+  tx INTEGER NOT NULL, metadata BLOB, PRIMARY KEY (ns, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hashed_state (
+  ns TEXT NOT NULL, coll TEXT NOT NULL, key_hash BLOB NOT NULL, value_hash BLOB NOT NULL,
+  block INTEGER NOT NULL, tx INTEGER NOT NULL, metadata BLOB,
+  PRIMARY KEY (ns, coll, key_hash)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS private_state (
+  ns TEXT NOT NULL, coll TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
+  block INTEGER NOT NULL, tx INTEGER NOT NULL, PRIMARY KEY (ns, coll, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS savepoint (id INTEGER PRIMARY KEY CHECK (id = 1), block INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class VersionedValue:
+    value: bytes
+    version: Version
+    metadata: bytes | None = None
+
+
+def encode_metadata(entries: dict[str, bytes]) -> bytes | None:
+    if not entries:
+        return None
+    msg = kv_rwset_pb2.KVMetadataWrite(
+        entries=[kv_rwset_pb2.KVMetadataEntry(name=k, value=v) for k, v in sorted(entries.items())]
+    )
+    return msg.SerializeToString()
+
+
+def decode_metadata(raw: bytes | None) -> dict[str, bytes]:
+    if not raw:
+        return {}
+    return {e.name: e.value for e in kv_rwset_pb2.KVMetadataWrite.FromString(raw).entries}
+
+
+@dataclass(slots=True)
+class KeyUpdate:
+    """The final effect of a block on one key. value None = delete; metadata may be KEEP."""
+
+    value: bytes | None
+    version: Version
+    metadata: object = KEEP  # bytes | None | KEEP
+    value_written: bool = True
+
+
+def _carry(prev: KeyUpdate | None, value: bytes | None) -> object:
+    """Metadata a new write leaves: deletes clear it, value writes keep the latest."""
+    if value is None:
+        return None
+    if prev is None:
+        return KEEP
+    if prev.value is None and prev.value_written:
+        return None
+    return prev.metadata
+
+
+@dataclass
+class UpdateBatch:
+    """The writes of a block's valid transactions, folded per key in block order."""
+
+    public: dict[tuple[str, str], KeyUpdate] = field(default_factory=dict)
+    hashed: dict[tuple[str, str, bytes], KeyUpdate] = field(default_factory=dict)
+    private: dict[tuple[str, str, str], KeyUpdate] = field(default_factory=dict)
+
+    def put(self, ns: str, key: str, value: bytes | None, version: Version) -> None:
+        self.public[(ns, key)] = KeyUpdate(
+            value, version, _carry(self.public.get((ns, key)), value)
+        )
+
+    def put_metadata(self, ns: str, key: str, metadata: bytes | None, version: Version) -> None:
+        prev = self.public.get((ns, key))
+        if prev is None:
+            self.public[(ns, key)] = KeyUpdate(None, version, metadata, value_written=False)
+        elif prev.value is not None or not prev.value_written:
+            prev.metadata = metadata
+            prev.version = version
+
+    def put_hashed(
+        self, ns: str, coll: str, key_hash: bytes, value_hash: bytes | None, version: Version
+    ) -> None:
+        prev = self.hashed.get((ns, coll, key_hash))
+        self.hashed[(ns, coll, key_hash)] = KeyUpdate(value_hash, version, _carry(prev, value_hash))
+
+    def put_hashed_metadata(
+        self, ns: str, coll: str, key_hash: bytes, metadata: bytes | None, version: Version
+    ) -> None:
+        prev = self.hashed.get((ns, coll, key_hash))
+        if prev is None:
+            self.hashed[(ns, coll, key_hash)] = KeyUpdate(
+                None, version, metadata, value_written=False
+            )
+        elif prev.value is not None or not prev.value_written:
+            prev.metadata = metadata
+            prev.version = version
+
+    def put_private(
+        self, ns: str, coll: str, key: str, value: bytes | None, version: Version
+    ) -> None:
+        self.private[(ns, coll, key)] = KeyUpdate(value, version)
+
+    def touches_range(self, ns: str, start: str, end: str, inclusive_end: bool = False) -> bool:
+        for uns, ukey in self.public:
+            if uns != ns or ukey < start:
+                continue
+            if end == "" or ukey < end or (inclusive_end and ukey == end):
+                return True
+        return False
+
+
+class StateDB:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._writer = self._connect()
+        self._writer.executescript(_SCHEMA)
+        self._write_lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # The block file is the durable record; state is replayed from it after a crash.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+
+    @property
+    def reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        self._writer.close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            self._writer.execute("COMMIT")
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def savepoint(self) -> int:
+        row = self.reader.execute("SELECT block FROM savepoint WHERE id = 1").fetchone()
+        return int(row[0]) if row else -1
+
+    def get(self, ns: str, key: str) -> VersionedValue | None:
+        row = self.reader.execute(
+            "SELECT value, block, tx, metadata FROM state WHERE ns = ? AND key = ?",
+            (ns, key.encode()),
+        ).fetchone()
+        if row is None:
+            return None
+        return VersionedValue(row[0], (row[1], row[2]), row[3])
+
+    def get_version(self, ns: str, key: str) -> Version | None:
+        row = self.reader.execute(
+            "SELECT block, tx FROM state WHERE ns = ? AND key = ?", (ns, key.encode())
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def get_many_versions(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Version]:
+        out: dict[tuple[str, str], Version] = {}
+        cur = self.reader
+        for ns, key in keys:
+            row = cur.execute(
+                "SELECT block, tx FROM state WHERE ns = ? AND key = ?", (ns, key.encode())
+            ).fetchone()
+            if row is not None:
+                out[(ns, key)] = (row[0], row[1])
+        return out
+
+    def range(
+        self, ns: str, start: str, end: str, *, limit: int | None = None, chunk: int = 200
+    ) -> Iterator[tuple[str, VersionedValue]]:
+        """Keys in [start, end) ('' end = to the last key), ascending by UTF-8 bytes."""
+        lo = start.encode()
+        hi = end.encode() if end else None
+        first = True
+        left = limit
+        while left is None or left > 0:
+            n = chunk if left is None else min(chunk, left)
+            op = ">=" if first else ">"
+            if hi is None:
+                rows = self.reader.execute(
+                    f"SELECT key, value, block, tx, metadata FROM state WHERE ns = ? AND key {op} ?"
+                    " ORDER BY key LIMIT ?",
+                    (ns, lo, n),
+                ).fetchall()
+            else:
+                rows = self.reader.execute(
+                    f"SELECT key, value, block, tx, metadata FROM state WHERE ns = ? AND key {op} ?"
+                    " AND key < ? ORDER BY key LIMIT ?",
+                    (ns, lo, hi, n),
+                ).fetchall()
+            for k, v, b, t, m in rows:
+                yield k.decode(), VersionedValue(v, (b, t), m)
+            if len(rows) < n:
+                return
+            if left is not None:
+                left -= len(rows)
+            lo = rows[-1][0]
+            first = False
+
+    def get_hashed(self, ns: str, coll: str, key_hash: bytes) -> VersionedValue | None:
+        row = self.reader.execute(
+            "SELECT value_hash, block, tx, metadata FROM hashed_state"
+            " WHERE ns = ? AND coll = ? AND key_hash = ?",
+            (ns, coll, key_hash),
+        ).fetchone()
+        return VersionedValue(row[0], (row[1], row[2]), row[3]) if row else None
+
+    def get_private(self, ns: str, coll: str, key: str) -> VersionedValue | None:
+        row = self.reader.execute(
+            "SELECT value, block, tx FROM private_state WHERE ns = ? AND coll = ? AND key = ?",
+            (ns, coll, key.encode()),
+        ).fetchone()
+        return VersionedValue(row[0], (row[1], row[2])) if row else None
+
+    def private_range(
+        self, ns: str, coll: str, start: str, end: str
+    ) -> Iterator[tuple[str, VersionedValue]]:
+        sql = (
+            "SELECT key, value, block, tx FROM private_state WHERE ns = ? AND coll = ? AND key >= ?"
+        )
+        args: tuple[object, ...] = (ns, coll, start.encode())
+        if end:
+            sql += " AND key < ?"
+            args += (end.encode(),)
+        for k, v, b, t in self.reader.execute(sql + " ORDER BY key", args).fetchall():
+            yield k.decode(), VersionedValue(v, (b, t))
+
+    # --- writes (inside transaction()) --------------------------------------------------------
+
+    @staticmethod
+    def apply(conn: sqlite3.Connection, batch: UpdateBatch, block_num: int) -> None:
+        upsert_keep, upsert_full, meta_only, deletes = [], [], [], []
+        for (ns, key), u in batch.public.items():
+            k = key.encode()
+            if not u.value_written:
+                meta_only.append((u.metadata, u.version[0], u.version[1], ns, k))
+            elif u.value is None:
+                deletes.append((ns, k))
+            elif u.metadata is KEEP:
+                upsert_keep.append((ns, k, u.value, u.version[0], u.version[1]))
+            else:
+                upsert_full.append((ns, k, u.value, u.version[0], u.version[1], u.metadata))
+        conn.executemany("DELETE FROM state WHERE ns = ? AND key = ?", deletes)
+        conn.executemany(
+            "INSERT INTO state (ns, key, value, block, tx) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value,"
+            " block = excluded.block, tx = excluded.tx",
+            upsert_keep,
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO state (ns, key, value, block, tx, metadata)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            upsert_full,
+        )
+        conn.executemany(
+            "UPDATE state SET metadata = ?, block = ?, tx = ? WHERE ns = ? AND key = ?", meta_only
+        )
+        for (ns, coll, kh), u in batch.hashed.items():
+            if not u.value_written:
+                conn.execute(
+                    "UPDATE hashed_state SET metadata = ?, block = ?, tx = ?"
+                    " WHERE ns = ? AND coll = ? AND key_hash = ?",
+                    (u.metadata, u.version[0], u.version[1], ns, coll, kh),
+                )
+            elif u.value is None:
+                conn.execute(
+                    "DELETE FROM hashed_state WHERE ns = ? AND coll = ? AND key_hash = ?",
+                    (ns, coll, kh),
+                )
+            elif u.metadata is KEEP:
+                conn.execute(
+                    "INSERT INTO hashed_state (ns, coll, key_hash, value_hash, block, tx)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ns, coll, key_hash) DO UPDATE SET"
+                    " value_hash = excluded.value_hash, block = excluded.block, tx = excluded.tx",
+                    (ns, coll, kh, u.value, u.version[0], u.version[1]),
+                )
+            else:
+                conn.execute(
+                    "INSERT OR REPLACE INTO hashed_state"
+                    " (ns, coll, key_hash, value_hash, block, tx, metadata)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (ns, coll, kh, u.value, u.version[0], u.version[1], u.metadata),
+                )
+        for (ns, coll, key), u in batch.private.items():
+            if u.value is None:
+                conn.execute(
+                    "DELETE FROM private_state WHERE ns = ? AND coll = ? AND key = ?",
+                    (ns, coll, key.encode()),
+                )
+            else:
+                conn.execute(
+                    "INSERT OR REPLACE INTO private_state (ns, coll, key, value, block, tx)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (ns, coll, key.encode(), u.value, u.version[0], u.version[1]),
+                )
+        conn.execute("INSERT OR REPLACE INTO savepoint (id, block) VALUES (1, ?)", (block_num,))
+
+    def clear(self) -> None:
+        """Drop all state (before a rebuild from the block store)."""
+        with self.transaction() as conn:
+            for table in ("state", "hashed_state", "private_state", "savepoint"):
+                conn.execute(f"DELETE FROM {table}")

@@ -1,0 +1,604 @@
+"""Block validation as Fabric's committer does it (core/committer/txvalidator/v20 + MVCC).
+
+Per transaction, in Fabric's order:
+  1. envelope and headers parse (NIL_ENVELOPE, BAD_PAYLOAD, BAD_COMMON_HEADER, ...),
+  2. the creator's identity is valid in the channel and signed the payload (BAD_CREATOR_SIGNATURE),
+  3. txid = sha256(nonce + creator) (BAD_PROPOSAL_TXID), channel matches (TARGET_CHAIN_NOT_FOUND),
+  4. txid not already on the ledger or earlier in the block (DUPLICATE_TXID),
+  5. endorsements satisfy the policy of every namespace written: key-level VALIDATION_PARAMETER
+     where a key has one, else the collection's or the chaincode's policy
+     (ENDORSEMENT_POLICY_FAILURE; INVALID_CHAINCODE for an undefined chaincode),
+  6. MVCC: every read version is still current and no earlier valid tx in the block wrote it
+     (MVCC_READ_CONFLICT); range queries see the same keys and versions (PHANTOM_READ_CONFLICT).
+Valid writes fold into one UpdateBatch for the block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fabric_protos.common import common_pb2, configtx_pb2, policies_pb2
+from fabric_protos.ledger.rwset import rwset_pb2
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+from fabric_protos.peer import collection_pb2, policy_pb2, transaction_pb2
+from fabric_protos.peer.lifecycle import lifecycle_pb2
+
+from .channelconfig import ChannelConfig
+from .msp import MSPError
+from .policies import (
+    PolicyError,
+    SignedData,
+    evaluate_signature_policy,
+    valid_identities,
+)
+from .protoutil import ParsedTx, ProtoError, compute_txid, unpack_envelope
+from .statedb import StateDB, UpdateBatch, Version, decode_metadata, encode_metadata
+
+log = logging.getLogger(__name__)
+
+Code = transaction_pb2.TxValidationCode
+VALIDATION_PARAMETER = "VALIDATION_PARAMETER"
+LIFECYCLE_NS = "_lifecycle"
+SYSTEM_NAMESPACES = frozenset({"lscc", "qscc", "cscc", "escc", "vscc"})
+DEFAULT_ENDORSEMENT_REF = "/Channel/Application/Endorsement"
+LIFECYCLE_ENDORSEMENT_REF = "/Channel/Application/LifecycleEndorsement"
+
+
+@dataclass(frozen=True)
+class ChaincodeDefinition:
+    """A committed chaincode definition, as `_lifecycle` records it."""
+
+    name: str
+    version: str
+    sequence: int
+    endorsement_policy: policies_pb2.SignaturePolicyEnvelope | None
+    collections: collection_pb2.CollectionConfigPackage | None = None
+    policy_ref: str = ""  # channel policy path, used when endorsement_policy is None
+    init_required: bool = False
+
+    def collection(self, name: str) -> collection_pb2.StaticCollectionConfig | None:
+        if self.collections is None:
+            return None
+        for c in self.collections.config:
+            if c.static_collection_config.name == name:
+                return c.static_collection_config
+        return None
+
+    def to_proto(self) -> lifecycle_pb2.QueryChaincodeDefinitionResult:
+        if self.endorsement_policy is not None:
+            app = policy_pb2.ApplicationPolicy(signature_policy=self.endorsement_policy)
+        else:
+            app = policy_pb2.ApplicationPolicy(
+                channel_config_policy_reference=self.policy_ref or DEFAULT_ENDORSEMENT_REF
+            )
+        return lifecycle_pb2.QueryChaincodeDefinitionResult(
+            sequence=self.sequence,
+            version=self.version,
+            endorsement_plugin="escc",
+            validation_plugin="vscc",
+            validation_parameter=app.SerializeToString(),
+            collections=self.collections or collection_pb2.CollectionConfigPackage(),
+            init_required=self.init_required,
+        )
+
+    @classmethod
+    def from_proto(
+        cls, name: str, msg: lifecycle_pb2.QueryChaincodeDefinitionResult
+    ) -> ChaincodeDefinition:
+        app = policy_pb2.ApplicationPolicy.FromString(msg.validation_parameter)
+        kind = app.WhichOneof("Type")
+        return cls(
+            name=name,
+            version=msg.version,
+            sequence=msg.sequence,
+            endorsement_policy=app.signature_policy if kind == "signature_policy" else None,
+            collections=msg.collections if msg.collections.config else None,
+            policy_ref=app.channel_config_policy_reference if kind != "signature_policy" else "",
+            init_required=msg.init_required,
+        )
+
+
+def definition_key(name: str) -> str:
+    """Where the `_lifecycle` namespace holds a chaincode's definition (QueryChaincodeDefinitionResult)."""
+    return f"namespaces/fields/{name}/Definition"
+
+
+def definitions_from_state(db: StateDB) -> Callable[[str], ChaincodeDefinition | None]:
+    def lookup(name: str) -> ChaincodeDefinition | None:
+        vv = db.get(LIFECYCLE_NS, definition_key(name))
+        if vv is None:
+            return None
+        return ChaincodeDefinition.from_proto(
+            name, lifecycle_pb2.QueryChaincodeDefinitionResult.FromString(vv.value)
+        )
+
+    return lookup
+
+
+def collection_members(coll: collection_pb2.StaticCollectionConfig) -> set[str]:
+    from fabric_protos.msp import msp_principal_pb2
+
+    out: set[str] = set()
+    for p in coll.member_orgs_policy.signature_policy.identities:
+        if p.principal_classification == msp_principal_pb2.MSPPrincipal.ROLE:
+            out.add(msp_principal_pb2.MSPRole.FromString(p.principal).msp_identifier)
+    return out
+
+
+@dataclass
+class HistoryWrite:
+    ns: str
+    key: str
+    block: int
+    tx: int
+    txid: str
+    value: bytes | None
+    timestamp: tuple[int, int]
+
+
+@dataclass
+class BlockValidation:
+    codes: list[int]
+    txs: list[ParsedTx | None]
+    batch: UpdateBatch = field(default_factory=UpdateBatch)
+    history: list[HistoryWrite] = field(default_factory=list)
+    private_kept: dict[int, bytes] = field(default_factory=dict)  # tx num -> TxPvtReadWriteSet
+    new_config: configtx_pb2.Config | None = None
+
+
+@dataclass
+class _TxRWSet:
+    ns: list[tuple[str, kv_rwset_pb2.KVRWSet, list[tuple[str, kv_rwset_pb2.HashedRWSet, bytes]]]]
+
+
+class Validator:
+    def __init__(
+        self,
+        channel_config: ChannelConfig,
+        chaincode_definitions: Callable[[str], ChaincodeDefinition | None],
+        *,
+        msp_id: str | None = None,
+    ) -> None:
+        self.channel_config = channel_config
+        self.chaincode_definitions = chaincode_definitions
+        self.msp_id = msp_id
+
+    # --- block ----------------------------------------------------------------------------------
+
+    def validate_block(
+        self,
+        block: common_pb2.Block,
+        db: StateDB,
+        txid_exists: Callable[[str], bool],
+        private_data: dict[str, rwset_pb2.TxPvtReadWriteSet] | None = None,
+    ) -> BlockValidation:
+        n = len(block.data.data)
+        result = BlockValidation(codes=[Code.NOT_VALIDATED] * n, txs=[None] * n)
+        seen_txids: set[str] = set()
+        metadata_touched: set[tuple[str, str, str]] = set()  # (ns, coll or "", key) by valid txs
+        defs: dict[str, ChaincodeDefinition | None] = {}
+        block_num = block.header.number
+
+        def definition(name: str) -> ChaincodeDefinition | None:
+            if name not in defs:
+                defs[name] = self.chaincode_definitions(name)
+            return defs[name]
+
+        for i, raw in enumerate(block.data.data):
+            code, parsed = self._check_tx(raw)
+            result.txs[i] = parsed
+            if code == Code.VALID and parsed is not None:
+                if parsed.txid in seen_txids or (
+                    parsed.header_type == common_pb2.ENDORSER_TRANSACTION
+                    and txid_exists(parsed.txid)
+                ):
+                    code = Code.DUPLICATE_TXID
+                seen_txids.add(parsed.txid)
+            rw: _TxRWSet | None = None
+            if code == Code.VALID and parsed is not None:
+                if parsed.header_type == common_pb2.CONFIG:
+                    try:
+                        env = configtx_pb2.ConfigEnvelope.FromString(parsed.payload.data)
+                        result.new_config = env.config
+                    except Exception:  # noqa: BLE001 - any decode failure is the same code
+                        code = Code.INVALID_OTHER_REASON
+                else:
+                    code, rw = self._vscc(parsed, db, result.batch, metadata_touched, definition)
+            if code == Code.VALID and rw is not None:
+                code = self._mvcc(rw, db, result.batch)
+            result.codes[i] = code
+            if code == Code.VALID and rw is not None and parsed is not None:
+                self._apply(
+                    i, block_num, parsed, rw, result, metadata_touched, private_data, definition
+                )
+            elif code != Code.VALID:
+                log.debug("block %d tx %d invalid: %s", block_num, i, Code.Name(code))
+        return result
+
+    def replay_block(
+        self, block: common_pb2.Block, codes: list[int], private: dict[int, bytes]
+    ) -> BlockValidation:
+        """Rebuild a committed block's updates from its recorded codes (crash recovery)."""
+        n = len(block.data.data)
+        result = BlockValidation(codes=list(codes), txs=[None] * n)
+        for i, raw in enumerate(block.data.data):
+            try:
+                parsed = unpack_envelope(raw)
+            except ProtoError:
+                continue
+            result.txs[i] = parsed
+            if codes[i] != Code.VALID:
+                continue
+            if parsed.header_type == common_pb2.CONFIG:
+                result.new_config = configtx_pb2.ConfigEnvelope.FromString(
+                    parsed.payload.data
+                ).config
+                continue
+            if parsed.action is None:
+                continue
+            rw = _parse_rwset(parsed.action.results)
+            self._apply(
+                i, block.header.number, parsed, rw, result, set(), None, self.chaincode_definitions
+            )
+            if i in private:
+                pvt = rwset_pb2.TxPvtReadWriteSet.FromString(private[i])
+                version: Version = (block.header.number, i)
+                for nspvt in pvt.ns_pvt_rwset:
+                    for cpvt in nspvt.collection_pvt_rwset:
+                        kv = kv_rwset_pb2.KVRWSet.FromString(cpvt.rwset)
+                        for w in kv.writes:
+                            result.batch.put_private(
+                                nspvt.namespace,
+                                cpvt.collection_name,
+                                w.key,
+                                None if w.is_delete else w.value,
+                                version,
+                            )
+                result.private_kept[i] = private[i]
+        return result
+
+    # --- steps 1-3 ------------------------------------------------------------------------------
+
+    def _check_tx(self, raw: bytes) -> tuple[int, ParsedTx | None]:
+        if not raw:
+            return Code.NIL_ENVELOPE, None
+        try:
+            parsed = unpack_envelope(raw)
+        except ProtoError as exc:
+            return _header_code(exc), None
+        chdr = parsed.channel_header
+        if chdr.type not in (common_pb2.ENDORSER_TRANSACTION, common_pb2.CONFIG):
+            if chdr.type == common_pb2.CONFIG_UPDATE:
+                return Code.UNSUPPORTED_TX_PAYLOAD, parsed
+            return Code.BAD_COMMON_HEADER, parsed
+        if chdr.epoch != 0 or not parsed.nonce or not parsed.creator:
+            return Code.BAD_COMMON_HEADER, parsed
+        try:
+            creator = self.channel_config.msp_manager.deserialize_identity(parsed.creator)
+            creator.validate()
+        except MSPError as exc:
+            log.info("tx %s: creator refused: %s", chdr.tx_id, exc)
+            return Code.BAD_CREATOR_SIGNATURE, parsed
+        if not creator.verify(parsed.envelope.payload, parsed.envelope.signature):
+            log.info("tx %s: creator signature does not verify", chdr.tx_id)
+            return Code.BAD_CREATOR_SIGNATURE, parsed
+        if chdr.type == common_pb2.ENDORSER_TRANSACTION:
+            if compute_txid(parsed.nonce, parsed.creator) != chdr.tx_id:
+                return Code.BAD_PROPOSAL_TXID, parsed
+            if parsed.action is None:
+                return Code.INVALID_ENDORSER_TRANSACTION, parsed
+        if chdr.channel_id != self.channel_config.channel_id:
+            return Code.TARGET_CHAIN_NOT_FOUND, parsed
+        return Code.VALID, parsed
+
+    # --- step 5: endorsement policies -----------------------------------------------------------
+
+    def _vscc(
+        self,
+        parsed: ParsedTx,
+        db: StateDB,
+        batch: UpdateBatch,
+        metadata_touched: set[tuple[str, str, str]],
+        definition: Callable[[str], ChaincodeDefinition | None],
+    ) -> tuple[int, _TxRWSet | None]:
+        action = parsed.action
+        assert action is not None
+        try:
+            rw = _parse_rwset(action.results)
+        except Exception:  # noqa: BLE001 - a malformed rwset is BAD_RWSET whatever the cause
+            return Code.BAD_RWSET, None
+        signed = [
+            SignedData(action.proposal_response_payload + e.endorser, e.endorser, e.signature)
+            for e in action.endorsements
+        ]
+        endorsers = valid_identities(self.channel_config.msp_manager, signed)
+        written = [
+            (name, kv, colls)
+            for name, kv, colls in rw.ns
+            if kv.writes
+            or kv.metadata_writes
+            or any(h.hashed_writes or h.metadata_writes for _, h, _ in colls)
+        ]
+        if not written:
+            written = [(action.namespace, kv_rwset_pb2.KVRWSet(), [])]
+        for name, kv, colls in written:
+            if name in SYSTEM_NAMESPACES:
+                return Code.ILLEGAL_WRITESET, rw
+            if name == LIFECYCLE_NS:
+                ok = self._channel_policy_ok(LIFECYCLE_ENDORSEMENT_REF, endorsers)
+                if not ok:
+                    return Code.ENDORSEMENT_POLICY_FAILURE, rw
+                continue
+            cc = definition(name)
+            if cc is None:
+                log.info(
+                    "tx %s writes namespace %s, which has no chaincode definition",
+                    parsed.txid,
+                    name,
+                )
+                return Code.INVALID_CHAINCODE, rw
+            code = self._namespace_policies(
+                name, kv, colls, cc, endorsers, db, batch, metadata_touched
+            )
+            if code != Code.VALID:
+                return code, rw
+        return Code.VALID, rw
+
+    def _namespace_policies(
+        self,
+        ns: str,
+        kv: kv_rwset_pb2.KVRWSet,
+        colls: list[tuple[str, kv_rwset_pb2.HashedRWSet, bytes]],
+        cc: ChaincodeDefinition,
+        endorsers: list,  # list[Identity]
+        db: StateDB,
+        batch: UpdateBatch,
+        metadata_touched: set[tuple[str, str, str]],
+    ) -> int:
+        need_cc_policy = False
+        checked_policies: set[bytes] = set()
+
+        def check_vp(vp: bytes) -> bool:
+            if vp in checked_policies:
+                return True
+            env = policies_pb2.SignaturePolicyEnvelope.FromString(vp)
+            if not _safe_eval(env, endorsers):
+                return False
+            checked_policies.add(vp)
+            return True
+
+        keys = {w.key for w in kv.writes} | {m.key for m in kv.metadata_writes}
+        if not keys and not colls:
+            need_cc_policy = True
+        for key in sorted(keys):
+            if (ns, "", key) in metadata_touched:
+                return Code.ENDORSEMENT_POLICY_FAILURE
+            vv = db.get(ns, key)
+            vp = decode_metadata(vv.metadata).get(VALIDATION_PARAMETER) if vv else None
+            if vp:
+                if not check_vp(vp):
+                    return Code.ENDORSEMENT_POLICY_FAILURE
+            else:
+                need_cc_policy = True
+        for coll, hashed, _ in colls:
+            hkeys = [w.key_hash for w in hashed.hashed_writes] + [
+                m.key_hash for m in hashed.metadata_writes
+            ]
+            if not hkeys:
+                continue
+            conf = cc.collection(coll)
+            if conf is None:
+                log.info("namespace %s writes collection %s, which it does not define", ns, coll)
+                return Code.ENDORSEMENT_POLICY_FAILURE
+            coll_needs_policy = False
+            for kh in hkeys:
+                if (ns, coll, kh.hex()) in metadata_touched:
+                    return Code.ENDORSEMENT_POLICY_FAILURE
+                hv = db.get_hashed(ns, coll, kh)
+                vp = decode_metadata(hv.metadata).get(VALIDATION_PARAMETER) if hv else None
+                if vp:
+                    if not check_vp(vp):
+                        return Code.ENDORSEMENT_POLICY_FAILURE
+                else:
+                    coll_needs_policy = True
+            if coll_needs_policy:
+                ep = conf.endorsement_policy
+                if ep.HasField("signature_policy"):
+                    if not _safe_eval(ep.signature_policy, endorsers):
+                        return Code.ENDORSEMENT_POLICY_FAILURE
+                elif ep.channel_config_policy_reference:
+                    if not self._channel_policy_ok(ep.channel_config_policy_reference, endorsers):
+                        return Code.ENDORSEMENT_POLICY_FAILURE
+                else:
+                    need_cc_policy = True
+        if need_cc_policy:
+            if cc.endorsement_policy is not None:
+                ok = _safe_eval(cc.endorsement_policy, endorsers)
+            else:
+                ok = self._channel_policy_ok(cc.policy_ref or DEFAULT_ENDORSEMENT_REF, endorsers)
+            if not ok:
+                return Code.ENDORSEMENT_POLICY_FAILURE
+        return Code.VALID
+
+    def _channel_policy_ok(self, ref: str, endorsers: list) -> bool:
+        try:
+            return self.channel_config.policy_manager.evaluate_identities(ref, endorsers)
+        except PolicyError as exc:
+            log.warning("endorsement policy %s cannot be evaluated: %s", ref, exc)
+            return False
+
+    # --- step 6: MVCC ---------------------------------------------------------------------------
+
+    def _mvcc(self, rw: _TxRWSet, db: StateDB, batch: UpdateBatch) -> int:
+        for ns, kv, colls in rw.ns:
+            for r in kv.reads:
+                if (ns, r.key) in batch.public:
+                    return Code.MVCC_READ_CONFLICT
+                if db.get_version(ns, r.key) != _ver(r):
+                    return Code.MVCC_READ_CONFLICT
+            for rq in kv.range_queries_info:
+                if not _range_ok(ns, rq, db, batch):
+                    return Code.PHANTOM_READ_CONFLICT
+            for coll, hashed, _ in colls:
+                for hr in hashed.hashed_reads:
+                    if (ns, coll, hr.key_hash) in batch.hashed:
+                        return Code.MVCC_READ_CONFLICT
+                    hv = db.get_hashed(ns, coll, hr.key_hash)
+                    if (hv.version if hv else None) != _ver(hr):
+                        return Code.MVCC_READ_CONFLICT
+        return Code.VALID
+
+    # --- apply a valid tx to the batch ----------------------------------------------------------
+
+    def _apply(
+        self,
+        tx_num: int,
+        block_num: int,
+        parsed: ParsedTx,
+        rw: _TxRWSet,
+        result: BlockValidation,
+        metadata_touched: set[tuple[str, str, str]],
+        private_data: dict[str, rwset_pb2.TxPvtReadWriteSet] | None,
+        definition: Callable[[str], ChaincodeDefinition | None],
+    ) -> None:
+        version: Version = (block_num, tx_num)
+        batch = result.batch
+        ts = parsed.channel_header.timestamp
+        for ns, kv, colls in rw.ns:
+            for w in kv.writes:
+                value = None if w.is_delete else w.value
+                batch.put(ns, w.key, value, version)
+                result.history.append(
+                    HistoryWrite(
+                        ns, w.key, block_num, tx_num, parsed.txid, value, (ts.seconds, ts.nanos)
+                    )
+                )
+            for m in kv.metadata_writes:
+                batch.put_metadata(
+                    ns, m.key, encode_metadata({e.name: e.value for e in m.entries}), version
+                )
+                metadata_touched.add((ns, "", m.key))
+            for coll, hashed, _ in colls:
+                for hw in hashed.hashed_writes:
+                    batch.put_hashed(
+                        ns, coll, hw.key_hash, None if hw.is_delete else hw.value_hash, version
+                    )
+                for hm in hashed.metadata_writes:
+                    batch.put_hashed_metadata(
+                        ns,
+                        coll,
+                        hm.key_hash,
+                        encode_metadata({e.name: e.value for e in hm.entries}),
+                        version,
+                    )
+                    metadata_touched.add((ns, coll, hm.key_hash.hex()))
+        if private_data and parsed.txid in private_data:
+            kept = self._keep_private(private_data[parsed.txid], rw, batch, version, definition)
+            if kept is not None:
+                result.private_kept[tx_num] = kept.SerializeToString()
+
+    def _keep_private(
+        self,
+        pvt: rwset_pb2.TxPvtReadWriteSet,
+        rw: _TxRWSet,
+        batch: UpdateBatch,
+        version: Version,
+        definition: Callable[[str], ChaincodeDefinition | None],
+    ) -> rwset_pb2.TxPvtReadWriteSet | None:
+        """Apply the private writes this peer may keep: member collections with matching hashes."""
+        expected = {(ns, coll): h for ns, _, colls in rw.ns for coll, _, h in colls}
+        kept = rwset_pb2.TxPvtReadWriteSet(data_model=pvt.data_model)
+        for nspvt in pvt.ns_pvt_rwset:
+            cc = definition(nspvt.namespace)
+            keep_ns = rwset_pb2.NsPvtReadWriteSet(namespace=nspvt.namespace)
+            for cpvt in nspvt.collection_pvt_rwset:
+                want = expected.get((nspvt.namespace, cpvt.collection_name))
+                if want is None or hashlib.sha256(cpvt.rwset).digest() != want:
+                    log.warning(
+                        "private data of %s/%s does not match the hash in the block; not stored",
+                        nspvt.namespace,
+                        cpvt.collection_name,
+                    )
+                    continue
+                if self.msp_id is not None:
+                    conf = cc.collection(cpvt.collection_name) if cc else None
+                    if conf is None or self.msp_id not in collection_members(conf):
+                        continue
+                kv = kv_rwset_pb2.KVRWSet.FromString(cpvt.rwset)
+                for w in kv.writes:
+                    batch.put_private(
+                        nspvt.namespace,
+                        cpvt.collection_name,
+                        w.key,
+                        None if w.is_delete else w.value,
+                        version,
+                    )
+                keep_ns.collection_pvt_rwset.append(cpvt)
+            if keep_ns.collection_pvt_rwset:
+                kept.ns_pvt_rwset.append(keep_ns)
+        return kept if kept.ns_pvt_rwset else None
+
+
+def _header_code(exc: ProtoError) -> int:
+    if exc.code == Code.BAD_PAYLOAD and "payload cannot" not in str(exc):
+        return Code.BAD_COMMON_HEADER
+    return exc.code
+
+
+def _ver(read: kv_rwset_pb2.KVRead | kv_rwset_pb2.KVReadHash) -> Version | None:
+    if not read.HasField("version"):
+        return None
+    return (read.version.block_num, read.version.tx_num)
+
+
+def _safe_eval(env: policies_pb2.SignaturePolicyEnvelope, endorsers: list) -> bool:
+    try:
+        return evaluate_signature_policy(env, endorsers)
+    except PolicyError as exc:
+        log.warning("endorsement policy cannot be evaluated: %s", exc)
+        return False
+
+
+def _range_ok(ns: str, rq: kv_rwset_pb2.RangeQueryInfo, db: StateDB, batch: UpdateBatch) -> bool:
+    reads = rq.raw_reads.kv_reads
+    if rq.HasField("reads_merkle_hashes"):
+        return False  # only raw reads are produced by this engine's simulator
+    end, inclusive = rq.end_key, False
+    if not rq.itr_exhausted:
+        if not reads:
+            return True
+        end, inclusive = reads[-1].key, True
+    if batch.touches_range(ns, rq.start_key, end, inclusive):
+        return False
+    i = 0
+    scan_end = "" if inclusive else end
+    for key, vv in db.range(ns, rq.start_key, scan_end):
+        if inclusive and key > end:
+            break
+        if i >= len(reads):
+            return False
+        r = reads[i]
+        if r.key != key or _ver(r) != vv.version:
+            return False
+        i += 1
+    return i == len(reads)
+
+
+def _parse_rwset(raw: bytes) -> _TxRWSet:
+    txrw = rwset_pb2.TxReadWriteSet.FromString(raw)
+    out = []
+    for nsrw in txrw.ns_rwset:
+        kv = kv_rwset_pb2.KVRWSet.FromString(nsrw.rwset)
+        colls = [
+            (
+                c.collection_name,
+                kv_rwset_pb2.HashedRWSet.FromString(c.hashed_rwset),
+                c.pvt_rwset_hash,
+            )
+            for c in nsrw.collection_hashed_rwset
+        ]
+        out.append((nsrw.namespace, kv, colls))
+    return _TxRWSet(out)
