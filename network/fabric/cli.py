@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ def run_retrying(
     attempts_for: float = 60.0,
     timeout: float = 60.0,
     ok: Any = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Result:
     """Runs until success (`ok(result)` or exit 0); retries only transient failures."""
     deadline = time.monotonic() + attempts_for
@@ -84,7 +86,8 @@ def run_retrying(
         transient = any(t in res.output for t in TRANSIENT)
         if not transient or time.monotonic() + delay > deadline:
             raise CommandFailed(what, argv, res.output)
-        log.info("%s: not ready yet (%s); retrying in %.1fs", what, _first_error(res.output), delay)
+        note = f"{what}: not ready yet ({_first_error(res.output)}); retrying in {delay:.1f}s"
+        (on_wait or log.info)(note)
         time.sleep(delay)
         delay = min(delay * 1.5, 3.0)
 
@@ -100,8 +103,14 @@ class PeerCLI:
     """`peer` as the admin of `node`'s org, pointed at `node`."""
 
     def __init__(
-        self, bins: FabricBinaries, crypto: CryptoLayout, node: FabricNode, orderer: FabricNode
+        self,
+        bins: FabricBinaries,
+        crypto: CryptoLayout,
+        node: FabricNode,
+        orderer: FabricNode,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
+        self.on_wait = on_wait
         self.bins = bins
         self.node = node
         self.orderer = orderer
@@ -128,6 +137,7 @@ class PeerCLI:
             self.env,
             attempts_for=attempts_for,
             timeout=timeout,
+            on_wait=self.on_wait,
         ).output
 
     def channels(self) -> list[str]:
@@ -148,7 +158,14 @@ class PeerCLI:
 class OsnAdmin:
     """`osnadmin` as the orderer org's admin, against one orderer's admin endpoint."""
 
-    def __init__(self, bins: FabricBinaries, crypto: CryptoLayout, node: FabricNode) -> None:
+    def __init__(
+        self,
+        bins: FabricBinaries,
+        crypto: CryptoLayout,
+        node: FabricNode,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        self.on_wait = on_wait
         self.bins = bins
         self.node = node
         tls = crypto.user_dir(node.org, "Admin") / "tls"
@@ -175,6 +192,7 @@ class OsnAdmin:
             self.env,
             attempts_for=attempts_for,
             ok=lambda r: r.code == 0 and _status(r.output) in want,
+            on_wait=self.on_wait,
         )
         return _status(res.output), _body(res.output)
 

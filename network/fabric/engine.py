@@ -68,11 +68,14 @@ class FabricEngine:
             self._bins = find_binaries()
         return self._bins
 
+    def _waiting(self, note: str) -> None:
+        self.say(f"  waiting: {note}")
+
     def _node(self, name: str) -> FabricNode:
         return next(n for n in self.nodes if n.name == name)
 
     def peer_cli(self, node: FabricNode) -> PeerCLI:
-        return PeerCLI(self.bins, self.crypto, node, orderers(self.nodes)[0])
+        return PeerCLI(self.bins, self.crypto, node, orderers(self.nodes)[0], on_wait=self._waiting)
 
     def channel_blocks(self) -> dict[str, Path]:
         return {c: self.paths.genesis_block(c) for c in self.topology.channels}
@@ -139,13 +142,16 @@ class FabricEngine:
     def _join_orderers(self) -> None:
         blocks = self.channel_blocks()
         for node in orderers(self.nodes):
-            admin = OsnAdmin(self.bins, self.crypto, node)
+            admin = OsnAdmin(self.bins, self.crypto, node, on_wait=self._waiting)
             joined = ch.join_orderer(admin, blocks)
             if joined:
                 self.say(f"{node.name} joined {', '.join(joined)} (osnadmin channel join)")
             for channel in blocks:
                 ch.wait_orderer_active(admin, channel)
-        self.say("ordering service: every channel active; waiting out the Raft leader election")
+        self.say(
+            "ordering service: every channel active (a restarted Raft node may still be "
+            "electing its leader; the next steps wait for it)"
+        )
 
     def _join_peers(self) -> None:
         blocks = self.channel_blocks()
@@ -293,7 +299,15 @@ class FabricEngine:
                 args = [b"Put", f"cbp-readiness-{p.host}".encode(), str(time.time()).encode()]
                 try:
                     took, block = probe.submit_until_ready(
-                        node.address, node.tls_ca, signer, channel, chaincode, args, orgs, timeout
+                        node.address,
+                        node.tls_ca,
+                        signer,
+                        channel,
+                        chaincode,
+                        args,
+                        orgs,
+                        timeout,
+                        on_wait=self._waiting,
                     )
                 except FabricError as exc:
                     raise NodeFailed(

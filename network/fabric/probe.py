@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,6 +166,7 @@ def submit_until_ready(
     args: list[bytes],
     endorsing_orgs: list[str],
     timeout: float = 90.0,
+    on_wait: Callable[[str], None] | None = None,
 ) -> tuple[float, int]:
     """Retries `submit` until it commits; (seconds waited, block number)."""
     start = time.monotonic()
@@ -176,6 +178,7 @@ def submit_until_ready(
         except FabricError as exc:
             if time.monotonic() - start + delay > timeout:
                 raise FabricError(f"not ready after {timeout:.0f}s: {exc}") from exc
-            log.info("%s: %s; retrying in %.1fs", address, str(exc).splitlines()[0], delay)
+            note = f"{str(exc).splitlines()[0]}; retrying in {delay:.1f}s"
+            (on_wait or log.info)(note)
             time.sleep(delay)
             delay = min(delay * 1.5, 3.0)
