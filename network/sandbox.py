@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from network.configtx import write_configtx_yaml, write_genesis_blocks
@@ -25,6 +26,7 @@ from network.topology import Topology
 Engine = Literal["embedded", "fabric"]
 Say = Callable[[str], None]
 EMBEDDED = "embedded-engine"
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class SandboxError(RuntimeError):
@@ -134,29 +136,48 @@ class Sandbox:
                 "other ports with CBP_PORT_OFFSET=<n> (every port shifts by n)"
             )
 
-    def _start_chaincodes(self) -> None:
-        for name, cc in self.topology.chaincodes.items():
-            d = CryptoLayout(self.topology, self.paths.crypto).chaincode_tls(name)
-            argv = [
-                sys.executable,
-                "-m",
-                "chaincode.runtime",
-                "serve",
-                cc.contract,
-                "--address",
-                cc.address,
-                "--chaincode-id",
-                chaincode_id(self.topology, name),
-                "--tls-cert",
-                str(d / "server.crt"),
-                "--tls-key",
-                str(d / "server.key"),
-                "--client-ca-cert",
-                str(d / "ca.crt"),
-            ]
-            self.supervisor.start(f"chaincode-{name}", argv, env=self.topology.environment())
+    def chaincode_argv(self, name: str) -> list[str]:
+        """How the chaincode server of `name` is started: the Python runtime, or the
+        topology's `server` command for a chaincode served by another program."""
+        cc = self.topology.chaincodes[name]
+        d = CryptoLayout(self.topology, self.paths.crypto).chaincode_tls(name)
+        fields = {
+            "address": cc.address,
+            "chaincode_id": chaincode_id(self.topology, name),
+            "tls_cert": str(d / "server.crt"),
+            "tls_key": str(d / "server.key"),
+            "client_ca_cert": str(d / "ca.crt"),
+            "root": str(REPO_ROOT),
+        }
+        if cc.server:
+            return [part.format(**fields) for part in cc.server]
+        return [
+            sys.executable,
+            "-m",
+            "chaincode.runtime",
+            "serve",
+            cc.contract,
+            "--address",
+            fields["address"],
+            "--chaincode-id",
+            fields["chaincode_id"],
+            "--tls-cert",
+            fields["tls_cert"],
+            "--tls-key",
+            fields["tls_key"],
+            "--client-ca-cert",
+            fields["client_ca_cert"],
+        ]
+
+    def start_chaincodes(self, names: list[str]) -> None:
+        for name in names:
+            cc = self.topology.chaincodes[name]
+            self.supervisor.start(
+                f"chaincode-{name}", self.chaincode_argv(name), env=self.topology.environment()
+            )
             self.say(f"chaincode server {name} ({cc.contract}) starting on {cc.address}")
-        for name, cc in self.topology.chaincodes.items():
+        for name in names:
+            cc = self.topology.chaincodes[name]
             self.supervisor.wait_until(
                 f"chaincode-{name}",
                 functools.partial(port_open, self.topology.host, cc.port),
@@ -165,7 +186,7 @@ class Sandbox:
             )
 
     def _up_embedded(self, one_tx_per_block: bool) -> None:
-        self._start_chaincodes()
+        self.start_chaincodes([n for n, cc in self.topology.chaincodes.items() if cc.autostart])
         argv = [sys.executable, "-m", "network.embedded", "--home", str(self.paths.home)]
         if one_tx_per_block:
             argv.append("--one-tx-per-block")

@@ -102,6 +102,11 @@ class ChaincodeSpec(_Strict):
     version: str = "1.0"
     sequence: int = 1
     collections: list[CollectionSpec] = []
+    # Another program serving this chaincode instead of the Python runtime, as an argv whose
+    # {address} {chaincode_id} {tls_cert} {tls_key} {client_ca_cert} {root} are filled in.
+    server: list[str] | None = None
+    # Started by `up` unless false: benchmark and conformance chaincodes are started on request.
+    autostart: bool = True
 
 
 class TopologySpec(_Strict):
@@ -224,6 +229,8 @@ class Chaincode:
     version: str
     sequence: int
     collections: tuple[CollectionSpec, ...]
+    server: tuple[str, ...] | None = None
+    autostart: bool = True
 
 
 @dataclass(frozen=True)
@@ -372,6 +379,8 @@ class Topology:
                 c.version,
                 c.sequence,
                 tuple(c.collections),
+                tuple(c.server) if c.server else None,
+                c.autostart,
             )
             for k, c in self.spec.chaincodes.items()
         }
