@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway import aio
 from gateway._loop import LoopThread
+from gateway.audit import ChainReport
 from gateway.checkpoint import Checkpoint
 from gateway.contract import Contract
 from gateway.events import BlockEventKind, ChaincodeEvent
@@ -86,6 +87,10 @@ class Network:
 
     def get_transaction(self, transaction_id: str) -> TransactionRecord:
         return self._loop.run(self._inner.get_transaction(transaction_id))
+
+    def audit_chain(self, start: int = 0, stop: int | None = None) -> ChainReport:
+        """Fetch blocks `start..stop` and verify hashes, links and orderer signatures locally."""
+        return self._loop.run(self._inner.audit_chain(start, stop))
 
     def iter_blocks(self, start: int = 0, stop: int | None = None) -> Iterator[Any]:
         """Blocks `start..stop` inclusive (default: to the current height - 1)."""

@@ -9,6 +9,7 @@ from gateway._protos import common_pb2
 from gateway.aio.contract import Contract
 from gateway.aio.events import BlockEventsRequest, ChaincodeEventsRequest, EventStream
 from gateway.aio.transport import GatewayTransport
+from gateway.audit import ChainReport, block_header_hash, orderer_ca_certificates, verify_chain
 from gateway.checkpoint import Checkpoint
 from gateway.events import (
     BlockEventKind,
@@ -132,6 +133,18 @@ class Network:
     async def get_transaction(self, transaction_id: str) -> TransactionRecord:
         """A committed transaction with its validation code (qscc GetTransactionByID)."""
         return decode_processed_transaction(await self._qscc("GetTransactionByID", transaction_id))
+
+    async def audit_chain(self, start: int = 0, stop: int | None = None) -> ChainReport:
+        """Fetch blocks `start..stop` and verify hashes, links and orderer signatures locally."""
+        blocks = [block async for block in self.iter_blocks(start, stop)]
+        anchor = None
+        cas = None
+        if start > 0:
+            # A run starting mid-chain is anchored on the previous header; the orderer CAs come
+            # from the genesis block (config updates inside the run still take effect).
+            anchor = block_header_hash((await self.get_block(start - 1)).header)
+            cas = orderer_ca_certificates(await self.get_block(0))
+        return verify_chain(blocks, orderer_cas=cas, previous_header_hash=anchor)
 
     async def iter_blocks(
         self, start: int = 0, stop: int | None = None
