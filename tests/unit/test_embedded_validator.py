@@ -1,0 +1,304 @@
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from embedded_fixtures import CC, Chain, endorse, smoke_definition
+from fabric_protos.common import common_pb2
+from fabric_protos.ledger.rwset import rwset_pb2
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+from fabric_protos.peer import transaction_pb2
+
+from network.embedded import protoutil
+from network.embedded.ledger import PeerLedger
+from network.embedded.policydsl import from_string
+from network.embedded.rwset import TxSimulator
+from network.embedded.validator import VALIDATION_PARAMETER, ChaincodeDefinition
+
+Code = transaction_pb2.TxValidationCode
+
+
+@pytest.fixture(scope="module")
+def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
+    return Chain(topology, crypto)
+
+
+class Net:
+    """One peer ledger plus the orderer's block factory."""
+
+    def __init__(
+        self, chain: Chain, path: Path, definition: ChaincodeDefinition, msp_id: str | None = None
+    ):
+        self.chain = chain
+        self.definition = definition
+        self.ledger = chain.open_ledger(
+            path, msp_id=msp_id, chaincode_definitions=lambda n: definition if n == CC else None
+        )
+        self.factory = chain.factory(self.ledger)
+
+    def tx(self, simulate, endorsers=("tso",), creator=("bsp1", "User1"), **kw) -> bytes:  # type: ignore[no-untyped-def]
+        e = endorse(
+            self.ledger,
+            self.chain.user(*creator),
+            [self.chain.peer(o) for o in endorsers],
+            simulate,
+            **kw,
+        )
+        return e.envelope
+
+    def commit(self, *envs: bytes, private=None) -> list[int]:  # type: ignore[no-untyped-def]
+        return self.ledger.commit(self.factory.make_block(list(envs)), private)
+
+
+@pytest.fixture
+def net(chain: Chain, tmp_path: Path) -> Net:
+    return Net(chain, tmp_path / "peer", smoke_definition())
+
+
+def put(key: str, value: bytes):  # type: ignore[no-untyped-def]
+    def sim(s: TxSimulator) -> None:
+        s.get_state(CC, key)
+        s.put_state(CC, key, value)
+
+    return sim
+
+
+def test_validator_valid_tx_updates_state_and_history(net: Net) -> None:
+    assert net.commit(net.tx(put("a", b"1"))) == [Code.VALID]
+    assert net.ledger.get_state(CC, "a") == b"1"
+    assert [h.value for h in net.ledger.get_history(CC, "a")] == [b"1"]
+
+
+def test_validator_concurrent_conflicting_updates_one_valid_one_mvcc(net: Net) -> None:
+    net.commit(net.tx(put("a", b"0")))
+    t1, t2 = net.tx(put("a", b"1")), net.tx(put("a", b"2"))
+    assert net.commit(t1, t2) == [Code.VALID, Code.MVCC_READ_CONFLICT]
+    assert net.ledger.get_state(CC, "a") == b"1"
+    # a stale read across blocks is a conflict too
+    stale = net.tx(put("a", b"3"))
+    net.commit(net.tx(put("a", b"4")))
+    assert net.commit(stale) == [Code.MVCC_READ_CONFLICT]
+
+
+def test_validator_read_of_absent_key_conflicts_once_it_exists(net: Net) -> None:
+    t1, t2 = net.tx(put("new", b"1")), net.tx(put("new", b"2"))
+    assert net.commit(t1) == [Code.VALID]
+    assert net.commit(t2) == [Code.MVCC_READ_CONFLICT]
+
+
+def _range(start: str, end: str, write: str):  # type: ignore[no-untyped-def]
+    def sim(s: TxSimulator) -> None:
+        s.get_state_range(CC, start, end)
+        s.put_state(CC, write, b"x")
+
+    return sim
+
+
+def test_validator_phantom_read_across_and_within_blocks(net: Net) -> None:
+    net.commit(net.tx(put("k1", b"1")), net.tx(put("k3", b"3")))
+    scan = net.tx(_range("k0", "k9", "out1"))
+    net.commit(net.tx(put("k2", b"2")))
+    assert net.commit(scan) == [Code.PHANTOM_READ_CONFLICT]
+    insert, scan2 = net.tx(put("k4", b"4")), net.tx(_range("k0", "k9", "out2"))
+    assert net.commit(insert, scan2) == [Code.VALID, Code.PHANTOM_READ_CONFLICT]
+    # a write outside the range does not disturb the scan
+    scan3, outside = net.tx(_range("k0", "k9", "out3")), net.tx(put("z", b"z"))
+    assert net.commit(outside, scan3) == [Code.VALID, Code.VALID]
+
+
+def test_validator_paginated_scan_checks_only_what_it_read(net: Net) -> None:
+    net.commit(*[net.tx(put(f"p{i}", b"v")) for i in range(5)])
+
+    def page(s: TxSimulator) -> None:
+        it = s.range_iterator(CC, "p0", "p9", limit=2)
+        assert [k for k, _ in it] == ["p0", "p1"]
+
+    tx = net.tx(page)
+    net.commit(net.tx(put("p3", b"changed")))  # beyond the page
+    assert net.commit(tx) == [Code.VALID]
+
+
+def test_validator_duplicate_txid_in_block_and_on_ledger(net: Net) -> None:
+    first = net.tx(put("d", b"1"), nonce=b"same-nonce")
+    again = net.tx(put("e", b"1"), nonce=b"same-nonce")
+    assert net.commit(first, again) == [Code.VALID, Code.DUPLICATE_TXID]
+    assert net.commit(net.tx(put("f", b"1"), nonce=b"same-nonce")) == [Code.DUPLICATE_TXID]
+    assert net.ledger.get_state(CC, "e") is None
+
+
+def test_validator_forged_creator_signature(net: Net, chain: Chain) -> None:
+    env = common_pb2.Envelope.FromString(net.tx(put("x", b"1")))
+    env.signature = chain.user("bsp1", "Admin").sign(env.payload)
+    assert net.commit(env.SerializeToString()) == [Code.BAD_CREATOR_SIGNATURE]
+
+
+def test_validator_creator_outside_channel(net: Net) -> None:
+    env = net.tx(put("x", b"1"), creator=("infraop", "User1"))
+    assert net.commit(env) == [Code.BAD_CREATOR_SIGNATURE]
+
+
+def test_validator_endorsements_short_of_policy(chain: Chain, tmp_path: Path) -> None:
+    net = Net(chain, tmp_path / "p", smoke_definition("AND('TSOMSP.peer', 'BSPHostMSP.peer')"))
+    assert net.commit(net.tx(put("a", b"1"), endorsers=("tso",))) == [
+        Code.ENDORSEMENT_POLICY_FAILURE
+    ]
+    assert net.commit(net.tx(put("a", b"1"), endorsers=("tso", "tso"))) == [
+        Code.ENDORSEMENT_POLICY_FAILURE
+    ]
+    assert net.commit(net.tx(put("a", b"1"), endorsers=("tso", "bsphost"))) == [Code.VALID]
+
+
+def test_validator_forged_endorsement_does_not_count(chain: Chain, tmp_path: Path) -> None:
+    net = Net(chain, tmp_path / "p", smoke_definition("OR('TSOMSP.peer')"))
+    env = common_pb2.Envelope.FromString(net.tx(put("a", b"1")))
+    payload = common_pb2.Payload.FromString(env.payload)
+    tx = transaction_pb2.Transaction.FromString(payload.data)
+    cap = transaction_pb2.ChaincodeActionPayload.FromString(tx.actions[0].payload)
+    cap.action.endorsements[0].signature = chain.peer("bsphost").sign(b"something else")
+    tx.actions[0].payload = cap.SerializeToString()
+    payload.data = tx.SerializeToString()
+    env.payload = payload.SerializeToString()
+    env.signature = chain.user("bsp1").sign(env.payload)
+    assert net.commit(env.SerializeToString()) == [Code.ENDORSEMENT_POLICY_FAILURE]
+
+
+def test_validator_malformed_envelopes(net: Net, chain: Chain) -> None:
+    garbage_payload = common_pb2.Envelope(payload=b"\xff\x01", signature=b"s").SerializeToString()
+    assert net.commit(garbage_payload, b"") == [Code.BAD_PAYLOAD, Code.NIL_ENVELOPE]
+
+
+def test_validator_txid_must_derive_from_nonce_and_creator(net: Net, chain: Chain) -> None:
+    env = common_pb2.Envelope.FromString(net.tx(put("a", b"1")))
+    payload = common_pb2.Payload.FromString(env.payload)
+    chdr = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
+    chdr.tx_id = "0" * 64
+    payload.header.channel_header = chdr.SerializeToString()
+    env.payload = payload.SerializeToString()
+    env.signature = chain.user("bsp1").sign(env.payload)
+    assert net.commit(env.SerializeToString()) == [Code.BAD_PROPOSAL_TXID]
+
+
+def test_validator_undefined_chaincode_and_wrong_channel(net: Net) -> None:
+    def other(s: TxSimulator) -> None:
+        s.put_state("nochaincode", "k", b"v")
+
+    assert net.commit(net.tx(other, chaincode="nochaincode")) == [Code.INVALID_CHAINCODE]
+    assert net.commit(net.tx(put("a", b"1"), channel="bsp2-channel")) == [
+        Code.TARGET_CHAIN_NOT_FOUND
+    ]
+
+
+def _set_key_policy(key: str, policy: str):  # type: ignore[no-untyped-def]
+    def sim(s: TxSimulator) -> None:
+        s.put_state(CC, key, b"v")
+        s.set_state_metadata(
+            CC, key, {VALIDATION_PARAMETER: from_string(policy).SerializeToString()}
+        )
+
+    return sim
+
+
+def test_validator_key_level_policy_overrides_chaincode_policy(net: Net) -> None:
+    assert net.commit(net.tx(_set_key_policy("sbe", "AND('TSOMSP.peer', 'DSOHostMSP.peer')"))) == [
+        Code.VALID
+    ]
+    # the chaincode policy (any one peer) is met, the key's policy is not
+    assert net.commit(net.tx(put("sbe", b"1"), endorsers=("tso",))) == [
+        Code.ENDORSEMENT_POLICY_FAILURE
+    ]
+    assert net.commit(net.tx(put("sbe", b"2"), endorsers=("tso", "dsohost"))) == [Code.VALID]
+    # keys without a key-level policy still follow the chaincode's
+    assert net.commit(net.tx(put("plain", b"1"), endorsers=("tso",))) == [Code.VALID]
+    assert net.ledger.get_state(CC, "sbe") == b"2"
+
+
+def test_validator_key_policy_updated_earlier_in_block_fails_later_writer(net: Net) -> None:
+    net.commit(net.tx(put("k", b"0")))
+    update = net.tx(_set_key_policy("k", "OR('TSOMSP.peer')"))
+
+    def write(s: TxSimulator) -> None:
+        s.put_state(CC, "k", b"blind")
+
+    later = net.tx(write)
+    assert net.commit(update, later) == [Code.VALID, Code.ENDORSEMENT_POLICY_FAILURE]
+
+
+def test_validator_metadata_survives_value_writes_and_dies_with_delete(net: Net) -> None:
+    net.commit(net.tx(_set_key_policy("m", "OR('TSOMSP.peer')")))
+    net.commit(net.tx(put("m", b"again")))
+    assert VALIDATION_PARAMETER in net.ledger.new_tx_simulator("q").get_state_metadata(CC, "m")
+
+    def delete(s: TxSimulator) -> None:
+        s.del_state(CC, "m")
+
+    net.commit(net.tx(delete))
+    net.commit(net.tx(put("m", b"reborn")))
+    assert net.ledger.new_tx_simulator("q").get_state_metadata(CC, "m") == {}
+
+
+def _private(key: str, value: bytes):  # type: ignore[no-untyped-def]
+    def sim(s: TxSimulator) -> None:
+        s.put_private_data(CC, "tsoPrivate", key, value)
+
+    return sim
+
+
+@pytest.mark.parametrize(("msp_id", "keeps"), [("TSOMSP", True), ("DSOHostMSP", False)])
+def test_validator_private_data_hashes_on_chain_values_with_members_only(
+    chain: Chain, tmp_path: Path, msp_id: str, keeps: bool
+) -> None:
+    definition = smoke_definition(
+        collections={"tsoPrivate": "OR('TSOMSP.member', 'BSP1MSP.member')"}
+    )
+    net = Net(chain, tmp_path / msp_id, definition, msp_id=msp_id)
+    e = endorse(
+        net.ledger, chain.user("bsp1"), [chain.peer("tso")], _private("secret-key", b"secret-value")
+    )
+    assert e.private is not None
+    codes = net.ledger.commit(net.factory.make_block([e.envelope]), {e.txid: e.private})
+    assert codes == [Code.VALID]
+    block = net.ledger.get_block(net.ledger.height - 1)
+    raw = block.SerializeToString()
+    assert b"secret-value" not in raw and b"secret-key" not in raw
+    parsed = protoutil.unpack_envelope(block.data.data[0])
+    assert parsed.action is not None
+    txrw = rwset_pb2.TxReadWriteSet.FromString(parsed.action.results)
+    coll = txrw.ns_rwset[0].collection_hashed_rwset[0]
+    hashed = kv_rwset_pb2.HashedRWSet.FromString(coll.hashed_rwset)
+    assert coll.collection_name == "tsoPrivate"
+    assert hashed.hashed_writes[0].key_hash == hashlib.sha256(b"secret-key").digest()
+    assert hashed.hashed_writes[0].value_hash == hashlib.sha256(b"secret-value").digest()
+    sim = net.ledger.new_tx_simulator("q")
+    assert (
+        sim.get_private_data_hash(CC, "tsoPrivate", "secret-key")
+        == hashlib.sha256(b"secret-value").digest()
+    )
+    stored = net.ledger.get_private_data(CC, "tsoPrivate", "secret-key")
+    assert stored == (b"secret-value" if keeps else None)
+    assert bool(net.ledger.get_private_data_for_block(block.header.number)) == keeps
+
+
+def test_validator_private_data_with_wrong_hash_is_not_stored(chain: Chain, tmp_path: Path) -> None:
+    definition = smoke_definition(collections={"tsoPrivate": "OR('TSOMSP.member')"})
+    net = Net(chain, tmp_path / "p", definition, msp_id="TSOMSP")
+    e = endorse(net.ledger, chain.user("bsp1"), [chain.peer("tso")], _private("k", b"real"))
+    forged = endorse(
+        net.ledger, chain.user("bsp1"), [chain.peer("tso")], _private("k", b"forged")
+    ).private
+    assert net.ledger.commit(net.factory.make_block([e.envelope]), {e.txid: forged}) == [Code.VALID]  # type: ignore[dict-item]
+    assert net.ledger.get_private_data(CC, "tsoPrivate", "k") is None
+
+
+def test_validator_private_read_conflict(chain: Chain, tmp_path: Path) -> None:
+    definition = smoke_definition(collections={"tsoPrivate": "OR('TSOMSP.member')"})
+    net = Net(chain, tmp_path / "p", definition, msp_id="TSOMSP")
+
+    def rw(s: TxSimulator) -> None:
+        s.get_private_data(CC, "tsoPrivate", "k")
+        s.put_private_data(CC, "tsoPrivate", "k", b"v")
+
+    a = endorse(net.ledger, chain.user("bsp1"), [chain.peer("tso")], rw)
+    b = endorse(net.ledger, chain.user("bsp1"), [chain.peer("tso")], rw)
+    codes = net.ledger.commit(net.factory.make_block([a.envelope, b.envelope]))
+    assert codes == [Code.VALID, Code.MVCC_READ_CONFLICT]
