@@ -9,7 +9,9 @@ from pathlib import Path
 
 __all__ = ["ENV", "ServerSettings", "SettingsError"]
 
-MAX_MESSAGE_BYTES = 100 * 1024 * 1024  # Fabric's peer allows 100 MiB both ways
+# Fabric's peer allows 100 MiB messages; a TRANSACTION carries its arguments twice (input and
+# signed proposal), so a 50 MB argument needs more than that on the chaincode side.
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 DEFAULT_WORKERS = 32
 
 # setting -> environment variable

@@ -125,7 +125,7 @@ def make_signed_proposal(
 
 
 @dataclass
-class _Simulation:
+class Simulation:
     """One transaction's writes, applied on success."""
 
     writes: dict[tuple[str, str], bytes | None] = field(default_factory=dict)
@@ -247,7 +247,7 @@ class FakePeer:
     def invoke(self, *args: str | bytes, **kwargs: object) -> Outcome:
         """Run one transaction to its end, answering its requests from the world state."""
         msg = self.transaction_message(*args, **kwargs)  # type: ignore[arg-type]
-        simulation = _Simulation()
+        simulation = Simulation()
         requests: list[m.ChaincodeMessage] = []
         self.handler.handle(msg)
         while True:
@@ -263,7 +263,7 @@ class FakePeer:
 
     # ---- the peer's side of each request ----------------------------------------------
 
-    def answer(self, request: m.ChaincodeMessage, sim: _Simulation) -> m.ChaincodeMessage:
+    def answer(self, request: m.ChaincodeMessage, sim: Simulation) -> m.ChaincodeMessage:
         try:
             payload = self._serve(request, sim)
         except LookupError as exc:
@@ -277,7 +277,7 @@ class FakePeer:
             type=m.RESPONSE, payload=payload, txid=request.txid, channel_id=request.channel_id
         )
 
-    def _serve(self, request: m.ChaincodeMessage, sim: _Simulation) -> bytes:
+    def _serve(self, request: m.ChaincodeMessage, sim: Simulation) -> bytes:
         t, p = request.type, request.payload
         if t == m.GET_STATE or t == m.GET_PRIVATE_DATA_HASH:
             get = shim.GetState.FromString(p)
@@ -389,7 +389,7 @@ class FakePeer:
                 response.metadata = meta.SerializeToString()
         return response.SerializeToString()
 
-    def _commit(self, txid: str, sim: _Simulation) -> None:
+    def _commit(self, txid: str, sim: Simulation) -> None:
         self._block_time += dt.timedelta(seconds=1)
         for (collection, key), value in sim.writes.items():
             if value is None:
