@@ -1,0 +1,45 @@
+"""`python -m network.embedded --home <CBP_HOME> [--topology path] [--one-tx-per-block]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from network.topology import load_topology
+
+from .server import serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m network.embedded", description=__doc__)
+    parser.add_argument("--home", required=True, type=Path, help="the sandbox folder (CBP_HOME)")
+    parser.add_argument("--topology", type=Path, default=None, help="topology YAML")
+    parser.add_argument(
+        "--one-tx-per-block", action="store_true", help="cut a block for every transaction"
+    )
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    topology = load_topology(args.topology)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(args.home, topology, one_tx_per_block=args.one_tx_per_block, stop=stop)
+
+    asyncio.run(run())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Deliver: blocks by SeekInfo, full, filtered or with private data (`common/deliver/deliver.go`).
+
+The same loop serves the orderer's AtomicBroadcast/Deliver and the peer's Deliver service;
+only the block source and the response wrapping differ. A request is a signed envelope holding
+a SeekInfo; the creator must satisfy the channel's Readers policy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from fabric_protos.common import common_pb2
+from fabric_protos.orderer import ab_pb2
+from fabric_protos.peer import events_pb2, events_pb2_grpc, transaction_pb2
+
+from .channelconfig import ChannelConfig
+from .node import HeightWatcher, PeerNode
+from .policies import SignedData
+from .protoutil import ProtoError, tx_filter, unpack_envelope
+
+log = logging.getLogger(__name__)
+
+Status = common_pb2.Status
+MAX_BLOCK = 2**64 - 1
+
+
+@dataclass
+class BlockSource:
+    config: Callable[[], ChannelConfig]
+    get_block: Callable[[int], common_pb2.Block]
+    height: Callable[[], int]
+    watcher: HeightWatcher
+    private: Callable[[int], dict[int, Any]] | None = None
+
+
+# (block or None, status or None, source) -> the wire response
+Wrap = Callable[[common_pb2.Block | None, int | None, BlockSource], Any]
+
+
+def _position(pos: ab_pb2.SeekPosition, height: int) -> int:
+    kind = pos.WhichOneof("Type")
+    if kind == "newest":
+        return height - 1
+    if kind == "specified":
+        return int(pos.specified.number)
+    if kind == "next_commit":
+        return height
+    return 0  # oldest, or unset as Fabric treats it
+
+
+async def deliver_blocks(
+    requests: AsyncIterator[common_pb2.Envelope],
+    source_for: Callable[[str], BlockSource | None],
+    wrap: Wrap,
+    readers: str = "/Channel/Readers",
+) -> AsyncIterator[Any]:
+    async for env in requests:
+        try:
+            payload = common_pb2.Payload.FromString(env.payload)
+            chdr = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
+            shdr = common_pb2.SignatureHeader.FromString(payload.header.signature_header)
+            seek = ab_pb2.SeekInfo.FromString(payload.data)
+        except Exception as exc:
+            log.warning("deliver: malformed request: %s", exc)
+            yield wrap(None, Status.BAD_REQUEST, None)  # type: ignore[arg-type]
+            continue
+        source = source_for(chdr.channel_id)
+        if source is None:
+            yield wrap(None, Status.NOT_FOUND, None)  # type: ignore[arg-type]
+            continue
+        signed = [SignedData(env.payload, shdr.creator, env.signature)]
+        try:
+            allowed = source.config().policy_manager.evaluate(readers, signed)
+        except Exception:
+            allowed = False
+        if not allowed:
+            log.warning("deliver: %s refused by %s", chdr.channel_id, readers)
+            yield wrap(None, Status.FORBIDDEN, source)
+            continue
+        height = source.height()
+        start = _position(seek.start, height)
+        stop = _position(seek.stop, height) if seek.HasField("stop") else MAX_BLOCK
+        if start > stop:
+            yield wrap(None, Status.BAD_REQUEST, source)
+            continue
+        fail_if_not_ready = seek.behavior == ab_pb2.SeekInfo.FAIL_IF_NOT_READY
+        n = start
+        status = Status.SUCCESS
+        while n <= stop:
+            if n >= source.height():
+                if fail_if_not_ready:
+                    status = Status.NOT_FOUND
+                    break
+                await source.watcher.wait_above(n)
+                continue
+            yield wrap(source.get_block(n), None, source)
+            n += 1
+        yield wrap(None, status, source)
+
+
+def filtered_block(block: common_pb2.Block, channel_id: str) -> events_pb2.FilteredBlock:
+    """Fabric's filtered block: txids, types, validation codes, events without payloads."""
+    codes = tx_filter(block)
+    out = events_pb2.FilteredBlock(channel_id=channel_id, number=block.header.number)
+    for i, raw in enumerate(block.data.data):
+        try:
+            tx = unpack_envelope(raw)
+        except ProtoError:
+            continue
+        ftx = events_pb2.FilteredTransaction(
+            txid=tx.txid,
+            type=tx.header_type,
+            tx_validation_code=codes[i] if i < len(codes) else transaction_pb2.NOT_VALIDATED,
+        )
+        if tx.action is not None:
+            actions = events_pb2.FilteredTransactionActions()
+            event = tx.action.event()
+            fca = events_pb2.FilteredChaincodeAction()
+            if event is not None:
+                event.payload = b""
+                fca.chaincode_event.CopyFrom(event)
+            actions.chaincode_actions.append(fca)
+            ftx.transaction_actions.CopyFrom(actions)
+        out.filtered_transactions.append(ftx)
+    return out
+
+
+class DeliverService(events_pb2_grpc.DeliverServicer):
+    """The peer's Deliver service over its own ledgers."""
+
+    def __init__(self, peer: PeerNode) -> None:
+        self.peer = peer
+
+    def _source(self, channel_id: str) -> BlockSource | None:
+        ch = self.peer.channels.get(channel_id)
+        if ch is None:
+            return None
+        ledger = ch.ledger
+        return BlockSource(
+            lambda: ledger.channel_config,
+            ledger.get_block,
+            lambda: ledger.height,
+            ch.watcher,
+            ledger.get_private_data_for_block,
+        )
+
+    async def Deliver(  # noqa: N802
+        self,
+        request_iterator: AsyncIterator[common_pb2.Envelope],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[events_pb2.DeliverResponse]:
+        def wrap(block: common_pb2.Block | None, status: int | None, _s: BlockSource) -> Any:
+            if block is not None:
+                return events_pb2.DeliverResponse(block=block)
+            return events_pb2.DeliverResponse(status=status)
+
+        async for r in deliver_blocks(request_iterator, self._source, wrap):
+            yield r
+
+    async def DeliverFiltered(  # noqa: N802
+        self,
+        request_iterator: AsyncIterator[common_pb2.Envelope],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[events_pb2.DeliverResponse]:
+        def wrap(block: common_pb2.Block | None, status: int | None, s: BlockSource) -> Any:
+            if block is not None:
+                return events_pb2.DeliverResponse(
+                    filtered_block=filtered_block(block, s.config().channel_id)
+                )
+            return events_pb2.DeliverResponse(status=status)
+
+        async for r in deliver_blocks(request_iterator, self._source, wrap):
+            yield r
+
+    async def DeliverWithPrivateData(  # noqa: N802
+        self,
+        request_iterator: AsyncIterator[common_pb2.Envelope],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[events_pb2.DeliverResponse]:
+        def wrap(block: common_pb2.Block | None, status: int | None, s: BlockSource) -> Any:
+            if block is not None:
+                pvt = s.private(block.header.number) if s.private else {}
+                bapd = events_pb2.BlockAndPrivateData(block=block)
+                for num, rw in pvt.items():
+                    bapd.private_data_map[num].CopyFrom(rw)
+                return events_pb2.DeliverResponse(block_and_private_data=bapd)
+            return events_pb2.DeliverResponse(status=status)
+
+        async for r in deliver_blocks(request_iterator, self._source, wrap):
+            yield r

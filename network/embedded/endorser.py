@@ -1,0 +1,247 @@
+"""ProcessProposal as Fabric's endorser does it (`core/endorser/endorser.go`, `msgvalidation.go`).
+
+Unpack → validate (header type, epoch, nonce, creator, txid, signature, creator through the
+channel's MSPs) → duplicate txid → channel Writers ACL for application chaincodes → chaincode
+definition → simulate on this peer's own chaincode stream → ProposalResponsePayload signed with
+this peer's identity. Like Fabric, the result is a (response, error) pair: an error means the
+proposal itself was refused (gRPC error for remote callers), a 500 response without error means
+the chaincode or its launch failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from fabric_protos.common import common_pb2
+from fabric_protos.msp import identities_pb2
+from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2
+
+from . import syscc
+from .chaincode_handler import HandlerError, TransactionContext
+from .chaincode_support import ChaincodeExecutionError
+from .msp import Identity, MSPError
+from .policies import SignedData, evaluate_signature_policy
+from .protoutil import ParsedProposal, compute_txid, unpack_proposal
+
+if TYPE_CHECKING:
+    from .node import PeerChannel, PeerNode
+
+log = logging.getLogger(__name__)
+
+ERROR_THRESHOLD = 400  # shim.ERRORTHRESHOLD
+ERROR = 500  # shim.ERROR
+
+
+class ProposalError(Exception):
+    """The proposal was refused before simulation (Fabric returns it as a gRPC error)."""
+
+
+def error_response(message: str) -> proposal_response_pb2.ProposalResponse:
+    return proposal_response_pb2.ProposalResponse(
+        response=proposal_response_pb2.Response(status=ERROR, message=message)
+    )
+
+
+@dataclass
+class TransientStore:
+    """Private write sets awaiting their block, by txid (Fabric's transient store).
+
+    Shared by every peer of the process: it stands in for gossip's private data distribution,
+    and each committing peer takes only the collections its org is a member of.
+    """
+
+    def __post_init__(self) -> None:
+        self._data: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def put(self, txid: str, pvt: Any) -> None:
+        with self._lock:
+            self._data[txid] = pvt
+
+    def get(self, txid: str) -> Any | None:
+        with self._lock:
+            return self._data.get(txid)
+
+    def purge(self, txids: list[str]) -> None:
+        with self._lock:
+            for t in txids:
+                self._data.pop(t, None)
+
+
+def validate_proposal(pp: ParsedProposal, deserialize: Callable[[bytes], Identity]) -> Identity:
+    """Fabric's UnpackedProposal.Validate; returns the creator's identity."""
+    chdr, shdr = pp.channel_header, pp.signature_header
+    if chdr.type not in (common_pb2.ENDORSER_TRANSACTION, common_pb2.CONFIG):
+        raise ProposalError(f"invalid header type {common_pb2.HeaderType.Name(chdr.type)}")
+    if chdr.epoch != 0:
+        raise ProposalError("epoch is non-zero")
+    if not shdr.nonce:
+        raise ProposalError("nonce is empty")
+    if not shdr.creator:
+        raise ProposalError("creator is empty")
+    expected = compute_txid(shdr.nonce, shdr.creator)
+    if chdr.tx_id != expected:
+        raise ProposalError(f"incorrectly computed txid '{chdr.tx_id}' -- expected '{expected}'")
+    if not pp.signed.proposal_bytes:
+        raise ProposalError("empty proposal bytes")
+    if not pp.signed.signature:
+        raise ProposalError("empty signature bytes")
+    try:
+        sid = identities_pb2.SerializedIdentity.FromString(shdr.creator)
+    except Exception:
+        raise ProposalError(
+            f"access denied: channel [{chdr.channel_id}] creator org unknown, creator is malformed"
+        ) from None
+    denied = ProposalError(f"access denied: channel [{chdr.channel_id}] creator org [{sid.mspid}]")
+    try:
+        creator = deserialize(shdr.creator)
+        creator.validate()
+    except MSPError as exc:
+        log.warning("access denied: channel %s: %s", chdr.channel_id, exc)
+        raise denied from None
+    if not creator.verify(pp.signed.proposal_bytes, pp.signed.signature):
+        log.warning("access denied: creator's signature over the proposal is not valid")
+        raise denied
+    return creator
+
+
+class Endorser:
+    """The endorser of one peer."""
+
+    def __init__(self, peer: PeerNode) -> None:
+        self.peer = peer
+
+    async def process_proposal(
+        self, signed: proposal_pb2.SignedProposal
+    ) -> tuple[proposal_response_pb2.ProposalResponse, str | None]:
+        try:
+            pp = unpack_proposal(signed)
+        except ValueError as exc:
+            return error_response(str(exc)), str(exc)
+        channel = self.peer.channels.get(pp.channel_id)
+        if channel is None:
+            return error_response(f"channel '{pp.channel_id}' not found"), None
+        try:
+            creator = self._pre_process(pp, channel)
+        except ProposalError as exc:
+            return error_response(str(exc)), str(exc)
+        try:
+            return await self._process(pp, channel, creator), None
+        except (ProposalError, ChaincodeExecutionError, HandlerError) as exc:
+            log.warning(
+                "%s: failed to invoke chaincode %s on %s: %s",
+                self.peer.name,
+                pp.chaincode_name,
+                pp.channel_id,
+                exc,
+            )
+            return error_response(str(exc)), None
+
+    def _pre_process(self, pp: ParsedProposal, channel: PeerChannel) -> Identity:
+        config = channel.config
+        try:
+            creator = validate_proposal(pp, config.msp_manager.deserialize_identity)
+        except ProposalError as exc:
+            raise ProposalError(f"error validating proposal: {exc}") from None
+        if channel.ledger.tx_exists(pp.txid):
+            raise ProposalError(
+                f"duplicate transaction found [{pp.txid}]. Creator [{pp.creator.hex()}]"
+            )
+        if not syscc.is_syscc(pp.chaincode_name):
+            check_acl(channel, "peer/Propose", "/Channel/Application/Writers", pp)
+        return creator
+
+    async def _process(
+        self, pp: ParsedProposal, channel: PeerChannel, creator: Identity
+    ) -> proposal_response_pb2.ProposalResponse:
+        name = pp.chaincode_name
+        results = b""
+        event_bytes = b""
+        if syscc.is_syscc(name):
+            response = syscc.invoke(channel, pp, self.peer)
+            version = syscc.VERSION
+        else:
+            definition = channel.definition(name)
+            if definition is None:
+                raise ProposalError(
+                    f"make sure the chaincode {name} has been successfully defined on channel "
+                    f"{pp.channel_id} and try again: chaincode {name} not found"
+                )
+            version = definition.version
+            response, results, event_bytes = await self._simulate(pp, channel, creator, definition)
+        chaincode_id = chaincode_pb2.ChaincodeID(name=name, version=version)
+        action = proposal_pb2.ChaincodeAction(
+            results=results, events=event_bytes, response=response, chaincode_id=chaincode_id
+        )
+        prp = proposal_response_pb2.ProposalResponsePayload(
+            proposal_hash=pp.proposal_hash(), extension=action.SerializeToString()
+        ).SerializeToString()
+        if response.status >= ERROR:
+            return proposal_response_pb2.ProposalResponse(response=response, payload=prp)
+        if response.status >= ERROR_THRESHOLD:
+            return proposal_response_pb2.ProposalResponse(response=response)
+        return self.endorse(prp, response)
+
+    def endorse(
+        self, prp: bytes, response: proposal_response_pb2.Response
+    ) -> proposal_response_pb2.ProposalResponse:
+        """Fabric's default ESCC: sign payload || endorser with the peer's identity."""
+        endorser = self.peer.signer.serialize()
+        endorsement = proposal_response_pb2.Endorsement(
+            endorser=endorser, signature=self.peer.signer.sign(prp + endorser)
+        )
+        return proposal_response_pb2.ProposalResponse(
+            version=1, endorsement=endorsement, payload=prp, response=response
+        )
+
+    async def _simulate(
+        self, pp: ParsedProposal, channel: PeerChannel, creator: Identity, definition: Any
+    ) -> tuple[proposal_response_pb2.Response, bytes, bytes]:
+        sim = channel.ledger.new_tx_simulator(pp.txid)
+        ctx = TransactionContext(
+            channel_id=pp.channel_id,
+            txid=pp.txid,
+            namespace=pp.chaincode_name,
+            simulator=sim,
+            signed_proposal=pp.signed,
+            history=channel.ledger.get_history,
+            collection_guard=channel.collection_guard(creator),
+        )
+        cc_input = pp.invocation.chaincode_spec.input
+        try:
+            response, event = await self.peer.chaincode_support.execute(ctx, cc_input)
+        except ChaincodeExecutionError as exc:
+            raise ChaincodeExecutionError(f"error in simulation: {exc}") from None
+        finally:
+            done = getattr(sim, "done", None)
+            if done is not None:
+                done()
+        sim_results = sim.results()
+        if sim_results.private is not None and response.status < ERROR_THRESHOLD:
+            self.peer.transient_store.put(pp.txid, sim_results.private)
+        event_bytes = event.SerializeToString() if event is not None else b""
+        return response, sim_results.public_bytes(), event_bytes
+
+
+def check_acl(channel: PeerChannel, resource: str, default: str, pp: ParsedProposal) -> None:
+    """An ACL resource checked against the proposal's signed data, with Fabric's wording."""
+    policy = channel.config.policy_ref(resource, default)
+    signed = [SignedData(pp.signed.proposal_bytes, pp.creator, pp.signed.signature)]
+    try:
+        ok = channel.config.policy_manager.evaluate(policy, signed)
+        reason = "signature set did not satisfy policy"
+    except Exception as exc:
+        ok, reason = False, str(exc)
+    if not ok:
+        raise ProposalError(
+            f"access denied for [{resource}]: failed evaluating policy on signed data during "
+            f"check policy on channel [{pp.channel_id}] with policy [{policy}]: [{reason}]"
+        )
+
+
+def satisfies(env: Any, identities: list[Identity]) -> bool:
+    return evaluate_signature_policy(env, identities)
