@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from fabric_protos.common import common_pb2
+from fabric_protos.common import common_pb2, ledger_pb2
 from fabric_protos.ledger.rwset import rwset_pb2
 
 from . import protoutil
@@ -181,9 +181,13 @@ class PeerLedger:
             own = common_pb2.Block()
             own.CopyFrom(block)
             protoutil.ensure_metadata(own)
-            validation = self.validator.validate_block(
-                own, self.state, self.tx_exists, private_data
-            )
+            if n == 0:
+                # Fabric creates the ledger from the genesis block without validating it.
+                validation = self.validator.replay_block(own, [Code.VALID] * len(own.data.data), {})
+            else:
+                validation = self.validator.validate_block(
+                    own, self.state, self.tx_exists, private_data
+                )
             own.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(validation.codes)
             self.blocks.append(own, validation.private_kept or None)
             self._apply(own, validation)
@@ -245,11 +249,11 @@ class PeerLedger:
     def tx_exists(self, txid: str) -> bool:
         return BlockIndex.tx(self.state.reader, txid) is not None
 
-    def info(self) -> common_pb2.BlockchainInfo:
+    def info(self) -> ledger_pb2.BlockchainInfo:
         last = self._last_header
         if last is None:
-            return common_pb2.BlockchainInfo(height=0)
-        return common_pb2.BlockchainInfo(
+            return ledger_pb2.BlockchainInfo(height=0)
+        return ledger_pb2.BlockchainInfo(
             height=self.height,
             currentBlockHash=protoutil.block_header_hash(last),
             previousBlockHash=last.previous_hash,

@@ -1,0 +1,265 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from embedded_fixtures import CC, Chain, endorse, smoke_definition
+from fabric_protos.common import common_pb2, configtx_pb2
+from fabric_protos.orderer import configuration_pb2 as orderer_config_pb2
+from fabric_protos.peer import transaction_pb2
+
+from network.embedded import protoutil
+from network.embedded.channelconfig import config_from_block
+from network.embedded.ledger import LedgerError, PeerLedger
+from network.embedded.rwset import TxSimulator
+
+Code = transaction_pb2.TxValidationCode
+REPO = Path(__file__).resolve().parents[2]
+DEFINITION = smoke_definition()
+
+
+@pytest.fixture(scope="module")
+def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
+    return Chain(topology, crypto)
+
+
+def _open(chain: Chain, path: Path) -> PeerLedger:
+    return chain.open_ledger(path, chaincode_definitions=lambda n: DEFINITION if n == CC else None)
+
+
+def _write(key: str, value: bytes):  # type: ignore[no-untyped-def]
+    def sim(s: TxSimulator) -> None:
+        s.put_state(CC, key, value)
+
+    return sim
+
+
+def _grow(chain: Chain, ledger: PeerLedger, blocks: int, prefix: str = "k") -> None:
+    factory = chain.factory(ledger)
+    for i in range(blocks):
+        env = endorse(
+            ledger, chain.user("bsp1"), [chain.peer("tso")], _write(f"{prefix}{i}", b"%d" % i)
+        )
+        ledger.commit(factory.make_block([env.envelope]))
+
+
+def test_ledger_starts_from_genesis_with_its_config(chain: Chain, tmp_path: Path) -> None:
+    ledger = _open(chain, tmp_path)
+    assert ledger.height == 1
+    assert ledger.channel_config.channel_id == chain.channel
+    genesis = ledger.get_block(0)
+    assert list(protoutil.tx_filter(genesis)) == [Code.VALID]
+    assert ledger.get_block_by_hash(protoutil.block_header_hash(genesis.header)) is not None
+    info = ledger.info()
+    assert info.height == 1 and info.currentBlockHash == protoutil.block_header_hash(genesis.header)
+
+
+def test_ledger_blocks_chain_and_carry_the_tx_filter(chain: Chain, tmp_path: Path) -> None:
+    ledger = _open(chain, tmp_path)
+    _grow(chain, ledger, 3)
+    for n in range(1, 4):
+        block = ledger.get_block(n)
+        prev = ledger.get_block(n - 1)
+        assert block.header.previous_hash == protoutil.block_header_hash(prev.header)
+        assert block.header.data_hash == protoutil.block_data_hash(block.data)
+        assert list(protoutil.tx_filter(block)) == [Code.VALID]
+    assert ledger.info().previousBlockHash == protoutil.block_header_hash(
+        ledger.get_block(2).header
+    )
+
+
+def test_ledger_commit_is_idempotent_and_refuses_gaps_and_forks(
+    chain: Chain, tmp_path: Path
+) -> None:
+    ledger = _open(chain, tmp_path)
+    factory = chain.factory(ledger)
+    env = endorse(ledger, chain.user("bsp1"), [chain.peer("tso")], _write("a", b"1"))
+    block = factory.make_block([env.envelope])
+    assert ledger.commit(block) == [Code.VALID]
+    assert ledger.commit(block) == [Code.VALID]
+    assert ledger.height == 2
+    gap = factory.make_block([])
+    gap.header.number = 5
+    with pytest.raises(LedgerError, match="block 5 cannot follow height 2"):
+        ledger.commit(gap)
+    fork = protoutil.new_block(2, b"not the previous hash")
+    fork.header.data_hash = protoutil.block_data_hash(fork.data)
+    with pytest.raises(LedgerError, match="previous hash"):
+        ledger.commit(fork)
+
+
+def test_ledger_tx_lookup_and_listeners(chain: Chain, tmp_path: Path) -> None:
+    ledger = _open(chain, tmp_path)
+    seen: list[tuple[int, list[int]]] = []
+    ledger.add_listener(lambda b, codes: seen.append((b.header.number, codes)))
+    factory = chain.factory(ledger)
+    env = endorse(ledger, chain.user("bsp1"), [chain.peer("tso")], _write("a", b"1"))
+    ledger.commit(factory.make_block([env.envelope]))
+    assert seen == [(1, [Code.VALID])]
+    found = ledger.get_tx_by_id(env.txid)
+    assert found == (env.envelope, Code.VALID, 1)
+    assert ledger.tx_exists(env.txid) and not ledger.tx_exists("nope")
+    assert ledger.get_tx_by_id("nope") is None
+
+
+def test_ledger_reopen_keeps_everything(chain: Chain, tmp_path: Path) -> None:
+    ledger = _open(chain, tmp_path)
+    _grow(chain, ledger, 3)
+    ledger.close()
+    again = _open(chain, tmp_path)
+    assert again.height == 4
+    assert again.get_state(CC, "k2") == b"2"
+    _grow(chain, again, 1, prefix="after")
+    assert again.get_state(CC, "after0") == b"0"
+
+
+def test_ledger_replays_blocks_past_the_savepoint(
+    chain: Chain, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    ledger = _open(chain, tmp_path)
+    _grow(chain, ledger, 2)
+    # crash between the block fsync and the state commit
+    monkeypatch.setattr(
+        PeerLedger,
+        "_apply",
+        lambda self, block, validation: (_ for _ in ()).throw(OSError("crash")),
+    )
+    env = endorse(ledger, chain.user("bsp1"), [chain.peer("tso")], _write("lost?", b"no"))
+    with pytest.raises(OSError):
+        ledger.commit(chain.factory(ledger).make_block([env.envelope]))
+    monkeypatch.undo()
+    ledger.close()
+    again = _open(chain, tmp_path)
+    assert again.height == 4
+    assert again.state.savepoint() == 3
+    assert again.get_state(CC, "lost?") == b"no"
+    assert again.get_history(CC, "lost?")[0].tx_id == env.txid
+    assert again.tx_exists(env.txid)
+
+
+def test_ledger_rebuilds_state_that_is_ahead_of_blocks(chain: Chain, tmp_path: Path) -> None:
+    ledger = _open(chain, tmp_path)
+    _grow(chain, ledger, 3)
+    ledger.close()
+    # lose the last block (e.g. restored from an older copy of the block file)
+    blocks = tmp_path / "blocks.bin"
+    store_sizes = []
+    from network.embedded.blockstore import BlockStore
+
+    store = BlockStore(tmp_path)
+    store_sizes = [off for off, _, _ in store._offsets]
+    store.close()
+    os.truncate(blocks, store_sizes[3])
+    again = _open(chain, tmp_path)
+    assert again.height == 3
+    assert again.state.savepoint() == 2
+    assert again.get_state(CC, "k1") == b"1"
+    assert again.get_state(CC, "k2") is None
+    assert again.get_history(CC, "k2") == []
+
+
+def test_ledger_rebuilds_from_blocks_when_state_is_lost(chain: Chain, tmp_path: Path) -> None:
+    ledger = _open(chain, tmp_path)
+    _grow(chain, ledger, 3)
+    ledger.close()
+    for name in os.listdir(tmp_path):
+        if name.startswith("state.sqlite"):
+            os.remove(tmp_path / name)
+    again = _open(chain, tmp_path)
+    assert again.height == 4
+    assert [again.get_state(CC, f"k{i}") for i in range(3)] == [b"0", b"1", b"2"]
+
+
+def _config_tx(chain: Chain, ledger: PeerLedger, max_count: int) -> bytes:
+    config = configtx_pb2.Config()
+    config.CopyFrom(config_from_block(ledger.get_block(0)))
+    config.sequence += 1
+    value = config.channel_group.groups["Orderer"].values["BatchSize"]
+    bs = orderer_config_pb2.BatchSize.FromString(value.value)
+    bs.max_message_count = max_count
+    value.value = bs.SerializeToString()
+    orderer = chain.orderer()
+    nonce = protoutil.new_nonce()
+    chdr = protoutil.make_channel_header(common_pb2.CONFIG, chain.channel, "")
+    shdr = protoutil.make_signature_header(orderer.serialize(), nonce)
+    payload = common_pb2.Payload(
+        header=protoutil.make_payload_header(chdr, shdr),
+        data=configtx_pb2.ConfigEnvelope(config=config).SerializeToString(),
+    ).SerializeToString()
+    return common_pb2.Envelope(payload=payload, signature=orderer.sign(payload)).SerializeToString()
+
+
+def test_ledger_config_blocks_update_the_channel_config(chain: Chain, tmp_path: Path) -> None:
+    ledger = _open(chain, tmp_path)
+    _grow(chain, ledger, 1)
+    factory = chain.factory(ledger)
+    block = factory.make_block([_config_tx(chain, ledger, 7)])
+    assert ledger.commit(block) == [Code.VALID]
+    assert protoutil.last_config_index(ledger.get_block(2)) == 2
+    assert ledger.channel_config.max_message_count == 7
+    assert ledger.channel_config.sequence == 1
+    ledger.close()
+    assert _open(chain, tmp_path).channel_config.max_message_count == 7
+
+
+_CRASH_CHILD = textwrap.dedent(
+    """
+    import sys
+    sys.path[:0] = [{repo!r}, {tests!r}]
+    from pathlib import Path
+    from fabric_protos.common import common_pb2
+    from network.identities import CryptoLayout
+    from network.topology import load_topology
+    from embedded_fixtures import CC, Chain, endorse, smoke_definition
+    d = smoke_definition()
+    topo = load_topology(port_offset=0)
+    chain = Chain(topo, CryptoLayout(topo, Path({crypto!r})))
+    chain._genesis = common_pb2.Block.FromString(Path({genesis!r}).read_bytes())
+    ledger = chain.open_ledger(Path({ledger!r}), chaincode_definitions=lambda n: d)
+    factory = chain.factory(ledger)
+    for i in range(ledger.height, 100000):
+        def sim(s, i=i):
+            s.put_state(CC, "c%d" % i, b"%d" % i)
+        envs = [endorse(ledger, chain.user("bsp1"), [chain.peer("tso")], sim).envelope]
+        ledger.commit(factory.make_block(envs))
+        print("ACK", i, flush=True)
+    """
+)
+
+
+def test_ledger_survives_kill_9_with_every_acknowledged_block(chain: Chain, tmp_path: Path) -> None:
+    genesis = tmp_path / "genesis.block"
+    genesis.write_bytes(chain.genesis.SerializeToString())
+    script = _CRASH_CHILD.format(
+        repo=str(REPO),
+        tests=str(REPO / "tests" / "unit"),
+        crypto=str(chain.layout.root),
+        genesis=str(genesis),
+        ledger=str(tmp_path / "ledger"),
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    acked = -1
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            acked = int(line.split()[1])
+            if acked >= 15:
+                break
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert acked >= 15, "the child committed nothing"
+    ledger = _open(chain, tmp_path / "ledger")
+    assert ledger.height >= acked + 1
+    for i in range(1, ledger.height):
+        assert ledger.get_state(CC, f"c{i}") == b"%d" % i
+        if i > 1:
+            prev = ledger.get_block(i - 1)
+            assert ledger.get_block(i).header.previous_hash == protoutil.block_header_hash(
+                prev.header
+            )
