@@ -11,7 +11,6 @@ from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 from fabric_protos.peer import transaction_pb2
 
 from network.embedded import protoutil
-from network.embedded.ledger import PeerLedger
 from network.embedded.policydsl import from_string
 from network.embedded.rwset import TxSimulator
 from network.embedded.validator import VALIDATION_PARAMETER, ChaincodeDefinition

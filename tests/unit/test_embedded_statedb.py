@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from network.embedded.statedb import StateDB, UpdateBatch, decode_metadata, encode_metadata
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> StateDB:
+    return StateDB(tmp_path / "state.sqlite")
+
+
+def _commit(db: StateDB, batch: UpdateBatch, block: int) -> None:
+    with db.transaction() as conn:
+        StateDB.apply(conn, batch, block)
+
+
+def test_statedb_versions_are_block_and_tx(db: StateDB) -> None:
+    b = UpdateBatch()
+    b.put("cc", "a", b"1", (1, 0))
+    b.put("cc", "b", b"2", (1, 3))
+    _commit(db, b, 1)
+    assert db.get("cc", "a").value == b"1"  # type: ignore[union-attr]
+    assert db.get_version("cc", "b") == (1, 3)
+    assert db.get("other", "a") is None
+    assert db.savepoint() == 1
+    b = UpdateBatch()
+    b.put("cc", "a", None, (2, 0))
+    _commit(db, b, 2)
+    assert db.get("cc", "a") is None
+
+
+def test_statedb_range_orders_by_utf8_bytes_and_handles_composite_keys(db: StateDB) -> None:
+    b = UpdateBatch()
+    keys = ["b", "a", "\x00pod\x00IT1\x00", "\x00pod\x00IT2\x00", "é", "z", "\x00x\x00"]
+    for i, k in enumerate(keys):
+        b.put("cc", k, k.encode(), (1, i))
+    _commit(db, b, 1)
+    assert [k for k, _ in db.range("cc", "", "")] == sorted(keys, key=lambda k: k.encode())
+    # a partial composite key query as the shim builds it: prefix .. prefix + U+10FFFF
+    prefix = "\x00pod\x00"
+    assert [k for k, _ in db.range("cc", prefix, prefix + "\U0010ffff")] == [
+        "\x00pod\x00IT1\x00",
+        "\x00pod\x00IT2\x00",
+    ]
+    assert [k for k, _ in db.range("cc", "a", "z")] == ["a", "b"]
+    assert [k for k, _ in db.range("cc", "a", "\u00ff")] == ["a", "b", "z", "é"]
+    assert [k for k, _ in db.range("cc", "a", "", limit=2)] == ["a", "b"]
+
+
+def test_statedb_range_pages_through_many_keys(db: StateDB) -> None:
+    b = UpdateBatch()
+    for i in range(450):
+        b.put("cc", f"k{i:04d}", b"v", (1, i))
+    _commit(db, b, 1)
+    got = [k for k, _ in db.range("cc", "k", "l", chunk=100)]
+    assert got == [f"k{i:04d}" for i in range(450)]
+
+
+def test_statedb_metadata_kept_by_writes_cleared_by_delete(db: StateDB) -> None:
+    md = encode_metadata({"VALIDATION_PARAMETER": b"p"})
+    b = UpdateBatch()
+    b.put("cc", "k", b"1", (1, 0))
+    b.put_metadata("cc", "k", md, (1, 1))
+    _commit(db, b, 1)
+    assert decode_metadata(db.get("cc", "k").metadata) == {"VALIDATION_PARAMETER": b"p"}  # type: ignore[union-attr]
+    assert db.get_version("cc", "k") == (1, 1)
+    b = UpdateBatch()
+    b.put("cc", "k", b"2", (2, 0))
+    _commit(db, b, 2)
+    vv = db.get("cc", "k")
+    assert vv is not None and vv.value == b"2" and vv.metadata == md
+    b = UpdateBatch()
+    b.put("cc", "k", None, (3, 0))
+    b.put("cc", "k", b"3", (3, 1))
+    _commit(db, b, 3)
+    assert db.get("cc", "k").metadata is None  # type: ignore[union-attr]
+
+
+def test_statedb_metadata_write_on_absent_key_is_ignored(db: StateDB) -> None:
+    b = UpdateBatch()
+    b.put_metadata("cc", "ghost", encode_metadata({"a": b"b"}), (1, 0))
+    _commit(db, b, 1)
+    assert db.get("cc", "ghost") is None
+
+
+def test_statedb_touches_range(db: StateDB) -> None:
+    b = UpdateBatch()
+    b.put("cc", "k5", b"", (1, 0))
+    assert b.touches_range("cc", "k0", "k9")
+    assert not b.touches_range("cc", "k0", "k5")
+    assert b.touches_range("cc", "k0", "k5", inclusive_end=True)
+    assert not b.touches_range("other", "k0", "k9")
+    assert b.touches_range("cc", "k", "")
+
+
+def test_statedb_private_and_hashed_state(db: StateDB) -> None:
+    b = UpdateBatch()
+    b.put_hashed("cc", "c", b"kh", b"vh", (1, 0))
+    b.put_private("cc", "c", "key", b"value", (1, 0))
+    _commit(db, b, 1)
+    assert db.get_hashed("cc", "c", b"kh").value == b"vh"  # type: ignore[union-attr]
+    assert db.get_private("cc", "c", "key").value == b"value"  # type: ignore[union-attr]
+    assert [k for k, _ in db.private_range("cc", "c", "", "")] == ["key"]
+    db.clear()
+    assert db.savepoint() == -1 and db.get_private("cc", "c", "key") is None
