@@ -17,13 +17,11 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from . import messages as m
 from .errors import PeerError, ProtocolError
-
-if TYPE_CHECKING:
-    from .stub import ChaincodeStub
+from .stub import ChaincodeStub
 
 __all__ = ["Chaincode", "ChaincodeHandler", "TxChannel"]
 
@@ -222,8 +220,6 @@ class ChaincodeHandler:
             )
 
     def _run_transaction(self, msg: m.ChaincodeMessage, tx: TxChannel) -> None:
-        from .stub import ChaincodeStub  # stub imports the handler's types
-
         is_init = msg.type == m.INIT
         reply: m.ChaincodeMessage
         try:

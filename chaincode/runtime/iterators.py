@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from fabric_protos.ledger.queryresult import kv_query_result_pb2
 from fabric_protos.peer import chaincode_shim_pb2
 
 from . import messages as m
-from .handler import TxChannel
+
+if TYPE_CHECKING:
+    from .handler import TxChannel
 
 __all__ = [
     "KV",

@@ -11,6 +11,7 @@ import hashlib
 import struct
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from fabric_protos.common import common_pb2
 from fabric_protos.peer import chaincode_shim_pb2 as shim
@@ -19,13 +20,15 @@ from fabric_protos.peer import proposal_pb2
 from . import keys
 from . import messages as m
 from .errors import ChaincodeError
-from .handler import TxChannel
 from .iterators import (
     KV,
     HistoryQueryIterator,
     QueryMetadata,
     StateQueryIterator,
 )
+
+if TYPE_CHECKING:
+    from .handler import TxChannel
 
 __all__ = ["VALIDATION_PARAMETER", "ChaincodeStub"]
 
