@@ -39,7 +39,9 @@ def _minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def peer_values(node: FabricNode, topology: Topology) -> dict[str, str]:
+def peer_values(
+    node: FabricNode, topology: Topology, builder_dir: Path = CCAAS_BUILDER
+) -> dict[str, str]:
     if node.chaincode_port is None:
         raise ValueError(f"{node.name} is not a peer")
     return {
@@ -55,7 +57,7 @@ def peer_values(node: FabricNode, topology: Topology) -> dict[str, str]:
         "msp_dir": str(node.msp_dir),
         "msp_id": node.msp_id,
         "data_dir": str(node.data_dir),
-        "builder_dir": str(CCAAS_BUILDER),
+        "builder_dir": str(builder_dir),
         "fabric_minor": _minor(topology.spec.fabric_version),
     }
 
@@ -78,9 +80,13 @@ def orderer_values(node: FabricNode, crypto: CryptoLayout) -> dict[str, str]:
     }
 
 
-def render_node_config(node: FabricNode, topology: Topology, paths: SandboxPaths) -> str:
+def render_node_config(
+    node: FabricNode, topology: Topology, paths: SandboxPaths, builder_dir: Path = CCAAS_BUILDER
+) -> str:
+    """The node's config; `paths` and `builder_dir` as the node process will see them (the
+    compose generator renders the same templates with the containers' paths)."""
     if node.kind == "peer":
-        return _render("core.yaml.tmpl", peer_values(node, topology), node.name)
+        return _render("core.yaml.tmpl", peer_values(node, topology, builder_dir), node.name)
     crypto = CryptoLayout(topology, paths.crypto)
     return _render("orderer.yaml.tmpl", orderer_values(node, crypto), node.name)
 

@@ -117,6 +117,46 @@ class FabricEngine:
         self.wait_ready()
         self.say(f"fabric engine: network up in {time.monotonic() - t0:.1f}s")
 
+    def attach(self, timeout: float = 120.0) -> None:
+        """Channels and chaincodes on nodes and chaincode servers that something else runs
+        (docker compose): waits for each to answer, then joins, deploys and checks readiness
+        exactly as `up` does. Starts and stops nothing."""
+        t0 = time.monotonic()
+        self.say(f"fabric engine (attach): Hyperledger Fabric CLI {self.bins.version()}")
+        self._check_material()
+        for node in self.nodes:
+            # the CLI reads core.yaml from FABRIC_CFG_PATH; the nodes run their own copies
+            write_node_config(node, self.topology, self.paths)
+        for node in self.nodes:
+            took = _wait_external(
+                node.name,
+                functools.partial(_healthy, node.healthz_url),
+                "healthy (/healthz)",
+                timeout,
+            )
+            if node.admin_port is not None:
+                _wait_external(
+                    node.name,
+                    functools.partial(port_open, node.host, node.admin_port),
+                    f"listening on its admin port {node.admin_port}",
+                    timeout,
+                )
+            self.say(f"{node.name} healthy (waited {took:.1f}s)")
+        self._join_orderers()
+        self._join_peers()
+        self._check_anchor_peers()
+        packages = self._packages()
+        self._deploy_chaincodes(packages)
+        for name, cc in self.topology.chaincodes.items():
+            _wait_external(
+                f"chaincode server {name}",
+                functools.partial(port_open, self.topology.host, cc.port),
+                f"listening on {cc.address} as {packages[name].package_id}",
+                timeout,
+            )
+        self.wait_ready()
+        self.say(f"fabric engine (attach): network ready in {time.monotonic() - t0:.1f}s")
+
     def _start_node(self, node: FabricNode, argv: list[str]) -> None:
         if self.supervisor.is_running(node.name):
             ok, _ = healthz(node.healthz_url)
@@ -382,3 +422,19 @@ class FabricEngine:
             "chaincode_servers": servers,
             "channels": channels,
         }
+
+
+def _wait_external(name: str, check: Callable[[], bool], what: str, timeout: float) -> float:
+    start = time.monotonic()
+    while not check():
+        if time.monotonic() - start > timeout:
+            raise FabricError(
+                f"{name}: not {what} after {timeout:.0f}s; is it running? "
+                "(docker compose ps / docker compose logs)"
+            )
+        time.sleep(0.3)
+    return time.monotonic() - start
+
+
+def _healthy(url: str) -> bool:
+    return healthz(url)[0]
