@@ -182,6 +182,8 @@ class ChaincodeActionInfo:
     proposal_response_payload: bytes
     endorsements: list[proposal_response_pb2.Endorsement]
     chaincode_proposal_payload: bytes
+    proposal_hash: bytes = b""
+    action_header: bytes = b""
 
     def event(self) -> chaincode_event_pb2.ChaincodeEvent | None:
         if not self.events:
@@ -288,6 +290,8 @@ def _unpack_endorser_action(data: bytes) -> ChaincodeActionInfo:
         proposal_response_payload=cap.action.proposal_response_payload,
         endorsements=list(cap.action.endorsements),
         chaincode_proposal_payload=cap.chaincode_proposal_payload,
+        proposal_hash=prp.proposal_hash,
+        action_header=tx.actions[0].header,
     )
 
 
@@ -369,6 +373,15 @@ def proposal_hash(
     h.update(header.channel_header)
     h.update(header.signature_header)
     h.update(visible.SerializeToString())
+    return h.digest()
+
+
+def proposal_hash_from_tx(channel_header: bytes, action: ChaincodeActionInfo) -> bytes:
+    """Fabric's GetProposalHash2 over the tx's header and its proposal payload bytes as sent."""
+    h = hashlib.sha256()
+    h.update(channel_header)
+    h.update(action.action_header)
+    h.update(action.chaincode_proposal_payload)
     return h.digest()
 
 

@@ -19,6 +19,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from fabric_protos.common import common_pb2, configtx_pb2, policies_pb2
 from fabric_protos.ledger.rwset import rwset_pb2
@@ -34,12 +35,19 @@ from .policies import (
     evaluate_signature_policy,
     valid_identities,
 )
-from .protoutil import ParsedTx, ProtoError, compute_txid, unpack_envelope
+from .protoutil import (
+    ParsedTx,
+    ProtoError,
+    compute_txid,
+    proposal_hash_from_tx,
+    unpack_envelope,
+)
 from .statedb import StateDB, UpdateBatch, Version, decode_metadata, encode_metadata
 
 log = logging.getLogger(__name__)
 
-Code = transaction_pb2.TxValidationCode
+# Plain ints: attribute lookups on the protobuf enum wrapper are slow in the per-tx loop.
+Code = SimpleNamespace(**dict(transaction_pb2.TxValidationCode.items()))
 VALIDATION_PARAMETER = "VALIDATION_PARAMETER"
 LIFECYCLE_NS = "_lifecycle"
 SYSTEM_NAMESPACES = frozenset({"lscc", "qscc", "cscc", "escc", "vscc"})
@@ -215,7 +223,12 @@ class Validator:
                     i, block_num, parsed, rw, result, metadata_touched, private_data, definition
                 )
             elif code != Code.VALID:
-                log.debug("block %d tx %d invalid: %s", block_num, i, Code.Name(code))
+                log.debug(
+                    "block %d tx %d invalid: %s",
+                    block_num,
+                    i,
+                    transaction_pb2.TxValidationCode.Name(code),
+                )
         return result
 
     def replay_block(
@@ -288,7 +301,13 @@ class Validator:
         if chdr.type == common_pb2.ENDORSER_TRANSACTION:
             if compute_txid(parsed.nonce, parsed.creator) != chdr.tx_id:
                 return Code.BAD_PROPOSAL_TXID, parsed
-            if parsed.action is None:
+            action = parsed.action
+            if action is None:
+                return Code.INVALID_ENDORSER_TRANSACTION, parsed
+            # Endorsements bind to this proposal: the response's proposal hash must be ours.
+            expected = proposal_hash_from_tx(parsed.payload.header.channel_header, action)
+            if expected != action.proposal_hash:
+                log.info("tx %s: proposal hash in the endorsed response does not match", chdr.tx_id)
                 return Code.INVALID_ENDORSER_TRANSACTION, parsed
         if chdr.channel_id != self.channel_config.channel_id:
             return Code.TARGET_CHAIN_NOT_FOUND, parsed

@@ -301,3 +301,22 @@ def test_validator_private_read_conflict(chain: Chain, tmp_path: Path) -> None:
     b = endorse(net.ledger, chain.user("bsp1"), [chain.peer("tso")], rw)
     codes = net.ledger.commit(net.factory.make_block([a.envelope, b.envelope]))
     assert codes == [Code.VALID, Code.MVCC_READ_CONFLICT]
+
+
+def test_validator_endorsements_are_bound_to_their_proposal(net: Net, chain: Chain) -> None:
+    """Replaying someone's endorsed response under a new header breaks the proposal hash."""
+    env = common_pb2.Envelope.FromString(net.tx(put("a", b"1")))
+    thief = chain.user("bsp1", "Admin")
+    nonce = b"fresh-nonce"
+    payload = common_pb2.Payload.FromString(env.payload)
+    shdr = protoutil.make_signature_header(thief.serialize(), nonce).SerializeToString()
+    chdr = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
+    chdr.tx_id = protoutil.compute_txid(nonce, thief.serialize())
+    payload.header.channel_header = chdr.SerializeToString()
+    payload.header.signature_header = shdr
+    tx = transaction_pb2.Transaction.FromString(payload.data)
+    tx.actions[0].header = shdr
+    payload.data = tx.SerializeToString()
+    env.payload = payload.SerializeToString()
+    env.signature = thief.sign(env.payload)
+    assert net.commit(env.SerializeToString()) == [Code.INVALID_ENDORSER_TRANSACTION]
