@@ -170,12 +170,18 @@ def _chaincode_service(name: str, topology: Topology) -> dict[str, Any]:
     }
 
 
+def served(topology: Topology) -> list[str]:
+    """Chaincodes with a server container: those `up` starts (`autostart`), which run on the
+    project's Python runtime; the others are test-only servers started on request."""
+    return [n for n, cc in topology.chaincodes.items() if cc.autostart and not cc.server]
+
+
 def compose_spec(topology: Topology) -> dict[str, Any]:
     nodes = container_nodes(topology)
     services: dict[str, Any] = {}
     for node in nodes:
         services[node.name] = _node_service(node, topology)
-    for name in topology.chaincodes:
+    for name in served(topology):
         services[f"chaincode-{name}"] = _chaincode_service(name, topology)
     services["fabric-setup"] = {
         # one-shot: joins channels, deploys the chaincodes, waits for readiness, exits 0
@@ -191,7 +197,7 @@ def compose_spec(topology: Topology) -> dict[str, Any]:
         "volumes": [f"{HOME}:/cbp"],
         "depends_on": {
             **{n.name: {"condition": "service_healthy"} for n in nodes},
-            **{f"chaincode-{c}": {"condition": "service_started"} for c in topology.chaincodes},
+            **{f"chaincode-{c}": {"condition": "service_healthy"} for c in served(topology)},
         },
         "restart": "no",
     }

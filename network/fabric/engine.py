@@ -113,7 +113,9 @@ class FabricEngine:
         self._check_anchor_peers()
         packages = self._packages()
         self._deploy_chaincodes(packages)
-        self._start_chaincode_servers(packages)
+        self._start_chaincode_servers(
+            {n: p for n, p in packages.items() if self.topology.chaincodes[n].autostart}
+        )
         self.wait_ready()
         self.say(f"fabric engine: network up in {time.monotonic() - t0:.1f}s")
 
@@ -148,6 +150,8 @@ class FabricEngine:
         packages = self._packages()
         self._deploy_chaincodes(packages)
         for name, cc in self.topology.chaincodes.items():
+            if not cc.autostart:
+                continue
             _wait_external(
                 f"chaincode server {name}",
                 functools.partial(port_open, self.topology.host, cc.port),
@@ -226,6 +230,34 @@ class FabricEngine:
             for name in self.topology.chaincodes
         }
 
+    def chaincode_argv(self, name: str, package_id: str) -> list[str]:
+        """The chaincode server's command: the Python runtime, or the topology's `server`
+        command for a chaincode served by another program; either serves the package id."""
+        cc = self.topology.chaincodes[name]
+        tls = self.crypto.chaincode_tls(name)
+        fields = {
+            "address": cc.address,
+            "chaincode_id": package_id,
+            "tls_cert": str(tls / "server.crt"),
+            "tls_key": str(tls / "server.key"),
+            "client_ca_cert": str(tls / "ca.crt"),
+            "root": str(REPO_ROOT),
+        }
+        if cc.server:
+            return [part.format(**fields) for part in cc.server]
+        return [
+            sys.executable, "-m", "chaincode.runtime", "serve", cc.contract,
+            "--address", cc.address, "--chaincode-id", package_id,
+            "--tls-cert", fields["tls_cert"], "--tls-key", fields["tls_key"],
+            "--client-ca-cert", fields["client_ca_cert"],
+        ]  # fmt: skip
+
+    def start_chaincodes(self, names: list[str]) -> None:
+        """Starts the servers of `names` (e.g. `autostart: false` ones a test wants) with the
+        package ids Fabric launches them under."""
+        packages = self._packages()
+        self._start_chaincode_servers({n: packages[n] for n in names})
+
     def _start_chaincode_servers(self, packages: dict[str, lc.CcaasPackage]) -> None:
         for name, pkg in packages.items():
             cc = self.topology.chaincodes[name]
@@ -234,29 +266,12 @@ class FabricEngine:
                 continue
             if not port_free(self.topology.host, cc.port):
                 raise PortInUse(f"chaincode server {name}", cc.port, self.paths.log(proc))
-            tls = self.crypto.chaincode_tls(name)
-            argv = [
-                sys.executable,
-                "-m",
-                "chaincode.runtime",
-                "serve",
-                cc.contract,
-                "--address",
-                cc.address,
-                "--chaincode-id",
-                pkg.package_id,
-                "--tls-cert",
-                str(tls / "server.crt"),
-                "--tls-key",
-                str(tls / "server.key"),
-                "--client-ca-cert",
-                str(tls / "ca.crt"),
-            ]
             self.supervisor.start(
                 proc,
-                argv,
+                self.chaincode_argv(name, pkg.package_id),
                 cwd=REPO_ROOT,
                 env={
+                    **self.topology.environment(),
                     "CHAINCODE_SERVER_ADDRESS": cc.address,
                     "CORE_CHAINCODE_ID_NAME": pkg.package_id,
                 },

@@ -44,7 +44,7 @@ def test_compose_committed_file_is_generated_from_the_topology(topo):
 
 def test_compose_has_every_node_and_chaincode_server(topo, services):
     expected = {o.host for o in topo.orderers} | {p.host for p in topo.peers}
-    expected |= {f"chaincode-{c}" for c in topo.chaincodes}
+    expected |= {f"chaincode-{c}" for c, cc in topo.chaincodes.items() if cc.autostart}
     assert expected <= set(services)
     assert set(services) - expected == {"fabric-setup", "connector"}
 
@@ -52,7 +52,8 @@ def test_compose_has_every_node_and_chaincode_server(topo, services):
 def test_compose_ports_are_the_sandbox_ports_and_unique(topo, services):
     ports = [p for svc in services.values() for p in _ports(svc)]
     assert len(ports) == len(set(ports))
-    assert sorted(ports) == sorted(p for _, p in topo.all_ports())
+    test_only = {f"chaincode {c}" for c, cc in topo.chaincodes.items() if not cc.autostart}
+    assert sorted(ports) == sorted(p for n, p in topo.all_ports() if n not in test_only)
 
 
 def test_compose_every_listener_is_on_the_topology_host(topo, services):
@@ -85,7 +86,7 @@ def test_compose_msp_ids_and_channels_match_the_topology(topo, services):
 
 
 def test_compose_chaincode_addresses_equal_connection_json(topo, services, crypto: CryptoLayout):
-    for name in topo.chaincodes:
+    for name in compose.served(topo):
         cmd = services[f"chaincode-{name}"]["command"]
         address = cmd[cmd.index("--address") + 1]
         assert address == connection_json(topo, crypto, name)["address"]
