@@ -203,6 +203,7 @@ class ParsedTx:
     creator: bytes
     nonce: bytes
     action: ChaincodeActionInfo | None = None
+    action_error: ProtoError | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -234,15 +235,18 @@ def unpack_envelope(env_bytes: bytes | common_pb2.Envelope) -> ParsedTx:
         common_pb2.Payload, env.payload, "payload", Code.BAD_PAYLOAD
     )
     if not payload.HasField("header"):
-        raise ProtoError(Code.BAD_PAYLOAD, "payload header is missing")
+        raise ProtoError(Code.BAD_COMMON_HEADER, "payload header is missing")
     chdr: common_pb2.ChannelHeader = _parse(
-        common_pb2.ChannelHeader, payload.header.channel_header, "channel header", Code.BAD_PAYLOAD
+        common_pb2.ChannelHeader,
+        payload.header.channel_header,
+        "channel header",
+        Code.BAD_COMMON_HEADER,
     )
     shdr: common_pb2.SignatureHeader = _parse(
         common_pb2.SignatureHeader,
         payload.header.signature_header,
         "signature header",
-        Code.BAD_PAYLOAD,
+        Code.BAD_COMMON_HEADER,
     )
     parsed = ParsedTx(
         envelope=env,
@@ -256,7 +260,12 @@ def unpack_envelope(env_bytes: bytes | common_pb2.Envelope) -> ParsedTx:
         nonce=shdr.nonce,
     )
     if chdr.type == common_pb2.ENDORSER_TRANSACTION:
-        parsed.action = _unpack_endorser_action(payload.data)
+        # A malformed action is reported after the creator's signature is checked, as in
+        # Fabric's ValidateTransaction; the parse error waits in `action_error`.
+        try:
+            parsed.action = _unpack_endorser_action(payload.data)
+        except ProtoError as exc:
+            parsed.action_error = exc
     return parsed
 
 
@@ -265,6 +274,9 @@ def _unpack_endorser_action(data: bytes) -> ChaincodeActionInfo:
     tx: transaction_pb2.Transaction = _parse(transaction_pb2.Transaction, data, "transaction", bad)
     if len(tx.actions) != 1:
         raise ProtoError(bad, f"transaction has {len(tx.actions)} actions; exactly one is allowed")
+    ahdr = _parse(common_pb2.SignatureHeader, tx.actions[0].header, "action header", bad)
+    if not ahdr.nonce or not ahdr.creator:
+        raise ProtoError(bad, "action signature header needs a nonce and a creator")
     cap: transaction_pb2.ChaincodeActionPayload = _parse(
         transaction_pb2.ChaincodeActionPayload, tx.actions[0].payload, "action payload", bad
     )

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 from fabric_protos.common import common_pb2, configtx_pb2, policies_pb2
 from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
-from fabric_protos.peer import collection_pb2, policy_pb2, transaction_pb2
+from fabric_protos.peer import collection_pb2, policy_pb2, proposal_pb2, transaction_pb2
 from fabric_protos.peer.lifecycle import lifecycle_pb2
 
 from .channelconfig import ChannelConfig
@@ -283,11 +283,9 @@ class Validator:
         except ProtoError as exc:
             return _header_code(exc), None
         chdr = parsed.channel_header
-        if chdr.type not in (common_pb2.ENDORSER_TRANSACTION, common_pb2.CONFIG):
-            if chdr.type == common_pb2.CONFIG_UPDATE:
-                return Code.UNSUPPORTED_TX_PAYLOAD, parsed
+        if chdr.type not in _HEADER_TYPES or chdr.epoch != 0:
             return Code.BAD_COMMON_HEADER, parsed
-        if chdr.epoch != 0 or not parsed.nonce or not parsed.creator:
+        if not parsed.nonce or not parsed.creator:
             return Code.BAD_COMMON_HEADER, parsed
         try:
             creator = self.channel_config.msp_manager.deserialize_identity(parsed.creator)
@@ -298,11 +296,14 @@ class Validator:
         if not creator.verify(parsed.envelope.payload, parsed.envelope.signature):
             log.info("tx %s: creator signature does not verify", chdr.tx_id)
             return Code.BAD_CREATOR_SIGNATURE, parsed
+        if chdr.type == common_pb2.CONFIG_UPDATE:
+            return Code.UNSUPPORTED_TX_PAYLOAD, parsed
         if chdr.type == common_pb2.ENDORSER_TRANSACTION:
             if compute_txid(parsed.nonce, parsed.creator) != chdr.tx_id:
                 return Code.BAD_PROPOSAL_TXID, parsed
             action = parsed.action
             if action is None:
+                log.info("tx %s: %s", chdr.tx_id, parsed.action_error)
                 return Code.INVALID_ENDORSER_TRANSACTION, parsed
             # Endorsements bind to this proposal: the response's proposal hash must be ours.
             expected = proposal_hash_from_tx(parsed.payload.header.channel_header, action)
@@ -326,9 +327,28 @@ class Validator:
         action = parsed.action
         assert action is not None
         try:
+            ext = proposal_pb2.ChaincodeHeaderExtension.FromString(parsed.channel_header.extension)
+        except Exception:  # noqa: BLE001 - any decode failure is the same code
+            return Code.BAD_HEADER_EXTENSION, None
+        try:
             rw = _parse_rwset(action.results)
         except Exception:  # noqa: BLE001 - a malformed rwset is BAD_RWSET whatever the cause
             return Code.BAD_RWSET, None
+        # Fabric's plugin dispatcher: the invoked chaincode is named consistently, has a version,
+        # owns its event, and is validated whether or not it writes.
+        cc_id = ext.chaincode_id.name
+        if not cc_id or cc_id != action.namespace or not action.chaincode_id.version:
+            return Code.INVALID_CHAINCODE, rw
+        if action.events:
+            try:
+                event = action.event()
+            except Exception:  # noqa: BLE001 - an undecodable event is the same failure
+                return Code.INVALID_OTHER_REASON, rw
+            if event is not None and event.chaincode_id != cc_id:
+                return Code.INVALID_OTHER_REASON, rw
+        names = [name for name, _, _ in rw.ns]
+        if len(set(names)) != len(names):
+            return Code.ILLEGAL_WRITESET, rw
         signed = [
             SignedData(action.proposal_response_payload + e.endorser, e.endorser, e.signature)
             for e in action.endorsements
@@ -341,8 +361,8 @@ class Validator:
             or kv.metadata_writes
             or any(h.hashed_writes or h.metadata_writes for _, h, _ in colls)
         ]
-        if not written:
-            written = [(action.namespace, kv_rwset_pb2.KVRWSet(), [])]
+        if cc_id not in {name for name, _, _ in written}:
+            written.insert(0, (cc_id, kv_rwset_pb2.KVRWSet(), []))
         for name, kv, colls in written:
             if name in SYSTEM_NAMESPACES:
                 return Code.ILLEGAL_WRITESET, rw
@@ -562,9 +582,10 @@ class Validator:
 
 
 def _header_code(exc: ProtoError) -> int:
-    if exc.code == Code.BAD_PAYLOAD and "payload cannot" not in str(exc):
-        return Code.BAD_COMMON_HEADER
     return exc.code
+
+
+_HEADER_TYPES = (common_pb2.ENDORSER_TRANSACTION, common_pb2.CONFIG, common_pb2.CONFIG_UPDATE)
 
 
 def _ver(read: kv_rwset_pb2.KVRead | kv_rwset_pb2.KVReadHash) -> Version | None:

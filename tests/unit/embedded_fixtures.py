@@ -147,6 +147,7 @@ def endorse(
         response=proposal_response_pb2.Response(status=200, payload=b"ok"),
     )
     action.chaincode_id.name = chaincode
+    action.chaincode_id.version = "1.0"
     if event is not None:
         action.events = chaincode_event_pb2.ChaincodeEvent(
             chaincode_id=chaincode, tx_id=txid, event_name=event[0], payload=event[1]

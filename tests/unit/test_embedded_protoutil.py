@@ -119,7 +119,7 @@ def test_protoutil_unpack_proposal_exposes_args_and_transient() -> None:
             common_pb2.Envelope(
                 payload=common_pb2.Payload().SerializeToString()
             ).SerializeToString(),
-            Code.BAD_PAYLOAD,
+            Code.BAD_COMMON_HEADER,
         ),
     ],
 )
@@ -136,6 +136,8 @@ def test_protoutil_endorser_tx_with_two_actions_is_invalid_endorser_transaction(
     tx.actions.append(tx.actions[0])
     payload.data = tx.SerializeToString()
     env.payload = payload.SerializeToString()
-    with pytest.raises(protoutil.ProtoError) as err:
-        protoutil.unpack_envelope(env)
-    assert err.value.code == Code.INVALID_ENDORSER_TRANSACTION
+    parsed = protoutil.unpack_envelope(env)
+    assert parsed.action is None
+    assert parsed.action_error is not None
+    assert parsed.action_error.code == Code.INVALID_ENDORSER_TRANSACTION
+    assert "exactly one is allowed" in str(parsed.action_error)

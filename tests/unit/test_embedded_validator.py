@@ -320,3 +320,97 @@ def test_validator_endorsements_are_bound_to_their_proposal(net: Net, chain: Cha
     env.payload = payload.SerializeToString()
     env.signature = thief.sign(env.payload)
     assert net.commit(env.SerializeToString()) == [Code.INVALID_ENDORSER_TRANSACTION]
+
+
+def _rewrite_action(net: Net, chain: Chain, env_bytes: bytes, edit) -> bytes:  # type: ignore[no-untyped-def]
+    """Edit the ChaincodeAction inside an endorsed tx, re-endorse by TSO and re-sign."""
+    from fabric_protos.peer import proposal_pb2, proposal_response_pb2
+
+    env = common_pb2.Envelope.FromString(env_bytes)
+    payload = common_pb2.Payload.FromString(env.payload)
+    tx = transaction_pb2.Transaction.FromString(payload.data)
+    cap = transaction_pb2.ChaincodeActionPayload.FromString(tx.actions[0].payload)
+    prp = proposal_response_pb2.ProposalResponsePayload.FromString(
+        cap.action.proposal_response_payload
+    )
+    action = proposal_pb2.ChaincodeAction.FromString(prp.extension)
+    edit(action)
+    prp.extension = action.SerializeToString()
+    raw = prp.SerializeToString()
+    peer = chain.peer("tso")
+    cap.action.proposal_response_payload = raw
+    del cap.action.endorsements[:]
+    cap.action.endorsements.add(
+        endorser=peer.serialize(), signature=peer.sign(raw + peer.serialize())
+    )
+    tx.actions[0].payload = cap.SerializeToString()
+    payload.data = tx.SerializeToString()
+    env.payload = payload.SerializeToString()
+    env.signature = chain.user("bsp1").sign(env.payload)
+    return env.SerializeToString()
+
+
+def test_validator_dispatcher_rules(net: Net, chain: Chain) -> None:
+    def no_version(a) -> None:  # type: ignore[no-untyped-def]
+        a.chaincode_id.version = ""
+
+    def other_name(a) -> None:  # type: ignore[no-untyped-def]
+        a.chaincode_id.name = "registry"
+
+    def foreign_event(a) -> None:  # type: ignore[no-untyped-def]
+        from fabric_protos.peer import chaincode_event_pb2
+
+        a.events = chaincode_event_pb2.ChaincodeEvent(chaincode_id="registry").SerializeToString()
+
+    def twice_same_ns(a) -> None:  # type: ignore[no-untyped-def]
+        txrw = rwset_pb2.TxReadWriteSet.FromString(a.results)
+        txrw.ns_rwset.append(txrw.ns_rwset[0])
+        a.results = txrw.SerializeToString()
+
+    cases = [
+        (no_version, Code.INVALID_CHAINCODE),
+        (other_name, Code.INVALID_CHAINCODE),
+        (foreign_event, Code.INVALID_OTHER_REASON),
+        (twice_same_ns, Code.ILLEGAL_WRITESET),
+    ]
+    envs = [
+        _rewrite_action(net, chain, net.tx(put(f"r{i}", b"1")), f) for i, (f, _) in enumerate(cases)
+    ]
+    assert net.commit(*envs) == [code for _, code in cases]
+
+
+def test_validator_read_only_tx_still_needs_the_invoked_chaincode_policy(
+    chain: Chain, tmp_path: Path
+) -> None:
+    net = Net(chain, tmp_path / "p", smoke_definition("AND('TSOMSP.peer', 'BSPHostMSP.peer')"))
+
+    def read(s: TxSimulator) -> None:
+        s.get_state(CC, "anything")
+
+    assert net.commit(net.tx(read, endorsers=("tso",))) == [Code.ENDORSEMENT_POLICY_FAILURE]
+    assert net.commit(net.tx(read, endorsers=("tso", "bsphost"))) == [Code.VALID]
+
+
+def test_validator_writes_to_another_namespace_need_its_definition(net: Net) -> None:
+    def cross(s: TxSimulator) -> None:
+        s.put_state(CC, "mine", b"1")
+        s.put_state("registry", "theirs", b"1")
+
+    assert net.commit(net.tx(cross)) == [Code.INVALID_CHAINCODE]
+
+
+def test_validator_config_update_envelopes_are_unsupported(net: Net, chain: Chain) -> None:
+    user = chain.user("bsp1")
+    nonce = protoutil.new_nonce()
+    chdr = protoutil.make_channel_header(common_pb2.CONFIG_UPDATE, chain.channel, "")
+    shdr = protoutil.make_signature_header(user.serialize(), nonce)
+    payload = common_pb2.Payload(
+        header=protoutil.make_payload_header(chdr, shdr)
+    ).SerializeToString()
+    env = common_pb2.Envelope(payload=payload, signature=user.sign(payload)).SerializeToString()
+    bad_type = protoutil.make_channel_header(common_pb2.MESSAGE, chain.channel, "")
+    payload2 = common_pb2.Payload(
+        header=protoutil.make_payload_header(bad_type, shdr)
+    ).SerializeToString()
+    env2 = common_pb2.Envelope(payload=payload2, signature=user.sign(payload2)).SerializeToString()
+    assert net.commit(env, env2) == [Code.UNSUPPORTED_TX_PAYLOAD, Code.BAD_COMMON_HEADER]
