@@ -1,0 +1,246 @@
+"""The registry's view of one transaction: the stub subset it uses, keys, JSON, events.
+
+Domain modules take a ``Tx`` and never the runtime's ``Context``, so they run the same under
+the chaincode runtime and under the unit tests' in-memory stub. ``Stub`` names exactly the
+part of ``chaincode.runtime``'s ChaincodeStub the registry relies on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from .errors import InvalidArgument
+
+# Object types of the composite keys. Entities are keyed by id; "~" types are indexes whose
+# value is a single NUL byte (an empty value would be a delete in Fabric).
+PARTICIPANT = "Participant"
+PARTICIPANT_BY_MSP = "Participant~msp"
+BNA = "BNA"
+POD = "POD"
+POD_BY_OWNER = "POD~owner"
+POD_BY_STATUS = "POD~status"
+POD_BY_DSO = "POD~dso"
+DEVICE = "Device"
+DEVICE_BY_POD = "Device~pod"
+ATTACHMENT = "Attachment"
+UVAM = "UVAM"
+UVAM_BY_OWNER = "UVAM~owner"
+UVAM_BY_STATUS = "UVAM~status"
+RELATION = "Relation"
+RELATION_BY_UVAM = "Relation~uvam"
+RELATION_BY_RESOURCE = "Relation~resource"
+CONNECTION = "Connection"
+
+INDEX_VALUE = b"\x00"
+MAX_PAGE_SIZE = 1000
+
+
+class KV(Protocol):
+    @property
+    def key(self) -> str: ...
+    @property
+    def value(self) -> bytes: ...
+
+
+class KeyModification(Protocol):
+    @property
+    def tx_id(self) -> str: ...
+    @property
+    def value(self) -> bytes: ...
+    @property
+    def timestamp(self) -> datetime: ...
+    @property
+    def is_delete(self) -> bool: ...
+
+
+class Stub(Protocol):
+    def get_state(self, key: str) -> bytes: ...
+    def put_state(self, key: str, value: bytes) -> None: ...
+    def del_state(self, key: str) -> None: ...
+    def create_composite_key(self, object_type: str, attributes: list[str]) -> str: ...
+    def split_composite_key(self, key: str) -> tuple[str, list[str]]: ...
+    def get_state_by_partial_composite_key(
+        self, object_type: str, attributes: list[str]
+    ) -> Iterable[KV]: ...
+    def get_state_by_partial_composite_key_with_pagination(
+        self, object_type: str, attributes: list[str], page_size: int, bookmark: str = ""
+    ) -> tuple[list[Any], Any]: ...
+    def get_history_for_key(self, key: str) -> Iterable[KeyModification]: ...
+    def set_event(self, name: str, payload: bytes) -> None: ...
+    def get_tx_id(self) -> str: ...
+    def get_tx_timestamp(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who signed the proposal, as the certificate says (before admission is checked)."""
+
+    msp_id: str
+    client_id: str
+    role_attr: str | None = None
+    eic_attr: str | None = None
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A caller resolved to an admitted participant."""
+
+    msp_id: str
+    eic: str
+    role: str
+    name: str
+    client_id: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"eic": self.eic, "id": self.client_id, "mspId": self.msp_id, "role": self.role}
+
+
+def dumps(obj: object) -> bytes:
+    """Deterministic JSON: every endorser must write byte-identical values."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def iso(ts: datetime) -> str:
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Tx:
+    """One registry transaction: its stub, caller, time, and the changes it announces."""
+
+    stub: Stub
+    caller: Caller
+    actor: Actor | None = None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.tx_id = self.stub.get_tx_id()
+        self.time = self.stub.get_tx_timestamp()
+        self.timestamp = iso(self.time)
+
+    # --- keys and records -------------------------------------------------------------------
+
+    def key(self, object_type: str, *attributes: str) -> str:
+        return self.stub.create_composite_key(object_type, list(attributes))
+
+    def get(self, object_type: str, *attributes: str) -> dict[str, Any] | None:
+        raw = self.stub.get_state(self.key(object_type, *attributes))
+        if not raw:
+            return None
+        record: dict[str, Any] = json.loads(raw)
+        return record
+
+    def put(self, object_type: str, attributes: Iterable[str], record: dict[str, Any]) -> None:
+        self.stub.put_state(self.key(object_type, *attributes), dumps(record))
+
+    def put_index(self, object_type: str, *attributes: str) -> None:
+        self.stub.put_state(self.key(object_type, *attributes), INDEX_VALUE)
+
+    def del_index(self, object_type: str, *attributes: str) -> None:
+        self.stub.del_state(self.key(object_type, *attributes))
+
+    def stamp(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Mark a record with this transaction: its id, time and actor (history shows them)."""
+        record["lastTxId"] = self.tx_id
+        record["updatedAt"] = self.timestamp
+        record["updatedBy"] = self.require_actor().as_json()
+        return record
+
+    def derived_id(self, prefix: str) -> str:
+        """An id no other transaction can produce: ids come from the tx, never randomness."""
+        return f"{prefix}-{self.tx_id[:24]}"
+
+    def require_actor(self) -> Actor:
+        if self.actor is None:  # a programming error: every write path resolves the caller
+            raise RuntimeError("registry transaction used before its caller was resolved")
+        return self.actor
+
+    # --- events -----------------------------------------------------------------------------
+
+    def record_change(
+        self,
+        event: str,
+        entity: str,
+        entity_id: str,
+        old: str | None,
+        new: str | None,
+        **extra: Any,
+    ) -> None:
+        change: dict[str, Any] = {
+            "entity": entity,
+            "event": event,
+            "from": old,
+            "id": entity_id,
+            "to": new,
+        }
+        change.update({k: v for k, v in extra.items() if v is not None})
+        self.changes.append(change)
+
+    def emit(self) -> None:
+        """Set the transaction's one chaincode event (Fabric keeps only the last set_event).
+
+        Its name is the last change's event, which is the most consequential one (an attachment
+        created, then the POD it completed opened); the payload lists every change in order.
+        """
+        if not self.changes:
+            return
+        last = self.changes[-1]
+        payload = {
+            "actor": self.require_actor().as_json(),
+            "changes": self.changes,
+            "entity": last["entity"],
+            "from": last["from"],
+            "id": last["id"],
+            "timestamp": self.timestamp,
+            "to": last["to"],
+            "txId": self.tx_id,
+        }
+        self.stub.set_event(last["event"], dumps(payload))
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def index_ids(self, object_type: str, *attributes: str) -> Iterator[str]:
+        """The last attribute of every index key under ``attributes`` (the entity ids)."""
+        for kv in self.stub.get_state_by_partial_composite_key(object_type, list(attributes)):
+            _, attrs = self.stub.split_composite_key(kv.key)
+            yield attrs[-1]
+
+    def index_page(
+        self, object_type: str, attributes: list[str], page_size: int, bookmark: str
+    ) -> tuple[list[str], str, int]:
+        check_page_size(page_size)
+        kvs, meta = self.stub.get_state_by_partial_composite_key_with_pagination(
+            object_type, attributes, page_size, bookmark
+        )
+        ids = [self.stub.split_composite_key(kv.key)[1][-1] for kv in kvs]
+        return ids, meta.bookmark, meta.fetched_records_count
+
+    def history(self, object_type: str, *attributes: str) -> list[dict[str, Any]]:
+        entries = []
+        for mod in self.stub.get_history_for_key(self.key(object_type, *attributes)):
+            value = json.loads(mod.value) if mod.value and not mod.is_delete else None
+            entries.append(
+                {
+                    "isDelete": bool(mod.is_delete),
+                    "timestamp": iso(mod.timestamp),
+                    "txId": mod.tx_id,
+                    "value": value,
+                }
+            )
+        return entries
+
+
+def check_page_size(page_size: int) -> None:
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidArgument(f"pageSize {page_size} must be between 1 and {MAX_PAGE_SIZE}")
+
+
+def page_result(records: list[dict[str, Any]], bookmark: str, fetched: int) -> dict[str, Any]:
+    return {"bookmark": bookmark, "fetchedCount": fetched, "records": records}

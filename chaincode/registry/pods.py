@@ -1,0 +1,278 @@
+"""PODs (grid connection points): register, update while Open, status, DSO constraints, reads.
+
+RegisterPod is on the benchmark's hot path: it reads the caller (2 keys), the BNA, the DSO
+and the POD id, and writes the POD and its three index keys; nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import lifecycle
+from .access import can_read, require_owner, require_read, require_same
+from .codes import PodStatus, Role, enum_value, pod_distributor
+from .errors import AlreadyExists, Forbidden, InvalidArgument, NotFound, WrongState
+from .fields import build, label_of
+from .ledger import (
+    DEVICE_BY_POD,
+    POD,
+    POD_BY_DSO,
+    POD_BY_OWNER,
+    POD_BY_STATUS,
+    Tx,
+    page_result,
+)
+from .models import DsoConstraints, PodIn, PodStatusIn, record_of
+from .participants import require_dso, require_tso_receiver, resolve
+
+ENTITY = lifecycle.POD
+
+
+def _check_parties(tx: Tx, request: PodIn) -> None:
+    entity = f"POD {request.meteringPointId}"
+    require_tso_receiver(tx, entity, request.receiverId)
+    dso = require_dso(tx, entity, request.distributionGridOperatorName)
+    code = dso.get("distributorCode")
+    if code is not None and code != pod_distributor(request.meteringPointId):
+        raise InvalidArgument(
+            f"{entity}: its distributor code is {pod_distributor(request.meteringPointId)} but "
+            f"DSO {dso['eic']} ({dso['name']}) is distributor {code}"
+        )
+
+
+def register(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
+    actor = resolve(tx)
+    request = build(PodIn, data, label_of("POD", data, "meteringPointId"))
+    pod_id = request.meteringPointId
+    row = lifecycle.creation(ENTITY)
+    lifecycle.authorize(row, pod_id, actor, request.flexibilityServiceProviderId)
+    _check_parties(tx, request)
+    if tx.get(POD, pod_id) is not None:
+        raise AlreadyExists(f"POD {pod_id} is already registered")
+
+    record = record_of(request, drop=("status",))
+    record.update(
+        {
+            "attachmentIds": [],
+            "createdAt": tx.timestamp,
+            "docType": "pod",
+            "status": row.target,
+        }
+    )
+    tx.stamp(record)
+    tx.put(POD, [pod_id], record)
+    tx.put_index(POD_BY_OWNER, request.flexibilityServiceProviderId, pod_id)
+    tx.put_index(POD_BY_STATUS, row.target, pod_id)
+    tx.put_index(POD_BY_DSO, request.distributionGridOperatorName, pod_id)
+    _announce(tx, row.event, record, None)
+    return record
+
+
+def load(tx: Tx, pod_id: str) -> dict[str, Any]:
+    record = tx.get(POD, pod_id)
+    if record is None:
+        raise NotFound(f"POD {pod_id} is not registered")
+    return record
+
+
+def update(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
+    actor = resolve(tx)
+    pod_id = data.get("meteringPointId")
+    if not isinstance(pod_id, str) or not pod_id:
+        raise InvalidArgument("POD update: field 'meteringPointId' is mandatory and missing")
+    record = load(tx, pod_id)
+    owner = record["flexibilityServiceProviderId"]
+    require_owner(actor, ENTITY, pod_id, owner, "update")
+    lifecycle.check_editable(ENTITY, pod_id, record["status"])
+    require_same(
+        f"POD {pod_id}",
+        "flexibilityServiceProviderId",
+        data.get("flexibilityServiceProviderId"),
+        owner,
+    )
+    if "status" in data:
+        raise InvalidArgument(
+            f"POD {pod_id}: status changes through UpdatePodStatus, not UpdatePod"
+        )
+
+    merged = {k: v for k, v in record.items() if k in PodIn.model_fields and k != "status"}
+    merged.update(data)
+    request = build(PodIn, merged, f"POD {pod_id}")
+    _check_parties(tx, request)
+
+    # Rebuilt from the checked request, so a field set to null in the update is removed.
+    new = {k: v for k, v in record.items() if k not in PodIn.model_fields or k == "status"}
+    new.update(record_of(request, drop=("status",)))
+    old_dso = record["distributionGridOperatorName"]
+    tx.stamp(new)
+    tx.put(POD, [pod_id], new)
+    if request.distributionGridOperatorName != old_dso:
+        tx.del_index(POD_BY_DSO, old_dso, pod_id)
+        tx.put_index(POD_BY_DSO, request.distributionGridOperatorName, pod_id)
+    _announce(tx, "PodUpdated", new, record["status"])
+    return new
+
+
+def is_complete(record: dict[str, Any]) -> bool:
+    """Complete once its mandatory fields (checked at registration) have an attachment."""
+    return bool(record.get("attachmentIds"))
+
+
+def move(tx: Tx, record: dict[str, Any], row: lifecycle.Transition) -> None:
+    """Apply a checked transition to ``record`` (not yet written) and keep the index true."""
+    old = record["status"]
+    pod_id = record["meteringPointId"]
+    record["status"] = row.target
+    tx.del_index(POD_BY_STATUS, old, pod_id)
+    tx.put_index(POD_BY_STATUS, row.target, pod_id)
+    tx.stamp(record)
+    _announce(tx, row.event, record, old)
+
+
+def open_if_complete(tx: Tx, record: dict[str, Any]) -> None:
+    if record["status"] == PodStatus.REGISTERED and is_complete(record):
+        row = lifecycle.find(
+            ENTITY, record["meteringPointId"], PodStatus.REGISTERED, PodStatus.OPEN
+        )
+        move(tx, record, row)
+
+
+def update_status(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
+    actor = resolve(tx)
+    request = build(PodStatusIn, data, label_of("POD", data, "flexResourceId"))
+    pod_id = request.flexResourceId
+    try:
+        target = enum_value(PodStatus, request.status)
+    except ValueError as exc:
+        raise InvalidArgument(f"POD {pod_id}: status {exc}") from None
+    record = load(tx, pod_id)
+    owner = record["flexibilityServiceProviderId"]
+    require_same(
+        f"POD {pod_id}", "flexibilityServiceProviderId", request.flexibilityServiceProviderId, owner
+    )
+    require_same(f"POD {pod_id}", "receiverId", request.receiverId, record["receiverId"])
+    row = lifecycle.plan(
+        ENTITY,
+        pod_id,
+        record["status"],
+        target,
+        actor,
+        owner,
+        record["distributionGridOperatorName"],
+    )
+    if row.needs_reason and not request.reason:
+        raise InvalidArgument(f"POD {pod_id}: moving to {target} needs a reason")
+    if row.guard == "complete" and not is_complete(record):
+        raise WrongState(f"POD {pod_id} is not complete; link an attachment before it can open")
+    if request.constraints is not None and row.who is not lifecycle.Who.GRID_DSO:
+        raise InvalidArgument(f"POD {pod_id}: only the DSO's decision carries constraints")
+
+    new = dict(record)
+    if request.constraints is not None:
+        new["dsoConstraints"] = _constraints(tx, new, request.constraints)
+    if row.who is not lifecycle.Who.OWNER:
+        review = {"decision": row.target, "at": tx.timestamp, "by": actor.eic}
+        if request.reason:
+            review["reason"] = request.reason
+        new["tsoReview" if row.who is lifecycle.Who.TSO else "dsoReview"] = review
+    move(tx, new, row)
+    tx.put(POD, [pod_id], new)
+    return new
+
+
+def set_constraints(tx: Tx, pod_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    actor = resolve(tx)
+    record = load(tx, pod_id)
+    if actor.role != Role.DSO or actor.eic != record["distributionGridOperatorName"]:
+        raise Forbidden(
+            f"only the DSO named on POD {pod_id} ({record['distributionGridOperatorName']}) sets "
+            f"its constraints; caller {actor.msp_id} may not"
+        )
+    if record["status"] != PodStatus.PRE_VALIDATED:
+        raise WrongState(
+            f"POD {pod_id} is {record['status']}; the DSO sets constraints only while PreValidated"
+        )
+    constraints = build(DsoConstraints, data, f"constraints of POD {pod_id}")
+    new = dict(record)
+    new["dsoConstraints"] = _constraints(tx, new, constraints)
+    tx.stamp(new)
+    tx.put(POD, [pod_id], new)
+    _announce(tx, "PodConstraintsSet", new, record["status"])
+    return new
+
+
+def _constraints(tx: Tx, record: dict[str, Any], constraints: DsoConstraints) -> dict[str, Any]:
+    pod_id = record["meteringPointId"]
+    for name in ("maximumFlexUp", "maximumFlexDown"):
+        limit = getattr(constraints, name)
+        if limit is not None and limit > record[name]:
+            raise InvalidArgument(
+                f"constraints of POD {pod_id}: {name} {limit:g} kW exceeds the POD's "
+                f"{record[name]:g} kW"
+            )
+    data = record_of(constraints)
+    data["setAt"] = tx.timestamp
+    return data
+
+
+def effective_flex(record: dict[str, Any]) -> tuple[float, float]:
+    """The POD's flexibility up and down, within the DSO's static limits if it set any."""
+    up, down = float(record["maximumFlexUp"]), float(record["maximumFlexDown"])
+    limits = record.get("dsoConstraints") or {}
+    if limits.get("maximumFlexUp") is not None:
+        up = min(up, float(limits["maximumFlexUp"]))
+    if limits.get("maximumFlexDown") is not None:
+        down = min(down, float(limits["maximumFlexDown"]))
+    return up, down
+
+
+def read(tx: Tx, pod_id: str) -> dict[str, Any]:
+    actor = resolve(tx)
+    record = load(tx, pod_id)
+    require_read(actor, ENTITY, pod_id, record)
+    return record
+
+
+def history(tx: Tx, pod_id: str) -> list[dict[str, Any]]:
+    read(tx, pod_id)
+    return tx.history(POD, pod_id)
+
+
+def list_by(tx: Tx, index: str, value: str, page_size: int, bookmark: str) -> dict[str, Any]:
+    actor = resolve(tx)
+    if actor.role != Role.TSO:
+        if index == POD_BY_OWNER and (actor.role != Role.BSP or value != actor.eic):
+            raise Forbidden(f"{actor.msp_id} may list only its own PODs, not those of {value}")
+        if index == POD_BY_DSO and (actor.role != Role.DSO or value != actor.eic):
+            raise Forbidden(f"{actor.msp_id} may list only PODs in its own grid, not {value}")
+    if index == POD_BY_STATUS:
+        try:
+            value = enum_value(PodStatus, value)
+        except ValueError as exc:
+            raise InvalidArgument(f"POD status {exc}") from None
+    ids, next_bookmark, fetched = tx.index_page(index, [value], page_size, bookmark)
+    records = []
+    for pod_id in ids:
+        record = tx.get(POD, pod_id)
+        if record is not None and can_read(actor, record):
+            records.append(record)
+    return page_result(records, next_bookmark, fetched)
+
+
+def device_ids(tx: Tx, pod_id: str) -> list[str]:
+    return list(tx.index_ids(DEVICE_BY_POD, pod_id))
+
+
+def _announce(tx: Tx, event: str, record: dict[str, Any], old: str | None) -> None:
+    tx.record_change(
+        event,
+        ENTITY,
+        record["meteringPointId"],
+        old,
+        record["status"],
+        owner=record["flexibilityServiceProviderId"],
+        dso=record["distributionGridOperatorName"],
+        reason=(record.get("tsoReview") or record.get("dsoReview") or {}).get("reason")
+        if record["status"] == PodStatus.REJECTED
+        else None,
+    )
