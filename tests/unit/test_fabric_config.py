@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import subprocess
 import tarfile
 from pathlib import Path
@@ -12,7 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from network.fabric import BinariesMissing, FabricEngine, MaterialMissing, find_binaries
+from network.fabric import (
+    BinariesMissing,
+    FabricEngine,
+    MaterialMissing,
+    NodeFailed,
+    PortInUse,
+    find_binaries,
+)
 from network.fabric import cli as fabric_cli
 from network.fabric import lifecycle as lc
 from network.fabric.config import CCAAS_BUILDER, render_node_config
@@ -256,3 +264,51 @@ def test_osnadmin_verdict_is_its_status_line_not_its_exit_code():
     assert fabric_cli._status(out) == 405
     assert fabric_cli._body(out) == {"error": "cannot join: channel already exists"}
     assert fabric_cli._status("Error: connection refused") == 0
+
+
+# ---- failures at start, reported with the node and its log -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Topology, SandboxPaths]:
+    from network.sandbox import Sandbox
+
+    # ports far from any sandbox a developer runs; nothing here listens on them for long
+    topo = load_topology(port_offset=13000)
+    paths = SandboxPaths(tmp_path_factory.mktemp("prepared"))
+    Sandbox(topo, paths).prepare("fabric")
+    return topo, paths
+
+
+def _dying_bins(d: Path) -> Path:
+    _fake_bins(d)
+    (d / "orderer").write_text("#!/bin/sh\necho 'panic: cannot load orderer.yaml' >&2\nexit 2\n")
+    return d
+
+
+def test_engine_node_that_dies_at_start_is_named_with_its_log(prepared, tmp_path, monkeypatch):
+    topo, paths = prepared
+    monkeypatch.setenv("FABRIC_BIN", str(_dying_bins(tmp_path / "bin")))
+    engine = FabricEngine(topo, paths)
+    with pytest.raises(NodeFailed) as err:
+        engine.up()
+    orderer = topo.orderers[0].host
+    assert err.value.node == orderer
+    assert err.value.log == paths.log(orderer)
+    assert "exited while starting" in str(err.value)
+    assert "panic: cannot load orderer.yaml" in str(err.value)
+    assert not engine.supervisor.running()
+
+
+def test_engine_taken_port_is_named_with_the_node(prepared, tmp_path, monkeypatch):
+    topo, paths = prepared
+    monkeypatch.setenv("FABRIC_BIN", str(_fake_bins(tmp_path / "bin")))
+    node = topo.orderers[0]
+    with socket.socket() as s:
+        s.bind((topo.host, node.admin_port))
+        s.listen()
+        with pytest.raises(PortInUse) as err:
+            FabricEngine(topo, paths).up()
+    assert err.value.port == node.admin_port
+    assert err.value.node == f"{node.host} (admin)"
+    assert "CBP_PORT_OFFSET" in str(err.value)
