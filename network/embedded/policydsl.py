@@ -101,11 +101,14 @@ class _Parser:
                     f"policy {self.text!r}: OutOf needs a number first, found {num.text!r}"
                 )
             self._expect(",")
-        rules = [self.expr()]
+        args = [self._arg()]
         while (t := self._peek()) is not None and t.text == ",":
             self.i += 1
-            rules.append(self.expr())
+            args.append(self._arg())
         self._expect(")")
+        # Fabric evaluates nested gates first (they take identity slots as they are met), then
+        # numbers this gate's own principals: AND('A.peer', OR('B.peer', 'C.peer')) lists B, C, A.
+        rules = [self._principal(a) if isinstance(a, str) else a for a in args]
         if op == "and":
             n = len(rules)
         elif op == "or":
@@ -120,6 +123,13 @@ class _Parser:
         return policies_pb2.SignaturePolicy(
             n_out_of=policies_pb2.SignaturePolicy.NOutOf(n=n, rules=rules)
         )
+
+    def _arg(self) -> policies_pb2.SignaturePolicy | str:
+        tok = self._peek()
+        if tok is not None and tok.kind == "str":
+            self.i += 1
+            return tok.text[1:-1]
+        return self.expr()
 
     def _principal(self, text: str) -> policies_pb2.SignaturePolicy:
         m = _PRINCIPAL.match(text)

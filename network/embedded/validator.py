@@ -397,31 +397,51 @@ class Validator:
         batch: UpdateBatch,
         metadata_touched: set[tuple[str, str, str]],
     ) -> int:
-        need_cc_policy = False
-        checked_policies: set[bytes] = set()
+        # Fabric's statebased v20 evaluator: each written key answers to its key-level policy,
+        # else (once) to its collection's policy or the chaincode's; at least one policy is checked.
+        checked: set[object] = set()  # VALIDATION_PARAMETER bytes, collection names, "" for cc
 
         def check_vp(vp: bytes) -> bool:
-            if vp in checked_policies:
-                return True
-            env = policies_pb2.SignaturePolicyEnvelope.FromString(vp)
-            if not _safe_eval(env, endorsers):
-                return False
-            checked_policies.add(vp)
+            if vp not in checked:
+                if not _safe_eval(policies_pb2.SignaturePolicyEnvelope.FromString(vp), endorsers):
+                    return False
+                checked.add(vp)
             return True
 
-        keys = {w.key for w in kv.writes} | {m.key for m in kv.metadata_writes}
-        if not keys and not colls:
-            need_cc_policy = True
-        for key in sorted(keys):
+        def check_cc() -> bool:
+            if "" not in checked:
+                if cc.endorsement_policy is not None:
+                    ok = _safe_eval(cc.endorsement_policy, endorsers)
+                else:
+                    ref = cc.policy_ref or DEFAULT_ENDORSEMENT_REF
+                    ok = self._channel_policy_ok(ref, endorsers)
+                if not ok:
+                    return False
+                checked.add("")
+            return True
+
+        def check_coll(coll: str, conf: collection_pb2.StaticCollectionConfig) -> bool:
+            marker = ("coll", coll)
+            if marker in checked:
+                return True
+            ep = conf.endorsement_policy
+            if ep.HasField("signature_policy"):
+                ok = _safe_eval(ep.signature_policy, endorsers)
+            elif ep.channel_config_policy_reference:
+                ok = self._channel_policy_ok(ep.channel_config_policy_reference, endorsers)
+            else:
+                return check_cc()
+            if ok:
+                checked.add(marker)
+            return ok
+
+        for key in [w.key for w in kv.writes] + [m.key for m in kv.metadata_writes]:
             if (ns, "", key) in metadata_touched:
                 return Code.ENDORSEMENT_POLICY_FAILURE
             vv = db.get(ns, key)
             vp = decode_metadata(vv.metadata).get(VALIDATION_PARAMETER) if vv else None
-            if vp:
-                if not check_vp(vp):
-                    return Code.ENDORSEMENT_POLICY_FAILURE
-            else:
-                need_cc_policy = True
+            if not (check_vp(vp) if vp else check_cc()):
+                return Code.ENDORSEMENT_POLICY_FAILURE
         for coll, hashed, _ in colls:
             hkeys = [w.key_hash for w in hashed.hashed_writes] + [
                 m.key_hash for m in hashed.metadata_writes
@@ -432,34 +452,15 @@ class Validator:
             if conf is None:
                 log.info("namespace %s writes collection %s, which it does not define", ns, coll)
                 return Code.ENDORSEMENT_POLICY_FAILURE
-            coll_needs_policy = False
             for kh in hkeys:
                 if (ns, coll, kh.hex()) in metadata_touched:
                     return Code.ENDORSEMENT_POLICY_FAILURE
                 hv = db.get_hashed(ns, coll, kh)
                 vp = decode_metadata(hv.metadata).get(VALIDATION_PARAMETER) if hv else None
-                if vp:
-                    if not check_vp(vp):
-                        return Code.ENDORSEMENT_POLICY_FAILURE
-                else:
-                    coll_needs_policy = True
-            if coll_needs_policy:
-                ep = conf.endorsement_policy
-                if ep.HasField("signature_policy"):
-                    if not _safe_eval(ep.signature_policy, endorsers):
-                        return Code.ENDORSEMENT_POLICY_FAILURE
-                elif ep.channel_config_policy_reference:
-                    if not self._channel_policy_ok(ep.channel_config_policy_reference, endorsers):
-                        return Code.ENDORSEMENT_POLICY_FAILURE
-                else:
-                    need_cc_policy = True
-        if need_cc_policy:
-            if cc.endorsement_policy is not None:
-                ok = _safe_eval(cc.endorsement_policy, endorsers)
-            else:
-                ok = self._channel_policy_ok(cc.policy_ref or DEFAULT_ENDORSEMENT_REF, endorsers)
-            if not ok:
-                return Code.ENDORSEMENT_POLICY_FAILURE
+                if not (check_vp(vp) if vp else check_coll(coll, conf)):
+                    return Code.ENDORSEMENT_POLICY_FAILURE
+        if not checked and not check_cc():  # FAB-9473: a policy is always evaluated
+            return Code.ENDORSEMENT_POLICY_FAILURE
         return Code.VALID
 
     def _channel_policy_ok(self, ref: str, endorsers: list) -> bool:

@@ -16,11 +16,13 @@ def test_policydsl_and_or_nest_as_n_out_of() -> None:
     env = from_string("AND('A.peer', OR('B.member', 'C.admin'))")
     assert env.version == 0
     assert env.rule.n_out_of.n == 2
+    # as configtxgen v3.1.5 writes it: the nested gate's principals take the first slots
+    assert env.rule.n_out_of.rules[0].signed_by == 2
     inner = env.rule.n_out_of.rules[1].n_out_of
     assert inner.n == 1
-    assert [r.signed_by for r in inner.rules] == [1, 2]
+    assert [r.signed_by for r in inner.rules] == [0, 1]
     R = msp_principal_pb2.MSPRole
-    assert [_role(p) for p in env.identities] == [("A", R.PEER), ("B", R.MEMBER), ("C", R.ADMIN)]
+    assert [_role(p) for p in env.identities] == [("B", R.MEMBER), ("C", R.ADMIN), ("A", R.PEER)]
 
 
 def test_policydsl_out_of_and_roles() -> None:
