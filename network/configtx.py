@@ -253,6 +253,7 @@ def build_config(topology: Topology, layout: CryptoLayout, channel: str) -> conf
         _value(orderer_config_pb2.BatchTimeout(timeout=ospec.batch_timeout))
     )
     orderer.values["Capabilities"].CopyFrom(_capabilities(ORDERER_CAPABILITY))
+    orderer.values["ChannelRestrictions"].CopyFrom(_value(orderer_config_pb2.ChannelRestrictions()))
     _standard_policies(orderer)
     orderer.policies["BlockValidation"].CopyFrom(_implicit("ANY", "Writers"))
 
@@ -390,7 +391,6 @@ def configtx_yaml(topology: Topology, layout: CryptoLayout) -> dict[str, Any]:
     oorg = topology.orderer_org
     orderer_section = {
         "OrdererType": "etcdraft",
-        "Addresses": [o.address for o in topology.orderers],
         "EtcdRaft": {
             "Consenters": [
                 {
