@@ -414,3 +414,35 @@ def test_validator_config_update_envelopes_are_unsupported(net: Net, chain: Chai
     ).SerializeToString()
     env2 = common_pb2.Envelope(payload=payload2, signature=user.sign(payload2)).SerializeToString()
     assert net.commit(env, env2) == [Code.UNSUPPORTED_TX_PAYLOAD, Code.BAD_COMMON_HEADER]
+
+
+def test_validator_collection_policy_governs_private_writes(chain: Chain, tmp_path: Path) -> None:
+    from fabric_protos.peer import policy_pb2
+
+    base = smoke_definition(collections={"tsoPrivate": "OR('TSOMSP.member', 'DSOHostMSP.member')"})
+    assert base.collections is not None
+    pkg = type(base.collections)()
+    pkg.CopyFrom(base.collections)
+    pkg.config[0].static_collection_config.endorsement_policy.CopyFrom(
+        policy_pb2.ApplicationPolicy(signature_policy=from_string("OR('DSOHostMSP.peer')"))
+    )
+    definition = ChaincodeDefinition(
+        name=CC,
+        version="1.0",
+        sequence=1,
+        endorsement_policy=base.endorsement_policy,
+        collections=pkg,
+    )
+    net = Net(chain, tmp_path / "p", definition)
+    # the chaincode policy (any host peer) is met by TSO, the collection's is not
+    assert net.commit(net.tx(_private("k", b"v"), endorsers=("tso",))) == [
+        Code.ENDORSEMENT_POLICY_FAILURE
+    ]
+    assert net.commit(net.tx(_private("k", b"v"), endorsers=("dsohost",))) == [Code.VALID]
+
+    def undefined(s: TxSimulator) -> None:
+        s.put_private_data(CC, "noSuchCollection", "k", b"v")
+
+    assert net.commit(net.tx(undefined, endorsers=("dsohost",))) == [
+        Code.ENDORSEMENT_POLICY_FAILURE
+    ]
