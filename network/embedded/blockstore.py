@@ -190,6 +190,18 @@ class BlockIndex:
         return (int(row[0]), int(row[1]), int(row[2])) if row else None
 
     @staticmethod
+    def existing(conn: sqlite3.Connection, txids: list[str], chunk: int = 400) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(txids), chunk):
+            part = txids[i : i + chunk]
+            marks = ",".join("?" * len(part))
+            found.update(
+                row[0]
+                for row in conn.execute(f"SELECT txid FROM tx_index WHERE txid IN ({marks})", part)
+            )
+        return found
+
+    @staticmethod
     def clear(conn: sqlite3.Connection) -> None:
         conn.execute("DELETE FROM block_hash")
         conn.execute("DELETE FROM tx_index")

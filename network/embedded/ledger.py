@@ -186,7 +186,11 @@ class PeerLedger:
                 validation = self.validator.replay_block(own, [Code.VALID] * len(own.data.data), {})
             else:
                 validation = self.validator.validate_block(
-                    own, self.state, self.tx_exists, private_data
+                    own,
+                    self.state,
+                    self.tx_exists,
+                    private_data,
+                    txids_existing=lambda ids: BlockIndex.existing(self.state.reader, ids),
                 )
             own.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(validation.codes)
             self.blocks.append(own, validation.private_kept or None)

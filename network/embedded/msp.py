@@ -11,6 +11,7 @@ transactions from one client parses and chains that certificate once.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -24,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import (
+    Prehashed,
     decode_dss_signature,
     encode_dss_signature,
 )
@@ -51,6 +53,36 @@ _ROLE_NAMES = {
     Role.PEER: "peer",
     Role.ORDERER: "orderer",
 }
+
+
+# Signatures that verified, shared by every ledger in the process: the peers of one channel all
+# validate the same block, and a (key, digest, signature) triple that verified once always will.
+_VERIFIED: dict[tuple[bytes, bytes, bytes], None] = {}
+_VERIFIED_MAX = 1 << 16
+_VERIFIED_LOCK = threading.Lock()
+
+
+def _remember_verified(key: tuple[bytes, bytes, bytes]) -> None:
+    with _VERIFIED_LOCK:
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            # Drop the oldest half; dicts keep insertion order.
+            for old in list(_VERIFIED)[: _VERIFIED_MAX // 2]:
+                del _VERIFIED[old]
+        _VERIFIED[key] = None
+
+
+_ROLE_CACHE: dict[bytes, tuple[str, str | None]] = {}
+
+
+def _parse_role(raw: bytes) -> tuple[str, str | None]:
+    """(MSP ID, role name) of a ROLE principal; policies repeat a handful of principals."""
+    hit = _ROLE_CACHE.get(raw)
+    if hit is None:
+        role = msp_principal_pb2.MSPRole.FromString(raw)
+        hit = (role.msp_identifier, _ROLE_NAMES.get(role.role))
+        if len(_ROLE_CACHE) < 4096:
+            _ROLE_CACHE[raw] = hit
+    return hit
 
 
 class MSPError(ValueError):
@@ -214,7 +246,16 @@ class MSP:
 class Identity:
     """A deserialised X.509 identity of one MSP."""
 
-    __slots__ = ("msp", "msp_id", "certificate", "serialized", "roles", "_valid_until", "_error")
+    __slots__ = (
+        "msp",
+        "msp_id",
+        "certificate",
+        "serialized",
+        "roles",
+        "_valid_until",
+        "_error",
+        "_pubkey",
+    )
 
     def __init__(self, msp: MSP, certificate: x509.Certificate, serialized: bytes) -> None:
         self.msp = msp
@@ -224,16 +265,19 @@ class Identity:
         self.roles = msp.roles_of(certificate)
         self._valid_until = 0.0
         self._error: MSPError | None = None
+        self._pubkey: ec.EllipticCurvePublicKey | None = None
 
     def __repr__(self) -> str:
         return f"Identity({self.msp_id}, {self.certificate.subject.rfc4514_string()})"
 
     @property
     def public_key(self) -> ec.EllipticCurvePublicKey:
-        key = self.certificate.public_key()
-        if not isinstance(key, ec.EllipticCurvePublicKey):
-            raise MSPError(f"identity {self!r} has a non-ECDSA key; Fabric's MSP accepts ECDSA")
-        return key
+        if self._pubkey is None:
+            key = self.certificate.public_key()
+            if not isinstance(key, ec.EllipticCurvePublicKey):
+                raise MSPError(f"identity {self!r} has a non-ECDSA key; Fabric's MSP accepts ECDSA")
+            self._pubkey = key
+        return self._pubkey
 
     def validate(self) -> None:
         """Raise MSPError if invalid now; the outcome is cached until the chain expires."""
@@ -253,11 +297,18 @@ class Identity:
     def verify(self, message: bytes, signature: bytes) -> bool:
         try:
             key = self.public_key
-            if not is_low_s(key.curve, signature):
+            curve = key.curve
+            algo = _hash_for(curve)
+            digest = (hashlib.sha384 if algo.name == "sha384" else hashlib.sha256)(message).digest()
+            cache_key = (self.serialized, digest, signature)
+            if cache_key in _VERIFIED:
+                return True
+            if not is_low_s(curve, signature):
                 return False
-            key.verify(signature, message, ec.ECDSA(_hash_for(key.curve)))
+            key.verify(signature, digest, ec.ECDSA(Prehashed(algo)))
         except (InvalidSignature, ValueError, MSPError):
             return False
+        _remember_verified(cache_key)
         return True
 
     def satisfies_principal(self, principal: msp_principal_pb2.MSPPrincipal) -> bool:
@@ -269,11 +320,10 @@ class Identity:
     def _satisfies(self, principal: msp_principal_pb2.MSPPrincipal) -> bool:
         cls = principal.principal_classification
         if cls == Classification.ROLE:
-            role = msp_principal_pb2.MSPRole.FromString(principal.principal)
-            if role.msp_identifier != self.msp_id:
+            msp_id, name = _parse_role(principal.principal)
+            if msp_id != self.msp_id:
                 return False
             self.validate()
-            name = _ROLE_NAMES.get(role.role)
             if name is None:
                 return False
             if name in ("client", "peer", "orderer") and not self.msp.node_ous.enabled:

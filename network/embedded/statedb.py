@@ -198,6 +198,27 @@ class StateDB:
         ).fetchone()
         return (row[0], row[1]) if row else None
 
+    def get_many(
+        self, keys: list[tuple[str, str]], chunk: int = 400
+    ) -> dict[tuple[str, str], VersionedValue | None]:
+        """Committed values of many keys in few queries; absent keys map to None."""
+        out: dict[tuple[str, str], VersionedValue | None] = dict.fromkeys(keys)
+        by_ns: dict[str, list[bytes]] = {}
+        for ns, key in keys:
+            by_ns.setdefault(ns, []).append(key.encode())
+        cur = self.reader
+        for ns, raw_keys in by_ns.items():
+            for i in range(0, len(raw_keys), chunk):
+                part = raw_keys[i : i + chunk]
+                marks = ",".join("?" * len(part))
+                for k, v, b, t, m in cur.execute(
+                    "SELECT key, value, block, tx, metadata FROM state"
+                    f" WHERE ns = ? AND key IN ({marks})",
+                    (ns, *part),
+                ):
+                    out[(ns, k.decode())] = VersionedValue(v, (b, t), m)
+        return out
+
     def get_many_versions(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Version]:
         out: dict[tuple[str, str], Version] = {}
         cur = self.reader
