@@ -106,3 +106,18 @@ def test_statedb_private_and_hashed_state(db: StateDB) -> None:
     assert [k for k, _ in db.private_range("cc", "c", "", "")] == ["key"]
     db.clear()
     assert db.savepoint() == -1 and db.get_private("cc", "c", "key") is None
+
+
+def test_statedb_get_many_loads_present_and_absent_keys(db: StateDB) -> None:
+    b = UpdateBatch()
+    for i in range(900):
+        b.put("cc" if i % 2 else "other", f"k{i}", b"%d" % i, (1, i))
+    _commit(db, b, 1)
+    keys = [("cc", "k1"), ("other", "k2"), ("cc", "k2"), ("cc", "missing")] + [
+        ("cc", f"k{i}") for i in range(1, 900, 2)
+    ]
+    got = db.get_many(keys, chunk=100)
+    assert got[("cc", "k1")].value == b"1"  # type: ignore[union-attr]
+    assert got[("other", "k2")].version == (1, 2)  # type: ignore[union-attr]
+    assert got[("cc", "k2")] is None and got[("cc", "missing")] is None
+    assert sum(v is not None for v in got.values()) == 451
