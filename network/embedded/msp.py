@@ -280,17 +280,20 @@ class Identity:
         return self._pubkey
 
     def validate(self) -> None:
-        """Raise MSPError if invalid now; the outcome is cached until the chain expires."""
+        """Raise MSPError if invalid now; either outcome is cached for up to a minute."""
         now = time.time()
         if now < self._valid_until:
+            if self._error is not None:
+                raise self._error
             return
-        if self._error is not None:
-            raise self._error
         try:
             self.msp.validate_cert(self.certificate, now)
         except MSPError as exc:
+            # A not-yet-valid certificate may become valid: refusals are re-checked too.
             self._error = exc
+            self._valid_until = now + 60.0
             raise
+        self._error = None
         # Re-check once a minute so expiry is noticed without re-validating per transaction.
         self._valid_until = min(now + 60.0, self.certificate.not_valid_after_utc.timestamp())
 
