@@ -406,7 +406,12 @@ class Validator:
             written.insert(0, (cc_id, kv_rwset_pb2.KVRWSet(), []))
         for name, kv, colls in written:
             if name in SYSTEM_NAMESPACES:
-                return Code.ILLEGAL_WRITESET, rw
+                if kv.writes or kv.metadata_writes or colls:
+                    return Code.ILLEGAL_WRITESET, rw
+                # A submitted system chaincode query: any channel member's endorsement will do.
+                if not any(e.msp_id in self.channel_config.orgs for e in endorsers):
+                    return Code.ENDORSEMENT_POLICY_FAILURE, rw
+                continue
             if name == LIFECYCLE_NS:
                 ok = self._channel_policy_ok(LIFECYCLE_ENDORSEMENT_REF, endorsers)
                 if not ok:

@@ -446,3 +446,15 @@ def test_validator_collection_policy_governs_private_writes(chain: Chain, tmp_pa
     assert net.commit(net.tx(undefined, endorsers=("dsohost",))) == [
         Code.ENDORSEMENT_POLICY_FAILURE
     ]
+
+
+def test_validator_system_namespaces_cannot_be_written(net: Net) -> None:
+    def query_only(s: TxSimulator) -> None:
+        pass
+
+    def write_qscc(s: TxSimulator) -> None:
+        s.put_state("qscc", "k", b"v")
+
+    assert net.commit(net.tx(query_only, chaincode="qscc")) == [Code.VALID]
+    assert net.commit(net.tx(write_qscc, chaincode="qscc")) == [Code.ILLEGAL_WRITESET]
+    assert net.commit(net.tx(write_qscc)) == [Code.ILLEGAL_WRITESET]
