@@ -178,6 +178,7 @@ class FakeLedger:
     events: list[Event] = field(default_factory=list)
     clock: dt.datetime = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
     count: int = 0
+    refused_writes: dict[str, bytes | None] = field(default_factory=dict)
 
     def _run(self, who: Identity, function: str, args: tuple[Any, ...], commit: bool) -> Any:
         self.count += 1
@@ -185,7 +186,13 @@ class FakeLedger:
         tx_id = hashlib.sha256(f"tx-{self.count}".encode()).hexdigest()
         stub = FakeStub(self, tx_id, self.clock)
         converted = [json.dumps(a).encode() if isinstance(a, dict) else a for a in args]
-        result = getattr(self.contract, function)(FakeContext(stub, who), *converted)
+        try:
+            result = getattr(self.contract, function)(FakeContext(stub, who), *converted)
+        except Exception:
+            # Fabric would drop these, but the registry promises not to write before it has
+            # checked everything: tests assert this stays empty.
+            self.refused_writes = dict(stub.writes)
+            raise
         if commit:
             for key, value in stub.writes.items():
                 if value is None:
