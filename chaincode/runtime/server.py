@@ -249,6 +249,8 @@ class ServerThread:
             self.port = self._loop.run_until_complete(self.server.start())
         except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
             self._error = exc
+            self._loop.run_until_complete(self.server.stop(0))
+            self._loop.close()
             self._started.set()
             return
         self._started.set()

@@ -184,6 +184,14 @@ def test_chaincode_server_plaintext_when_no_tls_configured(fake: FakePeer) -> No
             peer.close()
 
 
+def test_chaincode_server_refuses_a_port_already_in_use() -> None:
+    router = ContractRouter([SmokeContract])
+    with ServerThread(router, ServerSettings("127.0.0.1:0", "smoke:a")) as first:
+        taken = ServerSettings(f"127.0.0.1:{first.port}", "smoke:b")
+        with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{first.port}"):
+            ServerThread(router, taken).start()
+
+
 def test_chaincode_server_settings_name_missing_and_wrong_values(tls: TlsFiles) -> None:
     with pytest.raises(SettingsError, match="CHAINCODE_SERVER_ADDRESS"):
         ServerSettings.from_sources(env={"CORE_CHAINCODE_ID_NAME": "x:1"})
