@@ -49,7 +49,7 @@ def decode_private(raw: bytes) -> dict[int, bytes]:
 
 
 class BlockStore:
-    def __init__(self, directory: Path, cache_blocks: int = 32) -> None:
+    def __init__(self, directory: Path, cache_blocks: int = 4) -> None:
         self.path = Path(directory) / _FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._offsets: list[tuple[int, int, int]] = []  # (offset, block_len, pvt_len)
@@ -63,6 +63,12 @@ class BlockStore:
     def _scan_and_repair(self) -> None:
         if not self.path.exists():
             self.path.touch()
+            # Make the new file's directory entry durable too.
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
         size = self.path.stat().st_size
         good = 0
         with open(self.path, "rb") as f:

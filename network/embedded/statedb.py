@@ -140,6 +140,7 @@ class StateDB:
         self.path = Path(path)
         self._local = threading.local()
         self._writer = self._connect()
+        self._writer.execute("PRAGMA cache_size=-4096")
         self._writer.executescript(_SCHEMA)
         self._write_lock = threading.Lock()
 
@@ -149,6 +150,8 @@ class StateDB:
         # The block file is the durable record; state is replayed from it after a crash.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
+        # Many ledgers share one process; a small page cache per connection keeps memory flat.
+        conn.execute("PRAGMA cache_size=-512")
         return conn
 
     @property
