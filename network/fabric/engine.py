@@ -112,10 +112,11 @@ class FabricEngine:
         self._join_peers()
         self._check_anchor_peers()
         packages = self._packages()
-        self._deploy_chaincodes(packages)
+        # servers first: Fabric launches (dials) a ccaas chaincode as soon as it is committed
         self._start_chaincode_servers(
             {n: p for n, p in packages.items() if self.topology.chaincodes[n].autostart}
         )
+        self._deploy_chaincodes(packages)
         self.wait_ready()
         self.say(f"fabric engine: network up in {time.monotonic() - t0:.1f}s")
 
