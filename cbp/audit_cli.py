@@ -175,8 +175,8 @@ def add_audit_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--function",
-        default="GetHistory",
-        help="the chaincode's history transaction (default GetHistory)",
+        default="GetPodHistory",
+        help="the chaincode's history transaction (default GetPodHistory; GetUvamHistory for a UVAM)",
     )
     p.add_argument("--block-file", help="verify: a copy of a ledger's block file instead of a peer")
     p.add_argument("--json", action="store_true", help="JSON output")
