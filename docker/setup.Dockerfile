@@ -5,7 +5,7 @@
 # official release archive for that version (the same files `install-fabric.sh binary` fetches).
 # Build context: the repository root.
 FROM python:3.11-slim
-ARG FABRIC_VERSION=3.1.1
+ARG FABRIC_VERSION=3.1.5
 ARG TARGETARCH=amd64
 ADD https://github.com/hyperledger/fabric/releases/download/v${FABRIC_VERSION}/hyperledger-fabric-linux-${TARGETARCH}-${FABRIC_VERSION}.tar.gz /tmp/fabric.tar.gz
 RUN mkdir -p /tmp/fabric && tar -xzf /tmp/fabric.tar.gz -C /tmp/fabric bin/peer bin/osnadmin \

@@ -150,6 +150,22 @@ class TopologySpec(_Strict):
             for cc in spec.chaincodes:
                 if cc not in self.chaincodes:
                     raise ValueError(f"channel {ch}: unknown chaincode {cc!r}")
+        msp_of = {k: o.msp_id for k, o in orgs.items()}
+        for cc_name, cc in self.chaincodes.items():
+            for coll in cc.collections:
+                members = set(
+                    re.findall(r"'([A-Za-z0-9.\-]+)\.(?:member|admin|client|peer)'", coll.policy)
+                )
+                for ch, spec in self.channels.items():
+                    if cc_name not in spec.chaincodes:
+                        continue
+                    absent = members - {msp_of[o] for o in spec.orgs}
+                    if absent:
+                        # Fabric's lifecycle refuses such a definition at approve/commit time
+                        raise ValueError(
+                            f"chaincode {cc_name}: collection {coll.name} names "
+                            f"{', '.join(sorted(absent))}, not a member of channel {ch}"
+                        )
         ports: dict[int, str] = {}
         for name, port in _all_ports(self):
             if port in ports:

@@ -81,3 +81,16 @@ def test_topology_refuses_unknown_org_in_channel(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="unknown org 'nobody'"):
         load_topology(_write(tmp_path, unknown))
+
+
+def test_topology_refuses_collection_member_outside_a_channel(tmp_path: Path) -> None:
+    def outsider(raw: dict) -> None:  # type: ignore[type-arg]
+        raw["chaincodes"]["smoke"]["collections"][0]["policy"] = (
+            "OR('TSOMSP.member', 'BSP1MSP.member')"
+        )
+
+    with pytest.raises(
+        ValueError,
+        match="collection tsoPrivate names BSP1MSP, not a member of channel bsp2-channel",
+    ):
+        load_topology(_write(tmp_path, outsider))
