@@ -49,7 +49,7 @@ def decode_private(raw: bytes) -> dict[int, bytes]:
 
 
 class BlockStore:
-    def __init__(self, directory: Path, cache_blocks: int = 4) -> None:
+    def __init__(self, directory: Path, cache_blocks: int = 1) -> None:
         self.path = Path(directory) / _FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._offsets: list[tuple[int, int, int]] = []  # (offset, block_len, pvt_len)

@@ -140,7 +140,7 @@ class StateDB:
         self.path = Path(path)
         self._local = threading.local()
         self._writer = self._connect()
-        self._writer.execute("PRAGMA cache_size=-4096")
+        self._writer.execute("PRAGMA cache_size=-1024")
         self._writer.executescript(_SCHEMA)
         self._write_lock = threading.Lock()
 
