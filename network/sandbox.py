@@ -13,9 +13,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
+from network.chaincode_servers import chaincode_server_argv
 from network.configtx import write_configtx_yaml, write_genesis_blocks
 from network.identities import CryptoLayout, generate_crypto
 from network.paths import SandboxPaths
@@ -26,7 +26,6 @@ from network.topology import Topology
 Engine = Literal["embedded", "fabric"]
 Say = Callable[[str], None]
 EMBEDDED = "embedded-engine"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class SandboxError(RuntimeError):
@@ -137,37 +136,8 @@ class Sandbox:
             )
 
     def chaincode_argv(self, name: str) -> list[str]:
-        """How the chaincode server of `name` is started: the Python runtime, or the
-        topology's `server` command for a chaincode served by another program."""
-        cc = self.topology.chaincodes[name]
-        d = CryptoLayout(self.topology, self.paths.crypto).chaincode_tls(name)
-        fields = {
-            "address": cc.address,
-            "chaincode_id": chaincode_id(self.topology, name),
-            "tls_cert": str(d / "server.crt"),
-            "tls_key": str(d / "server.key"),
-            "client_ca_cert": str(d / "ca.crt"),
-            "root": str(REPO_ROOT),
-        }
-        if cc.server:
-            return [part.format(**fields) for part in cc.server]
-        return [
-            sys.executable,
-            "-m",
-            "chaincode.runtime",
-            "serve",
-            cc.contract,
-            "--address",
-            fields["address"],
-            "--chaincode-id",
-            fields["chaincode_id"],
-            "--tls-cert",
-            fields["tls_cert"],
-            "--tls-key",
-            fields["tls_key"],
-            "--client-ca-cert",
-            fields["client_ca_cert"],
-        ]
+        layout = CryptoLayout(self.topology, self.paths.crypto)
+        return chaincode_server_argv(self.topology, layout, name, chaincode_id(self.topology, name))
 
     def start_chaincodes(self, names: list[str]) -> None:
         for name in names:
@@ -241,11 +211,12 @@ class Sandbox:
 
     def down(self) -> list[str]:
         engine = self.status().engine
+        stopped: list[str] = []
         if engine == "fabric":
             from network.fabric import FabricEngine
 
-            FabricEngine(self.topology, self.paths, say=self.say).down()
-        stopped = self.supervisor.stop_all()
+            stopped += FabricEngine(self.topology, self.paths, say=self.say).down()
+        stopped += self.supervisor.stop_all()
         for name in stopped:
             self.say(f"stopped {name}")
         (self.paths.run / "engine").unlink(missing_ok=True)

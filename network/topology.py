@@ -151,8 +151,8 @@ class TopologySpec(_Strict):
                 if cc not in self.chaincodes:
                     raise ValueError(f"channel {ch}: unknown chaincode {cc!r}")
         msp_of = {k: o.msp_id for k, o in orgs.items()}
-        for cc_name, cc in self.chaincodes.items():
-            for coll in cc.collections:
+        for cc_name, cc_spec in self.chaincodes.items():
+            for coll in cc_spec.collections:
                 members = set(
                     re.findall(r"'([A-Za-z0-9.\-]+)\.(?:member|admin|client|peer)'", coll.policy)
                 )

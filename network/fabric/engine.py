@@ -13,12 +13,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..chaincode_servers import REPO_ROOT, chaincode_server_argv
 from ..identities import CryptoLayout
 from ..paths import SandboxPaths
 from ..processes import Supervisor, port_free, port_open
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 Say = Callable[[str], None]
 READINESS_CHAINCODE = "smoke"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def chaincode_process(name: str) -> str:
@@ -232,26 +231,8 @@ class FabricEngine:
         }
 
     def chaincode_argv(self, name: str, package_id: str) -> list[str]:
-        """The chaincode server's command: the Python runtime, or the topology's `server`
-        command for a chaincode served by another program; either serves the package id."""
-        cc = self.topology.chaincodes[name]
-        tls = self.crypto.chaincode_tls(name)
-        fields = {
-            "address": cc.address,
-            "chaincode_id": package_id,
-            "tls_cert": str(tls / "server.crt"),
-            "tls_key": str(tls / "server.key"),
-            "client_ca_cert": str(tls / "ca.crt"),
-            "root": str(REPO_ROOT),
-        }
-        if cc.server:
-            return [part.format(**fields) for part in cc.server]
-        return [
-            sys.executable, "-m", "chaincode.runtime", "serve", cc.contract,
-            "--address", cc.address, "--chaincode-id", package_id,
-            "--tls-cert", fields["tls_cert"], "--tls-key", fields["tls_key"],
-            "--client-ca-cert", fields["client_ca_cert"],
-        ]  # fmt: skip
+        """The chaincode server's command, serving the package id Fabric launches it under."""
+        return chaincode_server_argv(self.topology, self.crypto, name, package_id)
 
     def start_chaincodes(self, names: list[str]) -> None:
         """Starts the servers of `names` (e.g. `autostart: false` ones a test wants) with the
