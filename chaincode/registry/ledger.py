@@ -223,17 +223,23 @@ class Tx:
         return ids, meta.bookmark, meta.fetched_records_count
 
     def history(self, object_type: str, *attributes: str) -> list[dict[str, Any]]:
+        """Every committed version of the record, oldest first, with its tx, time and actor.
+
+        Fabric's history query yields newest first; an audit reads better in order of events.
+        """
         entries = []
         for mod in self.stub.get_history_for_key(self.key(object_type, *attributes)):
             value = json.loads(mod.value) if mod.value and not mod.is_delete else None
             entries.append(
                 {
+                    "actor": value.get("updatedBy") if value else None,
                     "isDelete": bool(mod.is_delete),
                     "timestamp": iso(mod.timestamp),
                     "txId": mod.tx_id,
                     "value": value,
                 }
             )
+        entries.reverse()
         return entries
 
 

@@ -150,7 +150,8 @@ class FakeStub:
         return page, QueryMetadata(len(page), following)
 
     def get_history_for_key(self, key: str) -> Iterator[KeyModification]:
-        return iter(list(self.ledger.history.get(key, [])))
+        # Fabric yields a key's history newest first.
+        return iter(list(reversed(self.ledger.history.get(key, []))))
 
     def set_event(self, name: str, payload: bytes) -> None:
         self.event = (name, payload)

@@ -1,0 +1,224 @@
+"""The registry on the running sandbox, through tenant identities and the gateway client.
+
+The POD journey of issue 7 end to end (gateway -> engine -> chaincode runtime -> registry), its
+events as a listener sees them, a refusal that leaves the ledger as it was, and BSP segregation
+by channel.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from gateway import Contract, EndorseError, Gateway, GatewayError, from_profile
+from network.sandbox import Sandbox
+
+pytestmark = pytest.mark.sandbox
+
+TSO_EIC = "10X1001A1001A345"
+BSP1_EIC = "10XIT-BSP-ALFA-U"
+BSP2_EIC = "10XIT-BSP-BETA-3"
+ARETI_EIC = "10XIT-ARETI----C"
+PARTICIPANTS = [
+    {"mspId": "TSOMSP", "eic": TSO_EIC, "role": "TSO", "name": "Terna S.p.A."},
+    {"mspId": "BSP1MSP", "eic": BSP1_EIC, "role": "BSP", "name": "BSP Alfa Energia"},
+    {"mspId": "BSP2MSP", "eic": BSP2_EIC, "role": "BSP", "name": "BSP Beta Flex"},
+    {
+        "mspId": "ARETIMSP",
+        "eic": ARETI_EIC,
+        "role": "DSO",
+        "name": "Areti",
+        "distributorCode": "002",
+    },
+]
+
+
+def _gateway(org: str, profile_path: str) -> Iterator[Gateway]:
+    with from_profile(org, "User1", profile_path) as gw:
+        yield gw
+
+
+@pytest.fixture(scope="module")
+def tso(sandbox: Sandbox, profile_path: str) -> Iterator[Gateway]:
+    yield from _gateway("tso", profile_path)
+
+
+@pytest.fixture(scope="module")
+def bsp1(sandbox: Sandbox, profile_path: str) -> Iterator[Gateway]:
+    yield from _gateway("bsp1", profile_path)
+
+
+@pytest.fixture(scope="module")
+def bsp2(sandbox: Sandbox, profile_path: str) -> Iterator[Gateway]:
+    yield from _gateway("bsp2", profile_path)
+
+
+@pytest.fixture(scope="module")
+def areti(sandbox: Sandbox, profile_path: str) -> Iterator[Gateway]:
+    yield from _gateway("areti", profile_path)
+
+
+def registry(gw: Gateway, channel: str = "bsp1-channel") -> Contract:
+    return gw.get_network(channel).get_contract("registry")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def admitted(tso: Gateway) -> None:
+    """The TSO bootstraps both BSP channels' registries (other modules may have already)."""
+    for channel in ("bsp1-channel", "bsp2-channel"):
+        for body in PARTICIPANTS:
+            try:
+                registry(tso, channel).submit_transaction("AdmitParticipant", json.dumps(body))
+            except EndorseError as exc:
+                if "AlreadyExists" not in str(exc):
+                    raise
+
+
+def new_pod_code() -> str:
+    return f"IT002E{uuid.uuid4().int % 10**8:08d}"
+
+
+def pod(code: str) -> dict[str, Any]:
+    return {
+        "registrationPeriod": 1772355600,
+        "receiverId": TSO_EIC,
+        "receiverCodingSchemeType": "A01",
+        "flexibilityServiceProviderId": BSP1_EIC,
+        "flexibilityServiceProviderCodingSchemeType": "A01",
+        "meteringPointId": code,
+        "resourceType": "GridConnectionPoint",
+        "status": "registered",
+        "resourceName": "Parking Ostiense",
+        "direction": "consumption",
+        "contractedPower": 200.0,
+        "maximumFlexUp": 120.0,
+        "maximumFlexDown": 100.0,
+        "gridVoltageLevel": "MV",
+        "distributionGridOperatorName": ARETI_EIC,
+        "startDateTime": "2026-03-01T00:00:00Z",
+    }
+
+
+def charger(code: str, device_id: str) -> dict[str, Any]:
+    return {
+        **{
+            k: v for k, v in pod(code).items() if k.startswith(("registration", "receiver", "flex"))
+        },
+        "resourceId": device_id,
+        "parentResourceId": code,
+        "deviceType": "EVSE",
+        "resourceName": f"Charger {device_id}",
+        "resourceType": "EV charger",
+        "direction": "consumption",
+        "contractedPower": 22.0,
+        "maximumFlexUp": 22.0,
+        "maximumFlexDown": 22.0,
+        "startDateTime": "2026-03-01T00:00:00Z",
+    }
+
+
+def diagram(code: str) -> dict[str, Any]:
+    return {
+        "meteringPointId": code,
+        "senderId": BSP1_EIC,
+        "senderCodingSchemeType": "A01",
+        "receiverId": TSO_EIC,
+        "receiverCodingSchemeType": "A01",
+        "externalDocumentId": "single-line-diagram.pdf",
+        "documentType": "SingleLineDiagram",
+        "mimeType": "application/pdf",
+        "documentFile": base64.b64encode(b"%PDF-1.7\n% single-line diagram\n").decode(),
+    }
+
+
+def status(code: str, target: str, **extra: Any) -> str:
+    return json.dumps({"flexResourceId": code, "status": target, **extra})
+
+
+def test_registry_pod_journey_on_the_ledger(bsp1: Gateway, tso: Gateway, areti: Gateway) -> None:
+    code = new_pod_code()
+    first = registry(bsp1).new_proposal("RegisterPod", json.dumps(pod(code))).endorse().submit()
+    assert first.get_status().successful
+    start = first.get_status().block_number
+    registry(bsp1).submit_transaction("RegisterDevice", json.dumps(charger(code, f"{code}-EVSE-1")))
+    registry(bsp1).submit_transaction("RegisterDevice", json.dumps(charger(code, f"{code}-EVSE-2")))
+    registry(bsp1).submit_transaction("CreateAttachment", json.dumps(diagram(code)))
+    registry(bsp1).submit_transaction("UpdatePodStatus", status(code, "UnderReview"))
+    registry(tso).submit_transaction("UpdatePodStatus", status(code, "PreValidated"))
+    registry(areti).submit_transaction(
+        "SetPodConstraints", code, json.dumps({"maximumFlexUp": 90.0, "note": "feeder 12"})
+    )
+    final = json.loads(
+        registry(areti).submit_transaction("UpdatePodStatus", status(code, "Validated"))
+    )
+    assert final["status"] == "Validated" and final["dsoConstraints"]["maximumFlexUp"] == 90.0
+
+    seen = []
+    with tso.get_network("bsp1-channel").chaincode_events(
+        "registry", start_block=start, timeout=10
+    ) as events:
+        for event in events:
+            payload = json.loads(event.payload)
+            if any(
+                c.get("id", "").startswith(code) or c.get("target") == f"POD {code}"
+                for c in payload["changes"]
+            ):
+                seen.append((event.event_name, payload["actor"]["mspId"]))
+            if event.event_name == "PodValidated" and payload["id"] == code:
+                break
+    assert seen == [
+        ("PodRegistered", "BSP1MSP"),
+        ("DeviceRegistered", "BSP1MSP"),
+        ("DeviceRegistered", "BSP1MSP"),
+        ("PodOpened", "BSP1MSP"),
+        ("PodSubmittedForReview", "BSP1MSP"),
+        ("PodPreValidated", "TSOMSP"),
+        ("PodConstraintsSet", "ARETIMSP"),
+        ("PodValidated", "ARETIMSP"),
+    ]
+    history = json.loads(registry(tso).evaluate_transaction("GetPodHistory", code))
+    assert [h["value"]["status"] for h in history] == [
+        "Registered",
+        "Open",
+        "UnderReview",
+        "PreValidated",
+        "PreValidated",
+        "Validated",
+    ]
+    assert history[0]["txId"] == first.transaction_id
+
+
+def test_registry_refusal_on_the_ledger_changes_nothing(bsp1: Gateway, areti: Gateway) -> None:
+    code = new_pod_code()
+    registry(bsp1).submit_transaction("RegisterPod", json.dumps(pod(code)))
+    before = registry(bsp1).evaluate_transaction("ReadPod", code)
+    with pytest.raises(EndorseError) as info:
+        registry(bsp1).submit_transaction(
+            "UpdatePod", json.dumps({"meteringPointId": code, "resourceName": "x"})
+        )
+    assert f"WrongState: POD {code} is Registered; information can change only while Open" in str(
+        info.value
+    )
+    with pytest.raises(EndorseError, match="only the DSO named on the POD"):
+        registry(bsp1).submit_transaction("UpdatePodStatus", status(code, "Validated"))
+    assert registry(bsp1).evaluate_transaction("ReadPod", code) == before
+
+
+def test_registry_bsp2_cannot_read_bsp1_pods(bsp1: Gateway, bsp2: Gateway, tso: Gateway) -> None:
+    code = new_pod_code()
+    registry(bsp1).submit_transaction("RegisterPod", json.dumps(pod(code)))
+    with pytest.raises(GatewayError):
+        registry(bsp2, "bsp1-channel").evaluate_transaction("ReadPod", code)
+    with pytest.raises(GatewayError):
+        registry(bsp2, "bsp1-channel").evaluate_transaction("ListPodsByOwner", BSP1_EIC, "10", "")
+    with pytest.raises(GatewayError, match="is not registered"):
+        registry(bsp2, "bsp2-channel").evaluate_transaction("ReadPod", code)
+    on_bsp2 = json.loads(
+        registry(tso, "bsp2-channel").evaluate_transaction("ListPodsByOwner", BSP1_EIC, "100", "")
+    )
+    assert on_bsp2["records"] == []
