@@ -9,6 +9,7 @@ scratch.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -33,6 +34,24 @@ Listener = Callable[[common_pb2.Block, list[int]], None]
 _META_SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _commit_hash_of(block: common_pb2.Block) -> bytes:
+    protoutil.ensure_metadata(block)
+    raw = block.metadata.metadata[common_pb2.COMMIT_HASH]
+    return common_pb2.Metadata.FromString(raw).value if raw else b""
 
 
 class LedgerError(RuntimeError):
@@ -69,6 +88,7 @@ class PeerLedger:
         self._config = ChannelConfig.from_block(genesis_block, channel_id)
         self.validator = Validator(self._config, self._lookup_definition, msp_id=msp_id)
         self._last_header: common_pb2.BlockHeader | None = None
+        self._commit_hash = b""
         self._recover(genesis_block)
 
     @classmethod
@@ -114,7 +134,9 @@ class PeerLedger:
             )
             self._clear_derived()
             savepoint = -1
-        self._last_header = self.blocks.get(height - 1).header
+        last = self.blocks.get(height - 1)
+        self._last_header = last.header
+        self._commit_hash = _commit_hash_of(last)
         # The latest config is found by replaying config transactions from the start.
         self._config_from_blocks(min(savepoint, height - 1))
         for n in range(savepoint + 1, height):
@@ -193,6 +215,7 @@ class PeerLedger:
                     txids_existing=lambda ids: BlockIndex.existing(self.state.reader, ids),
                 )
             own.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(validation.codes)
+            self._add_commit_hash(own, validation)
             self.blocks.append(own, validation.private_kept or None)
             self._apply(own, validation)
         for listener in list(self._listeners):
@@ -201,6 +224,20 @@ class PeerLedger:
             except Exception:
                 log.exception("ledger listener failed on block %d", n)
         return validation.codes
+
+    def _add_commit_hash(self, block: common_pb2.Block, validation: BlockValidation) -> None:
+        """COMMIT_HASH metadata as Fabric's kvledger chains it: peers that agree on every
+        block's valid updates carry the same hash (the update encoding is this engine's own)."""
+        flags = bytes(validation.codes)
+        h = hashlib.sha256()
+        h.update(_varint(len(flags)))
+        h.update(flags)
+        h.update(validation.batch.digest_bytes())
+        h.update(self._commit_hash)
+        self._commit_hash = h.digest()
+        block.metadata.metadata[common_pb2.COMMIT_HASH] = common_pb2.Metadata(
+            value=self._commit_hash
+        ).SerializeToString()
 
     def _apply(self, block: common_pb2.Block, validation: BlockValidation) -> None:
         n = block.header.number

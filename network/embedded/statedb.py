@@ -126,6 +126,26 @@ class UpdateBatch:
     ) -> None:
         self.private[(ns, coll, key)] = KeyUpdate(value, version)
 
+    def digest_bytes(self) -> bytes:
+        """A deterministic encoding of the public and hashed updates (for the commit hash)."""
+        parts: list[bytes] = []
+
+        def field(b: bytes) -> None:
+            parts.append(len(b).to_bytes(4, "big"))
+            parts.append(b)
+
+        for (ns, key), u in sorted(self.public.items()):
+            field(ns.encode())
+            field(key.encode())
+            field(b"D" if u.value is None else b"P" + u.value)
+            field(u.metadata if isinstance(u.metadata, bytes) else b"")
+        for (ns, coll, kh), u in sorted(self.hashed.items()):
+            field(ns.encode())
+            field(coll.encode())
+            field(kh)
+            field(b"D" if u.value is None else b"P" + u.value)
+        return b"".join(parts)
+
     def touches_range(self, ns: str, start: str, end: str, inclusive_end: bool = False) -> bool:
         for uns, ukey in self.public:
             if uns != ns or ukey < start:

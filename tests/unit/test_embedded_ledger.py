@@ -263,3 +263,26 @@ def test_ledger_survives_kill_9_with_every_acknowledged_block(chain: Chain, tmp_
             assert ledger.get_block(i).header.previous_hash == protoutil.block_header_hash(
                 prev.header
             )
+
+
+def test_ledger_commit_hash_agrees_across_peers_and_restarts(chain: Chain, tmp_path: Path) -> None:
+    a, b = _open(chain, tmp_path / "a"), _open(chain, tmp_path / "b")
+    factory = chain.factory(a)
+    hashes = []
+    for i in range(3):
+        env = endorse(a, chain.user("bsp1"), [chain.peer("tso")], _write(f"h{i}", b"v"))
+        block = factory.make_block([env.envelope])
+        a.commit(block)
+        if i == 1:
+            b.close()
+            b = _open(chain, tmp_path / "b")
+        b.commit(block)
+        ha = common_pb2.Metadata.FromString(
+            a.get_block(i + 1).metadata.metadata[common_pb2.COMMIT_HASH]
+        )
+        hb = common_pb2.Metadata.FromString(
+            b.get_block(i + 1).metadata.metadata[common_pb2.COMMIT_HASH]
+        )
+        assert len(ha.value) == 32 and ha.value == hb.value
+        hashes.append(ha.value)
+    assert len(set(hashes)) == 3
