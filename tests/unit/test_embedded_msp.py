@@ -185,3 +185,31 @@ def test_msp_config_from_dir_reads_node_ous(chain: Chain) -> None:
     assert fab.fabric_node_ous.admin_ou_identifier.organizational_unit_identifier == "admin"
     mgr = MSPManager.from_msp_configs([cfg])
     mgr.deserialize_identity(chain.user("bsp1").serialize()).validate()
+
+
+def test_msp_revoked_cert_is_refused(chain: Chain) -> None:
+    from cryptography.hazmat.primitives import hashes
+
+    ca_cert, ca_key = _ca(chain, "bsp1")
+    victim = chain.user("bsp1").certificate
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(NOW - dt.timedelta(hours=1))
+        .next_update(NOW + dt.timedelta(days=1))
+        .add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(victim.serial_number)
+            .revocation_date(NOW - dt.timedelta(minutes=5))
+            .build()
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    cfg = msp_config_from_dir("BSP1MSP", chain.layout.org_msp("bsp1"))
+    fab = msp_config_pb2.FabricMSPConfig.FromString(cfg.config)
+    fab.revocation_list.append(crl.public_bytes(serialization.Encoding.PEM))
+    cfg.config = fab.SerializeToString()
+    mgr = MSPManager.from_msp_configs([cfg])
+    with pytest.raises(MSPError, match="is revoked"):
+        mgr.deserialize_identity(chain.user("bsp1").serialize()).validate()
+    mgr.deserialize_identity(chain.user("bsp1", "Admin").serialize()).validate()
