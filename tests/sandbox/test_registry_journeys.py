@@ -222,3 +222,101 @@ def test_registry_bsp2_cannot_read_bsp1_pods(bsp1: Gateway, bsp2: Gateway, tso: 
         registry(tso, "bsp2-channel").evaluate_transaction("ListPodsByOwner", BSP1_EIC, "100", "")
     )
     assert on_bsp2["records"] == []
+
+
+def validated(bsp1: Gateway, tso: Gateway, areti: Gateway) -> str:
+    code = new_pod_code()
+    registry(bsp1).submit_transaction("RegisterPod", json.dumps(pod(code)))
+    registry(bsp1).submit_transaction("CreateAttachment", json.dumps(diagram(code)))
+    registry(bsp1).submit_transaction("UpdatePodStatus", status(code, "UnderReview"))
+    registry(tso).submit_transaction("UpdatePodStatus", status(code, "PreValidated"))
+    registry(areti).submit_transaction("UpdatePodStatus", status(code, "Validated"))
+    return code
+
+
+def test_registry_uvam_journey_on_the_ledger(bsp1: Gateway, tso: Gateway, areti: Gateway) -> None:
+    members = [validated(bsp1, tso, areti), validated(bsp1, tso, areti)]
+    uvam_id = f"UVAM-{uuid.uuid4().hex[:8]}"
+    header = {
+        "flexibilityServiceProviderId": BSP1_EIC,
+        "flexibilityServiceProviderCodingSchemeType": "A01",
+        "receiverId": TSO_EIC,
+        "receiverCodingSchemeType": "A01",
+    }
+    uvam = {
+        **header,
+        "resourceGroupId": uvam_id,
+        "technicalFlexibilityServiceProviderId": "10YIT-GRTN-----B",
+        "type": "UVAM",
+        "name": "Rome EV aggregate",
+        "perimeter": "Centro-Sud",
+        "maximumQualifiedPower": 200.0,
+        "minimumQualifiedPower": 150.0,
+        "marketType": "MSD",
+        "period": "2026",
+        "startDateTime": "2026-04-01T00:00:00Z",
+    }
+    commit = registry(bsp1).new_proposal("RegisterUvam", json.dumps(uvam)).endorse().submit()
+    start = commit.get_status().block_number
+    relation_ids = [
+        json.loads(
+            registry(bsp1).submit_transaction(
+                "RegisterResourceInGroup",
+                json.dumps({**header, "resourceGroupId": uvam_id, "resource": code}),
+            )
+        )["relationId"]
+        for code in members
+    ]
+    attachment = {**diagram(members[0]), "resourceGroupId": uvam_id}
+    del attachment["meteringPointId"]
+    registry(bsp1).submit_transaction("CreateAttachment", json.dumps(attachment))
+    connection = {
+        "resourceGroupId": uvam_id,
+        "receiverId": TSO_EIC,
+        "receiverCodingSchemeType": "A01",
+        "externalDocumentId": "connection.xml",
+        "type": "IEC-104",
+        "manufacturer": "ABB",
+        "ipAddress": "10.20.30.40",
+        "fullScaleMin": -250.0,
+        "fullScaleMax": 250.0,
+    }
+    registry(bsp1).submit_transaction("RegisterConnection", json.dumps(connection))
+    review = {"resourceGroupId": uvam_id, "status": "UnderReview"}
+    registry(bsp1).submit_transaction("UpdateUvamStatus", json.dumps(review))
+    qualify = {"resourceGroupId": uvam_id, "status": "Qualified"}
+    qualified = json.loads(
+        registry(tso).submit_transaction("UpdateUvamStatus", json.dumps(qualify))
+    )
+    assert qualified["qualification"]["belowMarketMinimum"] is True
+    ended = json.loads(
+        registry(bsp1).submit_transaction(
+            "EndRelation", json.dumps({"relationId": relation_ids[0]})
+        )
+    )
+    assert ended["status"] == "Ended"
+
+    seen = []
+    with tso.get_network("bsp1-channel").chaincode_events(
+        "registry", start_block=start, timeout=10
+    ) as events:
+        for event in events:
+            payload = json.loads(event.payload)
+            if any(
+                uvam_id in (c["id"], c.get("uvam"), c.get("target"))
+                or c.get("target") == f"UVAM {uvam_id}"
+                for c in payload["changes"]
+            ):
+                seen.append((event.event_name, payload["from"], payload["to"]))
+            if event.event_name == "RelationEnded" and payload["id"] == relation_ids[0]:
+                break
+    assert seen == [
+        ("UvamRegistered", None, "Registered"),
+        ("RelationRegistered", None, "Active"),
+        ("RelationRegistered", None, "Active"),
+        ("AttachmentCreated", None, "Linked"),
+        ("UvamOpened", "Registered", "Open"),
+        ("UvamSubmittedForReview", "Open", "UnderReview"),
+        ("UvamQualified", "UnderReview", "Qualified"),
+        ("RelationEnded", "Active", "Ended"),
+    ]
