@@ -213,3 +213,51 @@ def test_msp_revoked_cert_is_refused(chain: Chain) -> None:
     with pytest.raises(MSPError, match="is revoked"):
         mgr.deserialize_identity(chain.user("bsp1").serialize()).validate()
     mgr.deserialize_identity(chain.user("bsp1", "Admin").serialize()).validate()
+
+
+def test_msp_chain_through_an_intermediate_ca() -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    root, root_key = make_cert(
+        issuer_key=None,
+        issuer_name=None,
+        subject_cn="root",
+        ou=None,  # type: ignore[arg-type]
+        not_before=NOW - dt.timedelta(days=1),
+        not_after=NOW + dt.timedelta(days=9),
+        ca=True,
+    )
+    inter_key = ec.generate_private_key(ec.SECP256R1())
+    inter_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "intermediate")])
+    inter = (
+        x509.CertificateBuilder()
+        .subject_name(inter_name)
+        .issuer_name(root.subject)
+        .public_key(inter_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=9))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    leaf, _ = make_cert(
+        issuer_key=inter_key,
+        issuer_name=inter_name,
+        subject_cn="leaf",
+        ou="client",
+        not_before=NOW - dt.timedelta(days=1),
+        not_after=NOW + dt.timedelta(days=1),
+    )
+
+    def manager(intermediates: list[x509.Certificate]) -> MSPManager:
+        fab = msp_config_pb2.FabricMSPConfig(
+            name="XMSP", root_certs=[pem(root)], intermediate_certs=[pem(c) for c in intermediates]
+        )
+        return MSPManager.from_msp_configs(
+            [msp_config_pb2.MSPConfig(config=fab.SerializeToString())]
+        )
+
+    manager([inter]).deserialize_identity(_sid("XMSP", leaf)).validate()
+    with pytest.raises(MSPError, match="does not chain"):
+        manager([]).deserialize_identity(_sid("XMSP", leaf)).validate()
