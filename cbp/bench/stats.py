@@ -1,0 +1,105 @@
+"""The figures of one measured window: throughput, latency percentiles, CPU and memory per tx.
+
+A window is the fixed span after warm-up during which transactions that *complete* are counted;
+throughput is those commits over the window's length, and CPU per transaction is the CPU time
+the measured processes spent in the same window over the same commits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MIB = 1024 * 1024
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-th percentile (0..100) by linear interpolation between closest ranks; None if empty."""
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile q={q}: must be between 0 and 100")
+    if not values:
+        return None
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    lo = math.floor(pos)
+    hi = math.ceil(pos)
+    if lo == hi:
+        return ordered[lo]
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def per_tx(total: float | None, committed: int) -> float | None:
+    """`total` shared over `committed` transactions; None when nothing committed."""
+    if total is None or committed <= 0:
+        return None
+    return total / committed
+
+
+def ratio(ours: float | None, theirs: float | None) -> float | None:
+    if ours is None or theirs is None or theirs == 0:
+        return None
+    return ours / theirs
+
+
+@dataclass
+class LevelResult:
+    """One subject (engine, chaincode server or client) at one concurrency."""
+
+    subject: str
+    concurrency: int
+    window_seconds: float
+    committed: int
+    failed: int
+    latencies: list[float] = field(default_factory=list, repr=False)  # seconds
+    errors: dict[str, int] = field(default_factory=dict)
+    # CPU seconds in the window of each measured group of processes ("engine", "chaincode",
+    # "client"), and their memory at the window's end
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    rss_bytes: dict[str, int] = field(default_factory=dict)
+    hwm_bytes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def tps(self) -> float:
+        return self.committed / self.window_seconds if self.window_seconds > 0 else 0.0
+
+    @property
+    def p50(self) -> float | None:
+        return percentile(self.latencies, 50)
+
+    @property
+    def p99(self) -> float | None:
+        return percentile(self.latencies, 99)
+
+    def cpu_per_tx(self, group: str) -> float | None:
+        """Seconds of CPU of `group` per committed transaction."""
+        return per_tx(self.cpu_seconds.get(group), self.committed)
+
+    def hwm_mib(self, group: str) -> float | None:
+        b = self.hwm_bytes.get(group)
+        return None if b is None else b / MIB
+
+    def summary(self) -> dict[str, Any]:
+        """The figures as JSON-ready values (latencies summarised, not listed)."""
+        d = asdict(self)
+        del d["latencies"]
+        d.update(
+            tps=round(self.tps, 2),
+            p50_s=_round(self.p50),
+            p99_s=_round(self.p99),
+            cpu_ms_per_tx={
+                g: _round(None if v is None else v * 1000)
+                for g in self.cpu_seconds
+                for v in [self.cpu_per_tx(g)]
+            },
+            peak_rss_mib={g: round(b / MIB, 1) for g, b in self.hwm_bytes.items()},
+        )
+        return d
+
+
+def _round(v: float | None, digits: int = 4) -> float | None:
+    return None if v is None else round(v, digits)
+
+
+__all__ = ["LevelResult", "MIB", "percentile", "per_tx", "ratio"]

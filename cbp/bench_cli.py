@@ -1,0 +1,142 @@
+"""`cbp bench ledger | chaincode | gateway | registry`: throughput, latency, CPU and memory.
+
+Each bench starts its own sandbox in a temporary folder (or drives a running one with
+`--home`/`--profile`), warms up, measures a fixed window per concurrency level, prints
+progress while it runs and a table at the end (`--json` for machines), and stops every
+process it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from cbp.bench.settings import BenchSettings, default_port_offset, parse_levels
+
+DEFAULT_LEVELS = {
+    "ledger": "1,10,50,100",
+    "chaincode": "10,50",
+    "gateway": "10,50",
+    "registry": "1,10,50",
+}
+HELP = {
+    "ledger": "embedded engine vs real Fabric (FABRIC_BIN) or its published figures (issue 4)",
+    "chaincode": "Python chaincode runtime vs Fabric's Node contract API (issue 5)",
+    "gateway": "Python gateway client vs Fabric's Node gateway client (issue 6)",
+    "registry": "POD registrations per second end to end (issue 7)",
+}
+
+
+def _progress(json_out: bool) -> Callable[[str], None]:
+    # progress goes to stderr when stdout carries JSON, so the JSON stays parseable
+    stream = sys.stderr if json_out else sys.stdout
+
+    def say(msg: str) -> None:
+        print(f"[bench] {msg}", file=stream, flush=True)
+
+    return say
+
+
+def settings_from(args: argparse.Namespace) -> BenchSettings:
+    return BenchSettings(
+        levels=parse_levels(args.concurrency or DEFAULT_LEVELS[args.bench]),
+        duration=args.duration,
+        warmup=args.warmup,
+        port_offset=args.port_offset if args.port_offset is not None else default_port_offset(),
+        home=args.home,
+        profile=args.profile,
+        topology=args.topology,
+        keep=args.keep,
+        say=_progress(args.json),
+    )
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from cbp.bench.report import dumps
+    from cbp.bench.runner import BenchError
+
+    settings = settings_from(args)
+    try:
+        report = _run(args.bench, settings, args)
+    except BenchError as exc:
+        print(f"cbp bench {args.bench}: error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(dumps(report))
+    else:
+        print()
+        print(report.to_text())
+    return 0
+
+
+def _run(bench: str, settings: BenchSettings, args: argparse.Namespace) -> Any:
+    if bench == "ledger":
+        from cbp.bench.ledger import run_ledger
+
+        return run_ledger(settings, engines=args.engines.split(",") if args.engines else None)
+    if bench == "chaincode":
+        from cbp.bench.chaincode import run_chaincode
+
+        return run_chaincode(settings)
+    if bench == "gateway":
+        from cbp.bench.gateway import run_gateway
+
+        return run_gateway(settings)
+    from cbp.bench.registry import run_registry
+
+    return run_registry(settings)
+
+
+def add_bench_parser(subparsers: Any) -> None:
+    bench = subparsers.add_parser(
+        "bench",
+        help="benchmarks: ledger, chaincode, gateway, registry",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = bench.add_subparsers(dest="bench", required=True)
+    for name, text in HELP.items():
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument(
+            "--concurrency",
+            help=f"comma-separated in-flight transactions per level (default {DEFAULT_LEVELS[name]})",
+        )
+        p.add_argument(
+            "--duration", type=float, default=10.0, help="seconds measured per level (default 10)"
+        )
+        p.add_argument(
+            "--warmup",
+            type=float,
+            default=2.0,
+            help="seconds of load before each window (default 2)",
+        )
+        p.add_argument(
+            "--port-offset",
+            type=int,
+            help="port offset of the bench's own sandbox (default $CBP_PORT_OFFSET or 0)",
+        )
+        p.add_argument(
+            "--home", help="drive the sandbox running in this folder instead of starting one"
+        )
+        p.add_argument(
+            "--profile", help="drive the sandbox of this connection profile instead of starting one"
+        )
+        p.add_argument("--topology", help="topology file (default network/topology.yaml)")
+        p.add_argument(
+            "--keep", action="store_true", help="keep the bench's sandbox folder (logs) afterwards"
+        )
+        p.add_argument(
+            "--json", action="store_true", help="print the report as JSON (progress to stderr)"
+        )
+        if name == "ledger":
+            p.add_argument(
+                "--engines",
+                help="comma-separated engines to measure (default embedded,fabric; fabric is "
+                "skipped with the reason when its binaries are missing)",
+            )
+        p.set_defaults(func=cmd_bench)
+
+
+__all__ = ["add_bench_parser"]
