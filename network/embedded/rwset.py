@@ -57,7 +57,7 @@ class _Collection:
 @dataclass
 class _Namespace:
     reads: dict[str, Version | None] = field(default_factory=dict)
-    ranges: list[kv_rwset_pb2.RangeQueryInfo] = field(default_factory=list)
+    ranges: list[RangeIterator] = field(default_factory=list)
     writes: dict[str, bytes | None] = field(default_factory=dict)
     metadata_writes: dict[str, dict[str, bytes]] = field(default_factory=dict)
     collections: dict[str, _Collection] = field(default_factory=dict)
@@ -69,20 +69,109 @@ class _Namespace:
         return c
 
 
+MAX_DEGREE = (
+    50  # Fabric's maxDegreeQueryReadsHashing: longer scans are recorded as a Merkle summary
+)
+
+
+class QueryResultsHelper:
+    """Fabric's range-query results summary: raw KVReads up to `max_degree` results, beyond that
+    a Merkle tree over SHA-256 of serialised QueryReads chunks of max_degree + 1 reads, each level
+    folding max_degree + 1 hashes, reported as its top level (QueryReadsMerkleSummary)."""
+
+    def __init__(self, max_degree: int = MAX_DEGREE, hashing: bool = True) -> None:
+        if max_degree < 2:
+            raise ValueError(f"max_degree {max_degree} must be at least 2")
+        self.max_degree = max_degree
+        self.hashing = hashing
+        self.pending: list[kv_rwset_pb2.KVRead] = []
+        self._tree: dict[int, list[bytes]] = {}
+        self._max_level = 1
+
+    def add(self, read: kv_rwset_pb2.KVRead) -> None:
+        self.pending.append(read)
+        if self.hashing and len(self.pending) > self.max_degree:
+            self._flush()
+
+    def _flush(self) -> None:
+        chunk = kv_rwset_pb2.QueryReads(kv_reads=self.pending).SerializeToString()
+        self.pending = []
+        self._push(hashlib.sha256(chunk).digest())
+
+    def _push(self, leaf: bytes) -> None:
+        level = 1
+        self._tree.setdefault(level, []).append(leaf)
+        while len(self._tree[level]) > self.max_degree:
+            folded = hashlib.sha256(b"".join(self._tree.pop(level))).digest()
+            level += 1
+            self._tree.setdefault(level, []).append(folded)
+            self._max_level = max(self._max_level, level)
+
+    def done(self) -> tuple[list[kv_rwset_pb2.KVRead], kv_rwset_pb2.QueryReadsMerkleSummary | None]:
+        """(raw reads, None) for short scans, ([], summary) once hashing began."""
+        if not self.hashing or not self._tree:
+            return self.pending, None
+        if self.pending:
+            self._flush()
+        level = 1
+        while level < self._max_level:
+            hashes = self._tree.pop(level, [])
+            if hashes:
+                top = hashes[0] if len(hashes) == 1 else hashlib.sha256(b"".join(hashes)).digest()
+                self._tree.setdefault(level + 1, []).append(top)
+            level += 1
+        final = self._tree[self._max_level]
+        if len(final) > self.max_degree:
+            del self._tree[self._max_level]
+            self._max_level += 1
+            self._tree[self._max_level] = [hashlib.sha256(b"".join(final)).digest()]
+        return [], kv_rwset_pb2.QueryReadsMerkleSummary(
+            max_degree=self.max_degree,
+            max_level=self._max_level,
+            max_level_hashes=list(self._tree[self._max_level]),
+        )
+
+
 class RangeIterator:
-    """A range scan that records each key as the chaincode consumes it (phantom detection)."""
+    """A range scan that records each key as the chaincode consumes it (phantom detection).
+
+    As in Fabric, the recorded end key is the last key read until the scan is exhausted, when
+    it becomes the query's end key again.
+    """
 
     def __init__(
         self, sim: TxSimulator, ns: str, start: str, end: str, limit: int | None = None
     ) -> None:
         self._sim = sim
-        self._info = kv_rwset_pb2.RangeQueryInfo(start_key=start, end_key=end)
+        self._start = start
+        self._end = end
+        self._last_key: str | None = None
+        self._exhausted = False
+        self._helper = QueryResultsHelper()
+        self._final: (
+            tuple[list[kv_rwset_pb2.KVRead], kv_rwset_pb2.QueryReadsMerkleSummary | None] | None
+        ) = None
         self._src: Iterator[tuple[str, VersionedValue]] = sim.db.range(ns, start, end)
         self._limit = limit
         self._count = 0
         self._peeked: tuple[str, VersionedValue] | None = None
         self._done = False
-        sim._ns(ns).ranges.append(self._info)
+        sim._ns(ns).ranges.append(self)
+
+    def info(self) -> kv_rwset_pb2.RangeQueryInfo:
+        """The RangeQueryInfo as recorded so far (computed once the simulation ends)."""
+        end = self._end if self._exhausted or self._last_key is None else self._last_key
+        info = kv_rwset_pb2.RangeQueryInfo(
+            start_key=self._start, end_key=end, itr_exhausted=self._exhausted
+        )
+        if self._final is None:
+            self._final = self._helper.done()
+        reads, summary = self._final
+        if summary is not None:
+            info.reads_merkle_hashes.CopyFrom(summary)
+        else:
+            info.raw_reads.kv_reads.extend(reads)
+        return info
 
     def _pull(self) -> tuple[str, VersionedValue] | None:
         if self._peeked is not None:
@@ -101,19 +190,18 @@ class RangeIterator:
             return None
         if self._limit is not None and self._count >= self._limit:
             if self.next_key() is None:
-                self._info.itr_exhausted = True
+                self._exhausted = True
             self._done = True
             return None
         item = self._pull()
         if item is None:
-            self._info.itr_exhausted = True
+            self._exhausted = True
             self._done = True
             return None
         key, vv = item
         self._count += 1
-        self._info.raw_reads.kv_reads.append(
-            kv_rwset_pb2.KVRead(key=key, version=_version(vv.version))
-        )
+        self._last_key = key
+        self._helper.add(kv_rwset_pb2.KVRead(key=key, version=_version(vv.version)))
         return key, vv.value
 
     def next_batch(self, n: int) -> list[tuple[str, bytes]]:
@@ -305,7 +393,7 @@ class TxSimulator:
                         kv_rwset_pb2.KVRead(key=k, version=_version(ns.reads[k]))
                         for k in sorted(ns.reads)
                     ],
-                    range_queries_info=ns.ranges,
+                    range_queries_info=[r.info() for r in ns.ranges],
                     writes=[_kv_write(k, ns.writes[k]) for k in sorted(ns.writes)],
                     metadata_writes=[
                         _md_write(k, ns.metadata_writes[k]) for k in sorted(ns.metadata_writes)

@@ -42,6 +42,7 @@ from .protoutil import (
     proposal_hash_from_tx,
     unpack_envelope,
 )
+from .rwset import MAX_DEGREE, QueryResultsHelper
 from .statedb import (
     StateDB,
     UpdateBatch,
@@ -652,28 +653,42 @@ def _safe_eval(env: policies_pb2.SignaturePolicyEnvelope, endorsers: list) -> bo
 def _range_ok(
     ns: str, rq: kv_rwset_pb2.RangeQueryInfo, db: StateDB | _StateView, batch: UpdateBatch
 ) -> bool:
+    """Fabric's phantom check: re-run the scan over [start, end) — [start, last key read] when
+    the chaincode stopped early — and expect the same keys at the same versions, compared raw
+    or through the Merkle summary the simulation recorded."""
+    inclusive = not rq.itr_exhausted
+    end = rq.end_key
+    merkle = rq.reads_merkle_hashes if rq.HasField("reads_merkle_hashes") else None
     reads = rq.raw_reads.kv_reads
-    if rq.HasField("reads_merkle_hashes"):
-        return False  # only raw reads are produced by this engine's simulator
-    end, inclusive = rq.end_key, False
-    if not rq.itr_exhausted:
-        if not reads:
-            return True
-        end, inclusive = reads[-1].key, True
+    if inclusive and merkle is None and not reads:
+        return True
     if batch.touches_range(ns, rq.start_key, end, inclusive):
         return False
-    i = 0
     scan_end = "" if inclusive else end
+    if merkle is not None:
+        helper = QueryResultsHelper(max_degree=merkle.max_degree or MAX_DEGREE)
+        for key, vv in db.range(ns, rq.start_key, scan_end):
+            if inclusive and key > end:
+                break
+            helper.add(kv_rwset_pb2.KVRead(key=key, version=_pb_version(vv.version)))
+        _, summary = helper.done()
+        return summary is not None and summary.SerializeToString() == merkle.SerializeToString()
+    i = 0
     for key, vv in db.range(ns, rq.start_key, scan_end):
         if inclusive and key > end:
             break
         if i >= len(reads):
-            return False
+            # Extra keys matter only when the scan ran to its end (Fabric ignores them otherwise).
+            return inclusive
         r = reads[i]
         if r.key != key or _ver(r) != vv.version:
             return False
         i += 1
     return i == len(reads)
+
+
+def _pb_version(v: Version) -> kv_rwset_pb2.Version:
+    return kv_rwset_pb2.Version(block_num=v[0], tx_num=v[1])
 
 
 class _StateView:

@@ -136,3 +136,74 @@ def test_rwset_simulator_is_closed_after_results(db: StateDB) -> None:
     sim.results()
     with pytest.raises(RwsetError, match="already finished"):
         sim.get_state("cc", "a")
+
+
+def _reads(n: int) -> list[kv_rwset_pb2.KVRead]:
+    return [
+        kv_rwset_pb2.KVRead(key=f"k{i:03d}", version=kv_rwset_pb2.Version(block_num=1, tx_num=i))
+        for i in range(n)
+    ]
+
+
+def _h(*parts: bytes) -> bytes:
+    return hashlib.sha256(b"".join(parts)).digest()
+
+
+def _chunk(reads: list[kv_rwset_pb2.KVRead]) -> bytes:
+    return _h(kv_rwset_pb2.QueryReads(kv_reads=reads).SerializeToString())
+
+
+def test_rwset_short_scans_stay_raw_long_ones_become_merkle_summaries() -> None:
+    from network.embedded.rwset import QueryResultsHelper
+
+    helper = QueryResultsHelper(max_degree=3)
+    for r in _reads(3):
+        helper.add(r)
+    raw, summary = helper.done()
+    assert summary is None and [r.key for r in raw] == ["k000", "k001", "k002"]
+
+    reads = _reads(10)
+    helper = QueryResultsHelper(max_degree=3)
+    for r in reads:
+        helper.add(r)
+    raw, summary = helper.done()
+    assert raw == [] and summary is not None
+    assert (summary.max_degree, summary.max_level) == (3, 1)
+    assert list(summary.max_level_hashes) == [
+        _chunk(reads[0:4]),
+        _chunk(reads[4:8]),
+        _chunk(reads[8:10]),
+    ]
+
+
+def test_rwset_merkle_tree_folds_levels() -> None:
+    from network.embedded.rwset import QueryResultsHelper
+
+    reads = _reads(9)
+    helper = QueryResultsHelper(max_degree=2)
+    for r in reads:
+        helper.add(r)
+    _, summary = helper.done()
+    assert summary is not None
+    leaves = [_chunk(reads[0:3]), _chunk(reads[3:6]), _chunk(reads[6:9])]
+    assert summary.max_level == 2
+    assert list(summary.max_level_hashes) == [_h(*leaves)]
+
+
+def test_rwset_scan_beyond_fifty_keys_is_summarised(tmp_path: Path) -> None:
+    db = StateDB(tmp_path / "s.sqlite")
+    b = UpdateBatch()
+    for i in range(120):
+        b.put("cc", f"k{i:03d}", b"v", (2, i))
+    with db.transaction() as conn:
+        StateDB.apply(conn, b, 2)
+    sim = TxSimulator(db, "t")
+    assert len(sim.get_state_range("cc", "k", "l")) == 120
+    it = sim.range_iterator("cc", "k", "l")
+    it.next_batch(10)
+    full, partial = _kv(sim).range_queries_info
+    assert full.itr_exhausted and full.end_key == "l"
+    assert full.HasField("reads_merkle_hashes") and not full.raw_reads.kv_reads
+    assert full.reads_merkle_hashes.max_degree == 50
+    assert not partial.itr_exhausted and partial.end_key == "k009"
+    assert len(partial.raw_reads.kv_reads) == 10

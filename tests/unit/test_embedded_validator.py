@@ -458,3 +458,22 @@ def test_validator_system_namespaces_cannot_be_written(net: Net) -> None:
     assert net.commit(net.tx(query_only, chaincode="qscc")) == [Code.VALID]
     assert net.commit(net.tx(write_qscc, chaincode="qscc")) == [Code.ILLEGAL_WRITESET]
     assert net.commit(net.tx(write_qscc)) == [Code.ILLEGAL_WRITESET]
+
+
+def test_validator_phantom_detection_through_merkle_summaries(net: Net) -> None:
+    def fill(s: TxSimulator) -> None:
+        for i in range(120):
+            s.put_state(CC, f"m{i:03d}", b"v")
+
+    net.commit(net.tx(fill))
+    ok_scan = net.tx(_range("m", "n", "o1"))
+    assert net.commit(ok_scan) == [Code.VALID]
+    stale_insert = net.tx(_range("m", "n", "o2"))
+    net.commit(net.tx(put("m050x", b"new")))
+    assert net.commit(stale_insert) == [Code.PHANTOM_READ_CONFLICT]
+    stale_update = net.tx(_range("m", "n", "o3"))
+    net.commit(net.tx(put("m100", b"changed")))
+    assert net.commit(stale_update) == [Code.PHANTOM_READ_CONFLICT]
+    outside = net.tx(_range("m", "n", "o4"))
+    net.commit(net.tx(put("z", b"z")))
+    assert net.commit(outside) == [Code.VALID]
