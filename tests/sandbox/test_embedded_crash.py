@@ -1,0 +1,240 @@
+"""Crash test of the embedded engine (issue 4): kill -9 under load, restart, nothing acknowledged
+is lost and every peer's state is what its blocks say.
+
+A private sandbox (own CBP_HOME, ports shifted by CBP_CRASH_PORT_OFFSET, default 960) runs only
+the smoke chaincode. Clients submit `Put(key, value)` at concurrency 40 through the gateway;
+once enough commits have been reported VALID the engine process is killed with SIGKILL, in
+the middle of the load, and started again with `Sandbox.up` as a user would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import yaml
+from fabric_protos.ledger.rwset import rwset_pb2
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+from fabric_protos.peer import transaction_pb2
+
+from gateway.aio import connect
+from gateway.identity import load_identity
+from gateway.options import Timeouts
+from gateway.profile import read_profile, resolve_endpoint
+from gateway.signing import load_signer
+from network.embedded import protoutil
+from network.embedded.blockstore import read_block_file
+from network.paths import SandboxPaths, sandbox_paths
+from network.processes import pid_alive
+from network.sandbox import EMBEDDED, Sandbox
+from network.topology import DEFAULT_TOPOLOGY, load_topology
+
+log = logging.getLogger("crash-test")
+
+CHANNEL = "bsp1-channel"
+CONCURRENCY = 40
+KILL_AFTER = 60  # acknowledged commits before the kill
+pytestmark = pytest.mark.timeout(180)
+
+
+@dataclass
+class LoadResult:
+    acked: dict[str, tuple[str, str]] = field(default_factory=dict)  # txid -> (key, value)
+    failed: int = 0
+
+
+@pytest.fixture(scope="module")
+def crash_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    home = tmp_path_factory.mktemp("cbp-crash")
+    # Only the smoke chaincode serves: the test needs nothing else and the CPU is shared.
+    spec = yaml.safe_load(Path(DEFAULT_TOPOLOGY).read_text())
+    for name, cc in spec["chaincodes"].items():
+        if name != "smoke":
+            cc["autostart"] = False
+    topo_file = home / "topology.yaml"
+    topo_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+    offset = int(os.environ.get("CBP_CRASH_PORT_OFFSET", "960"))
+    sb = Sandbox(load_topology(topo_file, port_offset=offset), sandbox_paths(home), say=log.info)
+    sb.up("embedded")
+    try:
+        yield sb
+    finally:
+        sb.down()
+
+
+async def _load_then_kill(sb: Sandbox, tag: str) -> LoadResult:
+    """Submit until KILL_AFTER commits are acknowledged, SIGKILL the engine, drain the rest."""
+    ep = resolve_endpoint(read_profile(sb.paths.connection_profile), "bsp1", "User1")
+    gw = connect(
+        ep.url,
+        load_identity(ep.msp_id, ep.certificate),
+        load_signer(ep.private_key),
+        tls_root_certificates=ep.tls_ca_certificate,
+        hostname_override=ep.hostname,
+        timeouts=Timeouts(endorse=10, submit=5, commit_status=10),
+    )
+    contract = gw.get_network(CHANNEL).get_contract("smoke")
+    out = LoadResult()
+    killed = asyncio.Event()
+    armed = asyncio.Event()
+    pid = sb.supervisor.pid(EMBEDDED)
+    assert pid is not None and pid_alive(pid), "the engine is not running before the load"
+
+    async def killer() -> None:
+        await armed.wait()
+        # A random moment of a block's life: ordering, fsync, validation or state commit.
+        await asyncio.sleep(random.uniform(0.0, 0.4))
+        os.kill(pid, signal.SIGKILL)
+        killed.set()
+
+    async def worker(w: int) -> None:
+        i = 0
+        while not killed.is_set():
+            key, value = f"crash-{tag}-{w}-{i}", f"value-{tag}-{w}-{i}-{time.time_ns()}"
+            i += 1
+            try:
+                tx = await contract.new_proposal("Put", key, value).endorse()
+                commit = await tx.submit()
+                status = await commit.get_status()
+            except Exception:  # noqa: BLE001 - every failure after the kill is expected
+                out.failed += 1
+                continue
+            if status.code == transaction_pb2.VALID:
+                out.acked[tx.transaction_id] = (key, value)
+                if len(out.acked) >= KILL_AFTER:
+                    armed.set()
+
+    try:
+        workers = (worker(w) for w in range(CONCURRENCY))
+        await asyncio.wait_for(asyncio.gather(killer(), *workers), 90)
+    finally:
+        await gw.close()
+    # SIGKILL waits for a syscall in progress (an fsync) to return: wait until it is gone.
+    deadline = time.monotonic() + 10
+    while pid_alive(pid) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not pid_alive(pid), f"engine pid {pid} survived SIGKILL"
+    return out
+
+
+async def _read_values(sb: Sandbox, keys: list[str]) -> dict[str, bytes]:
+    ep = resolve_endpoint(read_profile(sb.paths.connection_profile), "bsp1", "User1")
+    async with connect(
+        ep.url,
+        load_identity(ep.msp_id, ep.certificate),
+        load_signer(ep.private_key),
+        tls_root_certificates=ep.tls_ca_certificate,
+        hostname_override=ep.hostname,
+    ) as gw:
+        contract = gw.get_network(CHANNEL).get_contract("smoke")
+        sem = asyncio.Semaphore(20)
+
+        async def get(key: str) -> tuple[str, bytes]:
+            async with sem:
+                return key, await contract.evaluate_transaction("Get", key)
+
+        return dict(await asyncio.gather(*(get(k) for k in keys)))
+
+
+@dataclass
+class Replay:
+    """A peer's ledger rebuilt from its block file alone."""
+
+    state: dict[tuple[str, str], tuple[bytes, int, int]]  # (ns, key) -> (value, block, tx)
+    codes: dict[str, int]  # txid -> validation code (first occurrence)
+    header_hashes: list[bytes]
+
+
+def _replay_block_file(ledger_dir: Path) -> Replay:
+    state: dict[tuple[str, str], tuple[bytes, int, int]] = {}
+    codes: dict[str, int] = {}
+    hashes: list[bytes] = []
+    for block in read_block_file(ledger_dir):
+        n = block.header.number
+        assert n == len(hashes), f"{ledger_dir}: block {n} found where {len(hashes)} was due"
+        if hashes:
+            assert block.header.previous_hash == hashes[-1], f"{ledger_dir}: chain broken at {n}"
+        assert block.header.data_hash == protoutil.block_data_hash(block.data)
+        hashes.append(protoutil.block_header_hash(block.header))
+        flt = protoutil.tx_filter(block)
+        for i, raw in enumerate(block.data.data):
+            tx = protoutil.unpack_envelope(raw)
+            codes.setdefault(tx.txid, flt[i])
+            if flt[i] != transaction_pb2.VALID or tx.action is None or n == 0:
+                continue
+            rws = rwset_pb2.TxReadWriteSet.FromString(tx.action.results)
+            for ns in rws.ns_rwset:
+                kv = kv_rwset_pb2.KVRWSet.FromString(ns.rwset)
+                for w in kv.writes:
+                    if w.is_delete:
+                        state.pop((ns.namespace, w.key), None)
+                    else:
+                        state[(ns.namespace, w.key)] = (w.value, n, i)
+    return Replay(state, codes, hashes)
+
+
+def _state_table(ledger_dir: Path) -> dict[tuple[str, str], tuple[bytes, int, int]]:
+    db = sqlite3.connect(f"file:{ledger_dir / 'state.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT ns, key, value, block, tx FROM state").fetchall()
+    finally:
+        db.close()
+    return {
+        (ns, k.decode() if isinstance(k, bytes) else k): (bytes(v), b, t) for ns, k, v, b, t in rows
+    }
+
+
+def _channel_ledgers(paths: SandboxPaths, sb: Sandbox) -> dict[str, Path]:
+    return {
+        p.host: paths.ledger / p.host / CHANNEL
+        for p in sb.topology.peers
+        if CHANNEL in sb.topology.peer_channels(p)
+    }
+
+
+def test_kill_9_under_load_loses_no_acknowledged_commit(crash_sandbox: Sandbox) -> None:
+    sb = crash_sandbox
+    first = asyncio.run(_load_then_kill(sb, "a"))
+    assert len(first.acked) >= KILL_AFTER
+    log.info("killed after %d acknowledged, %d failed in flight", len(first.acked), first.failed)
+    assert first.failed > 0, "the kill did not interrupt any transaction: not mid-load"
+
+    t0 = time.monotonic()
+    sb.up("embedded")
+    log.info("restarted in %.2f s", time.monotonic() - t0)
+    pid = sb.supervisor.pid(EMBEDDED)
+    assert pid is not None and pid_alive(pid)
+
+    # What a user checks: every acknowledged write reads back through the gateway.
+    keys = {k: v for k, v in first.acked.values()}
+    values = asyncio.run(_read_values(sb, list(keys)))
+    lost = {k: v for k, v in keys.items() if values[k] != v.encode()}
+    assert not lost, f"{len(lost)} acknowledged writes are missing after restart: {list(lost)[:5]}"
+
+    # The chain goes on from where it stopped: a second round of load commits after block N.
+    second = asyncio.run(_load_then_kill(sb, "b"))
+    assert len(second.acked) >= KILL_AFTER
+    sb.up("embedded")
+    sb.down()  # the ledgers are read from disk below, with nothing writing them
+
+    acked = {**first.acked, **second.acked}
+    ledgers = _channel_ledgers(sb.paths, sb)
+    assert len(ledgers) == 3
+    orderer = sb.paths.ledger / sb.topology.orderers[0].host / CHANNEL
+    orderer_hashes = [protoutil.block_header_hash(b.header) for b in read_block_file(orderer)]
+    for host, ledger_dir in ledgers.items():
+        replay = _replay_block_file(ledger_dir)
+        assert replay.header_hashes == orderer_hashes, f"{host}: blocks differ from the orderer's"
+        for txid, (key, value) in acked.items():
+            assert replay.codes.get(txid) == transaction_pb2.VALID, f"{host}: tx {txid} missing"
+            assert replay.state[("smoke", key)][0] == value.encode(), f"{host}: {key}"
+        assert _state_table(ledger_dir) == replay.state, f"{host}: state differs from its blocks"
