@@ -58,7 +58,7 @@ _ROLE_NAMES = {
 # Signatures that verified, shared by every ledger in the process: the peers of one channel all
 # validate the same block, and a (key, digest, signature) triple that verified once always will.
 _VERIFIED: dict[tuple[bytes, bytes, bytes], None] = {}
-_VERIFIED_MAX = 1 << 16
+_VERIFIED_MAX = 1 << 14  # ~3 MB; a few blocks of 500 tx with their endorsements
 _VERIFIED_LOCK = threading.Lock()
 
 

@@ -286,3 +286,25 @@ def test_ledger_commit_hash_agrees_across_peers_and_restarts(chain: Chain, tmp_p
         assert len(ha.value) == 32 and ha.value == hb.value
         hashes.append(ha.value)
     assert len(set(hashes)) == 3
+
+
+def test_ledger_commits_a_500_tx_block_in_well_under_a_second(chain: Chain, tmp_path: Path) -> None:
+    """Validation + commit of a full block stays far below Fabric's per-block budget."""
+    import time
+
+    ledger = _open(chain, tmp_path)
+    envs = [
+        endorse(
+            ledger,
+            chain.user("bsp1"),
+            [chain.peer("tso"), chain.peer("bsphost")],
+            _write(f"p{i}", b"v" * 200),
+        ).envelope
+        for i in range(500)
+    ]
+    block = chain.factory(ledger).make_block(envs)
+    started = time.process_time()
+    codes = ledger.commit(block)
+    spent = time.process_time() - started
+    assert codes == [Code.VALID] * 500
+    assert spent < 1.5, f"500-tx block took {spent:.2f} s of CPU"
