@@ -476,3 +476,28 @@ def parse_kv_rwset(raw: bytes) -> kv_rwset_pb2.KVRWSet:
 
 def parse_hashed_rwset(raw: bytes) -> kv_rwset_pb2.HashedRWSet:
     return kv_rwset_pb2.HashedRWSet.FromString(raw)
+
+
+@dataclass
+class TxRWSet:
+    """A transaction's rwset parsed once: (namespace, KVRWSet, [(collection, HashedRWSet,
+    pvt_rwset_hash)])."""
+
+    ns: list[tuple[str, kv_rwset_pb2.KVRWSet, list[tuple[str, kv_rwset_pb2.HashedRWSet, bytes]]]]
+
+
+def parse_tx_rwset(raw: bytes) -> TxRWSet:
+    txrw = rwset_pb2.TxReadWriteSet.FromString(raw)
+    out = []
+    for nsrw in txrw.ns_rwset:
+        kv = kv_rwset_pb2.KVRWSet.FromString(nsrw.rwset)
+        colls = [
+            (
+                c.collection_name,
+                kv_rwset_pb2.HashedRWSet.FromString(c.hashed_rwset),
+                c.pvt_rwset_hash,
+            )
+            for c in nsrw.collection_hashed_rwset
+        ]
+        out.append((nsrw.namespace, kv, colls))
+    return TxRWSet(out)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
@@ -29,6 +29,7 @@ from fabric_protos.peer.lifecycle import lifecycle_pb2
 
 from .channelconfig import ChannelConfig
 from .msp import MSPError
+from .mvcc import StateView, check_mvcc
 from .policies import (
     PolicyError,
     SignedData,
@@ -42,12 +43,11 @@ from .protoutil import (
     proposal_hash_from_tx,
     unpack_envelope,
 )
-from .rwset import MAX_DEGREE, QueryResultsHelper
+from .rwset import TxRWSet, parse_tx_rwset
 from .statedb import (
     StateDB,
     UpdateBatch,
     Version,
-    VersionedValue,
     decode_metadata,
     encode_metadata,
 )
@@ -165,11 +165,6 @@ class BlockValidation:
     new_config: configtx_pb2.Config | None = None
 
 
-@dataclass
-class _TxRWSet:
-    ns: list[tuple[str, kv_rwset_pb2.KVRWSet, list[tuple[str, kv_rwset_pb2.HashedRWSet, bytes]]]]
-
-
 class Validator:
     def __init__(
         self,
@@ -207,16 +202,16 @@ class Validator:
         # Parse and check signatures of every tx first, then load the committed versions of
         # every key the block touches in a few queries (Fabric's bulk preload of read sets).
         checked = [self._check_tx(raw) for raw in block.data.data]
-        rws: list[_TxRWSet | None] = []
+        rws: list[TxRWSet | None] = []
         bad_rwset: set[int] = set()
         keys: set[tuple[str, str]] = set()
         txids: list[str] = []
         for i, (code, parsed) in enumerate(checked):
-            rw_i: _TxRWSet | None = None
+            rw_i: TxRWSet | None = None
             if code == Code.VALID and parsed is not None and parsed.action is not None:
                 txids.append(parsed.txid)
                 try:
-                    rw_i = _parse_rwset(parsed.action.results)
+                    rw_i = parse_tx_rwset(parsed.action.results)
                 except Exception:  # noqa: BLE001 - a malformed rwset is BAD_RWSET whatever the cause
                     bad_rwset.add(i)
                 else:
@@ -225,7 +220,7 @@ class Validator:
                         keys.update((ns, w.key) for w in kv.writes)
                         keys.update((ns, m.key) for m in kv.metadata_writes)
             rws.append(rw_i)
-        view = _StateView(db, db.get_many(list(keys)))
+        view = StateView(db, db.get_many(list(keys)))
         on_ledger = txids_existing(txids) if txids_existing is not None else None
 
         for i, (code, parsed) in enumerate(checked):
@@ -241,7 +236,7 @@ class Validator:
                 ):
                     code = Code.DUPLICATE_TXID
                 seen_txids.add(parsed.txid)
-            rw: _TxRWSet | None = None
+            rw: TxRWSet | None = None
             if code == Code.VALID and parsed is not None:
                 if parsed.header_type == common_pb2.CONFIG:
                     try:
@@ -256,7 +251,7 @@ class Validator:
                         parsed, rws[i], view, result.batch, metadata_touched, definition
                     )
             if code == Code.VALID and rw is not None:
-                code = self._mvcc(rw, view, result.batch)
+                code = check_mvcc(rw, view, result.batch)
             result.codes[i] = code
             if code == Code.VALID and rw is not None and parsed is not None:
                 self._apply(
@@ -292,7 +287,7 @@ class Validator:
                 continue
             if parsed.action is None:
                 continue
-            rw = _parse_rwset(parsed.action.results)
+            rw = parse_tx_rwset(parsed.action.results)
             self._apply(
                 i, block.header.number, parsed, rw, result, set(), None, self.chaincode_definitions
             )
@@ -359,12 +354,12 @@ class Validator:
     def _vscc(
         self,
         parsed: ParsedTx,
-        rw: _TxRWSet | None,
-        db: StateDB | _StateView,
+        rw: TxRWSet | None,
+        db: StateDB | StateView,
         batch: UpdateBatch,
         metadata_touched: set[tuple[str, str, str]],
         definition: Callable[[str], ChaincodeDefinition | None],
-    ) -> tuple[int, _TxRWSet | None]:
+    ) -> tuple[int, TxRWSet | None]:
         action = parsed.action
         assert action is not None
         try:
@@ -373,7 +368,7 @@ class Validator:
             return Code.BAD_HEADER_EXTENSION, None
         if rw is None:
             try:
-                rw = _parse_rwset(action.results)
+                rw = parse_tx_rwset(action.results)
             except Exception:  # noqa: BLE001 - a malformed rwset is BAD_RWSET whatever the cause
                 return Code.BAD_RWSET, None
         # Fabric's plugin dispatcher: the invoked chaincode is named consistently, has a version,
@@ -440,7 +435,7 @@ class Validator:
         colls: list[tuple[str, kv_rwset_pb2.HashedRWSet, bytes]],
         cc: ChaincodeDefinition,
         endorsers: list,  # list[Identity]
-        db: StateDB | _StateView,
+        db: StateDB | StateView,
         batch: UpdateBatch,
         metadata_touched: set[tuple[str, str, str]],
     ) -> int:
@@ -517,27 +512,6 @@ class Validator:
             log.warning("endorsement policy %s cannot be evaluated: %s", ref, exc)
             return False
 
-    # --- step 6: MVCC ---------------------------------------------------------------------------
-
-    def _mvcc(self, rw: _TxRWSet, db: StateDB | _StateView, batch: UpdateBatch) -> int:
-        for ns, kv, colls in rw.ns:
-            for r in kv.reads:
-                if (ns, r.key) in batch.public:
-                    return Code.MVCC_READ_CONFLICT
-                if db.get_version(ns, r.key) != _ver(r):
-                    return Code.MVCC_READ_CONFLICT
-            for rq in kv.range_queries_info:
-                if not _range_ok(ns, rq, db, batch):
-                    return Code.PHANTOM_READ_CONFLICT
-            for coll, hashed, _ in colls:
-                for hr in hashed.hashed_reads:
-                    if (ns, coll, hr.key_hash) in batch.hashed:
-                        return Code.MVCC_READ_CONFLICT
-                    hv = db.get_hashed(ns, coll, hr.key_hash)
-                    if (hv.version if hv else None) != _ver(hr):
-                        return Code.MVCC_READ_CONFLICT
-        return Code.VALID
-
     # --- apply a valid tx to the batch ----------------------------------------------------------
 
     def _apply(
@@ -545,7 +519,7 @@ class Validator:
         tx_num: int,
         block_num: int,
         parsed: ParsedTx,
-        rw: _TxRWSet,
+        rw: TxRWSet,
         result: BlockValidation,
         metadata_touched: set[tuple[str, str, str]],
         private_data: dict[str, rwset_pb2.TxPvtReadWriteSet] | None,
@@ -590,7 +564,7 @@ class Validator:
     def _keep_private(
         self,
         pvt: rwset_pb2.TxPvtReadWriteSet,
-        rw: _TxRWSet,
+        rw: TxRWSet,
         batch: UpdateBatch,
         version: Version,
         definition: Callable[[str], ChaincodeDefinition | None],
@@ -636,100 +610,9 @@ def _header_code(exc: ProtoError) -> int:
 _HEADER_TYPES = (common_pb2.ENDORSER_TRANSACTION, common_pb2.CONFIG, common_pb2.CONFIG_UPDATE)
 
 
-def _ver(read: kv_rwset_pb2.KVRead | kv_rwset_pb2.KVReadHash) -> Version | None:
-    if not read.HasField("version"):
-        return None
-    return (read.version.block_num, read.version.tx_num)
-
-
 def _safe_eval(env: policies_pb2.SignaturePolicyEnvelope, endorsers: list) -> bool:
     try:
         return evaluate_signature_policy(env, endorsers)
     except PolicyError as exc:
         log.warning("endorsement policy cannot be evaluated: %s", exc)
         return False
-
-
-def _range_ok(
-    ns: str, rq: kv_rwset_pb2.RangeQueryInfo, db: StateDB | _StateView, batch: UpdateBatch
-) -> bool:
-    """Fabric's phantom check: re-run the scan over [start, end) — [start, last key read] when
-    the chaincode stopped early — and expect the same keys at the same versions, compared raw
-    or through the Merkle summary the simulation recorded."""
-    inclusive = not rq.itr_exhausted
-    end = rq.end_key
-    merkle = rq.reads_merkle_hashes if rq.HasField("reads_merkle_hashes") else None
-    reads = rq.raw_reads.kv_reads
-    if inclusive and merkle is None and not reads:
-        return True
-    if batch.touches_range(ns, rq.start_key, end, inclusive):
-        return False
-    scan_end = "" if inclusive else end
-    if merkle is not None:
-        helper = QueryResultsHelper(max_degree=merkle.max_degree or MAX_DEGREE)
-        for key, vv in db.range(ns, rq.start_key, scan_end):
-            if inclusive and key > end:
-                break
-            helper.add(kv_rwset_pb2.KVRead(key=key, version=_pb_version(vv.version)))
-        _, summary = helper.done()
-        return summary is not None and summary.SerializeToString() == merkle.SerializeToString()
-    i = 0
-    for key, vv in db.range(ns, rq.start_key, scan_end):
-        if inclusive and key > end:
-            break
-        if i >= len(reads):
-            # Extra keys matter only when the scan ran to its end (Fabric ignores them otherwise).
-            return inclusive
-        r = reads[i]
-        if r.key != key or _ver(r) != vv.version:
-            return False
-        i += 1
-    return i == len(reads)
-
-
-def _pb_version(v: Version) -> kv_rwset_pb2.Version:
-    return kv_rwset_pb2.Version(block_num=v[0], tx_num=v[1])
-
-
-class _StateView:
-    """Committed state as of the block's start, with the block's keys preloaded."""
-
-    def __init__(self, db: StateDB, loaded: dict[tuple[str, str], VersionedValue | None]) -> None:
-        self._db = db
-        self._loaded = loaded
-
-    def get(self, ns: str, key: str) -> VersionedValue | None:
-        hit = self._loaded.get((ns, key), _MISSING)
-        if hit is _MISSING:
-            return self._db.get(ns, key)
-        return hit  # type: ignore[return-value]
-
-    def get_version(self, ns: str, key: str) -> Version | None:
-        vv = self.get(ns, key)
-        return vv.version if vv is not None else None
-
-    def get_hashed(self, ns: str, coll: str, key_hash: bytes) -> VersionedValue | None:
-        return self._db.get_hashed(ns, coll, key_hash)
-
-    def range(self, ns: str, start: str, end: str) -> Iterator[tuple[str, VersionedValue]]:
-        return self._db.range(ns, start, end)
-
-
-_MISSING = object()
-
-
-def _parse_rwset(raw: bytes) -> _TxRWSet:
-    txrw = rwset_pb2.TxReadWriteSet.FromString(raw)
-    out = []
-    for nsrw in txrw.ns_rwset:
-        kv = kv_rwset_pb2.KVRWSet.FromString(nsrw.rwset)
-        colls = [
-            (
-                c.collection_name,
-                kv_rwset_pb2.HashedRWSet.FromString(c.hashed_rwset),
-                c.pvt_rwset_hash,
-            )
-            for c in nsrw.collection_hashed_rwset
-        ]
-        out.append((nsrw.namespace, kv, colls))
-    return _TxRWSet(out)
