@@ -190,7 +190,8 @@ class Validator:
         n = len(block.data.data)
         result = BlockValidation(codes=[Code.NOT_VALIDATED] * n, txs=[None] * n)
         seen_txids: set[str] = set()
-        metadata_touched: set[tuple[str, str, str]] = set()  # (ns, coll or "", key) by valid txs
+        # (ns, coll or "", key) whose metadata an endorsement-valid earlier tx writes
+        metadata_touched: set[tuple[str, str, str]] = set()
         defs: dict[str, ChaincodeDefinition | None] = {}
         block_num = block.header.number
 
@@ -251,12 +252,18 @@ class Validator:
                         parsed, rws[i], view, result.batch, metadata_touched, definition
                     )
             if code == Code.VALID and rw is not None:
+                # Like Fabric's key-level validator, later txs of the block depend on the
+                # endorsement-policy outcome of this one, not on its MVCC outcome.
+                for ns, kv, colls in rw.ns:
+                    metadata_touched.update((ns, "", m.key) for m in kv.metadata_writes)
+                    for coll, hashed, _ in colls:
+                        metadata_touched.update(
+                            (ns, coll, m.key_hash.hex()) for m in hashed.metadata_writes
+                        )
                 code = check_mvcc(rw, view, result.batch)
             result.codes[i] = code
             if code == Code.VALID and rw is not None and parsed is not None:
-                self._apply(
-                    i, block_num, parsed, rw, result, metadata_touched, private_data, definition
-                )
+                self._apply(i, block_num, parsed, rw, result, private_data, definition)
             elif code != Code.VALID:
                 log.debug(
                     "block %d tx %d invalid: %s",
@@ -289,7 +296,7 @@ class Validator:
                 continue
             rw = parse_tx_rwset(parsed.action.results)
             self._apply(
-                i, block.header.number, parsed, rw, result, set(), None, self.chaincode_definitions
+                i, block.header.number, parsed, rw, result, None, self.chaincode_definitions
             )
             if i in private:
                 pvt = rwset_pb2.TxPvtReadWriteSet.FromString(private[i])
@@ -521,7 +528,6 @@ class Validator:
         parsed: ParsedTx,
         rw: TxRWSet,
         result: BlockValidation,
-        metadata_touched: set[tuple[str, str, str]],
         private_data: dict[str, rwset_pb2.TxPvtReadWriteSet] | None,
         definition: Callable[[str], ChaincodeDefinition | None],
     ) -> None:
@@ -541,7 +547,6 @@ class Validator:
                 batch.put_metadata(
                     ns, m.key, encode_metadata({e.name: e.value for e in m.entries}), version
                 )
-                metadata_touched.add((ns, "", m.key))
             for coll, hashed, _ in colls:
                 for hw in hashed.hashed_writes:
                     batch.put_hashed(
@@ -555,7 +560,6 @@ class Validator:
                         encode_metadata({e.name: e.value for e in hm.entries}),
                         version,
                     )
-                    metadata_touched.add((ns, coll, hm.key_hash.hex()))
         if private_data and parsed.txid in private_data:
             kept = self._keep_private(private_data[parsed.txid], rw, batch, version, definition)
             if kept is not None:

@@ -477,3 +477,26 @@ def test_validator_phantom_detection_through_merkle_summaries(net: Net) -> None:
     outside = net.tx(_range("m", "n", "o4"))
     net.commit(net.tx(put("z", b"z")))
     assert net.commit(outside) == [Code.VALID]
+
+
+def test_validator_key_policy_dependency_follows_endorsement_not_mvcc(net: Net) -> None:
+    """As Fabric: a key-policy update that passes endorsement but fails MVCC still blocks
+    later writers of that key in the same block."""
+    net.commit(net.tx(put("dep", b"0")))
+
+    def stale_policy_update(s: TxSimulator) -> None:
+        s.get_state(CC, "dep")
+        s.set_state_metadata(
+            CC, "dep", {VALIDATION_PARAMETER: from_string("OR('TSOMSP.peer')").SerializeToString()}
+        )
+
+    update = net.tx(stale_policy_update)
+    net.commit(net.tx(put("dep", b"1")))  # makes the update's read stale
+
+    def blind(s: TxSimulator) -> None:
+        s.put_state(CC, "dep", b"2")
+
+    assert net.commit(update, net.tx(blind)) == [
+        Code.MVCC_READ_CONFLICT,
+        Code.ENDORSEMENT_POLICY_FAILURE,
+    ]
