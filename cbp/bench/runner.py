@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
-import selectors
+import queue
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,6 +138,20 @@ def run_driver(
                 proc.wait()
 
 
+def _line_reader(out: IO[str]) -> queue.Queue[str]:
+    """Lines of `out` as they arrive ("" at the end), read on a thread: each event is handled,
+    and /proc read, the moment the driver writes it, not when a buffer happens to fill."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in out:
+            lines.put(line)
+        lines.put("")
+
+    threading.Thread(target=pump, name="bench-driver-stdout", daemon=True).start()
+    return lines
+
+
 def _follow(
     proc: subprocess.Popen[str],
     out: IO[str],
@@ -151,15 +166,15 @@ def _follow(
     patience = max(config.warmup, config.progress_every) + config.drain_timeout + 60
     results: list[LevelResult] = []
     before: dict[str, ProcSample] = {}
-    sel = selectors.DefaultSelector()
-    sel.register(out, selectors.EVENT_READ)
+    lines = _line_reader(out)
     while True:
-        if not sel.select(timeout=patience):
+        try:
+            line = lines.get(timeout=patience)
+        except queue.Empty:
             raise BenchError(
                 f"load driver for {subject} silent for {patience:.0f} s; read {log_path}:\n"
                 + _tail(log_path)
-            )
-        line = out.readline()
+            ) from None
         if not line:
             code = proc.wait()
             raise BenchError(
