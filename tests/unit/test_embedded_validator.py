@@ -500,3 +500,30 @@ def test_validator_key_policy_dependency_follows_endorsement_not_mvcc(net: Net) 
         Code.MVCC_READ_CONFLICT,
         Code.ENDORSEMENT_POLICY_FAILURE,
     ]
+
+
+def test_validator_chaincode_definition_round_trips_through_lifecycle_proto() -> None:
+    from network.embedded.validator import definition_key
+
+    d = smoke_definition(collections={"tsoPrivate": "OR('TSOMSP.member')"})
+    back = ChaincodeDefinition.from_proto(CC, d.to_proto())
+    assert back == d
+    assert back.collection("tsoPrivate") is not None and back.collection("nope") is None
+    by_ref = ChaincodeDefinition(CC, "2.0", 2, None, policy_ref="/Channel/Application/Endorsement")
+    assert ChaincodeDefinition.from_proto(CC, by_ref.to_proto()) == by_ref
+    assert definition_key(CC) == "namespaces/fields/smoke/Definition"
+
+
+def test_validator_channel_policy_reference_as_chaincode_policy(
+    chain: Chain, tmp_path: Path
+) -> None:
+    """A definition without a signature policy uses /Channel/Application/Endorsement."""
+    definition = ChaincodeDefinition(CC, "1.0", 1, None)
+    net = Net(chain, tmp_path / "p", definition)
+    assert net.commit(net.tx(put("a", b"1"), endorsers=("tso",))) == [
+        Code.ENDORSEMENT_POLICY_FAILURE
+    ]
+    # every peer org of the channel endorses: any majority-like channel policy is met
+    assert net.commit(net.tx(put("a", b"1"), endorsers=("tso", "bsphost", "dsohost"))) == [
+        Code.VALID
+    ]
