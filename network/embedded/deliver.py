@@ -143,7 +143,7 @@ class DeliverService(events_pb2_grpc.DeliverServicer):
         return BlockSource(
             lambda: ledger.channel_config,
             ledger.get_block,
-            lambda: ledger.height,
+            lambda: ch.height,
             ch.watcher,
             ledger.get_private_data_for_block,
         )

@@ -359,7 +359,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
                 "gateway/CommitStatus",
             )
             while True:
-                height = ch.ledger.height
+                height = ch.height
                 found = ch.ledger.get_tx_by_id(req.transaction_id)
                 if found is not None:
                     return gateway_pb2.CommitStatusResponse(result=found[1], block_number=found[2])
@@ -396,12 +396,12 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
         if start is None:
             kind = req.start_position.WhichOneof("Type")
             start = (
-                int(req.start_position.specified.number) if kind == "specified" else ledger.height
+                int(req.start_position.specified.number) if kind == "specified" else ch.height
             )
         passed = not req.after_transaction_id
         n = start
         while True:
-            if n >= ledger.height:
+            if n >= ch.height:
                 await ch.watcher.wait_above(n)
                 continue
             block = ledger.get_block(n)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from fabric_protos.common import common_pb2
 
@@ -26,26 +28,86 @@ from .validator import ChaincodeDefinition
 
 log = logging.getLogger(__name__)
 
+W = TypeVar("W")
+
 
 class HeightWatcher:
-    """Wakes coroutines waiting for a ledger to reach a height (commit listeners run in-loop)."""
+    """Wakes coroutines waiting for a height; `notify` may be called from any thread.
+
+    Blocks are committed on worker threads (see `SerialWorker`) while waiters live on the
+    event loop, so a notification from another thread is handed to the loop thread-safely.
+    """
 
     def __init__(self, height: Callable[[], int]) -> None:
         self._height = height
         self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def notify(self) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return  # nobody waits yet; a later waiter reads the height first
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake()
+        else:
+            try:
+                loop.call_soon_threadsafe(self._wake)
+            except RuntimeError:  # the loop closed meanwhile (shutdown)
+                pass
+
+    def _wake(self) -> None:
         self._event.set()
         self._event = asyncio.Event()
 
     async def wait_above(self, height: int, timeout: float | None = None) -> bool:
         """Wait until the height exceeds `height`; False on timeout."""
+        self._loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else self._loop.time() + timeout
         while self._height() <= height:
+            event = self._event
+            left = None if deadline is None else deadline - self._loop.time()
+            if left is not None and left <= 0:
+                return False
             try:
-                await asyncio.wait_for(self._event.wait(), timeout)
+                await asyncio.wait_for(event.wait(), left)
             except TimeoutError:
                 return self._height() > height
         return True
+
+
+class SerialWorker(Generic[W]):
+    """One thread doing `work(item)` for each submitted item, in submission order.
+
+    The orderer writes blocks and each peer commits each channel's blocks on such a thread, as
+    separate Fabric processes would: fsync, SQLite and validation stay off the event loop, and
+    the peers of a channel commit side by side.
+    """
+
+    def __init__(self, name: str, work: Callable[[W], object]) -> None:
+        self.name = name
+        self._work = work
+        self._queue: queue.SimpleQueue[tuple[W] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, item: W) -> None:
+        self._queue.put((item,))
+
+    def _run(self) -> None:
+        while (entry := self._queue.get()) is not None:
+            try:
+                self._work(entry[0])
+            except Exception:
+                log.exception("%s failed", self.name)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish what was submitted, then end the thread."""
+        self._queue.put(None)
+        self._thread.join(timeout)
 
 
 class PeerChannel:
@@ -56,8 +118,29 @@ class PeerChannel:
         self.ledger = ledger
         self.channel_id = ledger.channel_id
         self.chaincodes = chaincodes
-        self.watcher = HeightWatcher(lambda: self.ledger.height)
-        ledger.add_listener(lambda _block, _codes: self.watcher.notify())
+        # The height of blocks whose state, history and index are written: a txid below it is
+        # found by get_tx_by_id (the block store's own height moves before the state does).
+        self.height = ledger.height
+        self.watcher = HeightWatcher(lambda: self.height)
+        ledger.add_listener(self._committed)
+        self._committer: SerialWorker[common_pb2.Block] | None = None
+
+    def _committed(self, block: common_pb2.Block, _codes: list[int]) -> None:
+        self.height = block.header.number + 1
+        self.watcher.notify()
+
+    def deliver(self, block: common_pb2.Block) -> None:
+        """Queue a block from the orderer; this peer commits it on its own thread, in order."""
+        if self._committer is None:
+            self._committer = SerialWorker(
+                f"commit-{self.peer.name}-{self.channel_id}", self.commit
+            )
+        self._committer.submit(block)
+
+    def stop(self) -> None:
+        if self._committer is not None:
+            self._committer.stop()
+            self._committer = None
 
     @property
     def config(self) -> ChannelConfig:
@@ -134,4 +217,5 @@ class PeerNode:
 
     def close(self) -> None:
         for ch in self.channels.values():
+            ch.stop()
             ch.ledger.close()

@@ -23,7 +23,7 @@ from .blockstore import BlockStore
 from .channelconfig import ChannelConfig, channel_id_of_block
 from .deliver import BlockSource, deliver_blocks
 from .msp import SigningIdentity
-from .node import HeightWatcher, PeerChannel
+from .node import HeightWatcher, PeerChannel, SerialWorker
 from .policies import SignedData
 from .tls import ServerTLS
 
@@ -60,6 +60,11 @@ class ChannelChain:
         self.watcher = HeightWatcher(lambda: self.store.height)
         self._timer: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
+        # Signing, appending (fsync) and handing blocks to the peers happen on this thread;
+        # the event loop only cuts batches.
+        self._writer: SerialWorker[list[bytes]] = SerialWorker(
+            f"orderer-{self.channel_id}", self._write
+        )
 
     @property
     def height(self) -> int:
@@ -125,23 +130,20 @@ class ChannelChain:
             self._emit(batch)
 
     def _emit(self, batch: list[bytes]) -> None:
+        self._writer.submit(batch)
+
+    def _write(self, batch: list[bytes]) -> None:
         block = self.factory.make_block(batch)
         self.store.append(block)
         self.watcher.notify()
         for peer in self.peers:
-            try:
-                peer.commit(block)
-            except Exception:
-                log.exception(
-                    "peer %s failed to commit block %d of %s",
-                    peer.peer.name,
-                    block.header.number,
-                    self.channel_id,
-                )
+            peer.deliver(block)
 
     def close(self) -> None:
+        """Write the batches already cut, then close the store (the peers commit them)."""
         if self._timer is not None:
             self._timer.cancel()
+        self._writer.stop()
         self.store.close()
 
 

@@ -62,11 +62,12 @@ class Engine:
 
     async def stop(self) -> None:
         await asyncio.gather(*(s.stop(grace=1.0) for s in self.servers))
+        # Orderer first: its writer hands its last blocks to the peers' committers.
+        for chain in self.orderer.chains.values():
+            await asyncio.to_thread(chain.close)
         for p in self.peers:
             await p.chaincode_support.stop()
-            p.close()
-        for chain in self.orderer.chains.values():
-            chain.close()
+            await asyncio.to_thread(p.close)
 
 
 def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> Engine:
@@ -168,10 +169,13 @@ async def deploy_definitions(engine: Engine, topology: object, admin: SigningIde
     for ch_name, cc_name, txid, channel_peers in waits:
         for p in channel_peers:
             pch = p.channels[ch_name]
-            while (found := pch.ledger.get_tx_by_id(txid)) is None:
+            while True:
+                height = pch.height  # read before the lookup, so no commit slips between
+                if (found := pch.ledger.get_tx_by_id(txid)) is not None:
+                    break
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"definition of {cc_name} on {ch_name} was not committed")
-                await pch.watcher.wait_above(pch.ledger.height, timeout=1.0)
+                await pch.watcher.wait_above(height, timeout=1.0)
             if found[1] != transaction_pb2.VALID:
                 code = transaction_pb2.TxValidationCode.Name(found[1])
                 raise RuntimeError(
