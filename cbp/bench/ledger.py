@@ -14,7 +14,7 @@ from typing import cast
 
 from cbp.bench import reference as ref
 from cbp.bench.report import BenchReport, ratio_check
-from cbp.bench.runner import Watch, python_driver_argv, run_driver
+from cbp.bench.runner import CLIENT, Watch, python_driver_argv, run_driver
 from cbp.bench.settings import BenchSettings
 from cbp.bench.target import Target, target_for
 from cbp.bench.workloads import SMOKE_PUT, put_config
@@ -56,7 +56,7 @@ def measure(target: Target, settings: BenchSettings, report: BenchReport, run: i
 def run_ledger(settings: BenchSettings, engines: list[str] | None = None) -> BenchReport:
     report = BenchReport(
         "ledger",
-        cpu_groups=[ENGINE, CHAINCODE],
+        cpu_groups=[ENGINE, CHAINCODE, CLIENT],
         mem_groups=[ENGINE],
         settings={
             "concurrency": ",".join(map(str, settings.levels)),

@@ -137,6 +137,7 @@ class BenchReport:
         headers = ["subject", "conc", f"{self.unit}/s", "p50", "p99", "ok", "failed"]
         headers += [f"{g} CPU/{self.unit}" for g in self.cpu_groups]
         headers += [f"{g} peak RSS" for g in self.mem_groups]
+        headers += [f"{g} cores" for g in self.cpu_groups[:1]]
         rows = []
         for r in self.results:
             row = [
@@ -150,6 +151,7 @@ class BenchReport:
             ]
             row += [fmt_ms(r.cpu_per_tx(g)) for g in self.cpu_groups]
             row += [fmt_mib(r.hwm_mib(g)) for g in self.mem_groups]
+            row += [fmt_cores(r.cores(g)) for g in self.cpu_groups[:1]]
             rows.append(row)
         return format_table(headers, rows)
 
@@ -181,6 +183,10 @@ def fmt_ms(seconds: float | None) -> str:
 
 def fmt_mib(mib: float | None) -> str:
     return "-" if mib is None else f"{mib:.0f} MiB"
+
+
+def fmt_cores(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
 
 
 def fmt_num(v: float | None) -> str:
@@ -241,7 +247,16 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "node": _node_version(),
         "kernel": platform.release(),
+        # other work on the machine skews every figure; say how busy it was when we began
+        "loadavg_at_start": _loadavg(),
     }
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def _node_version() -> str | None:
@@ -253,7 +268,11 @@ def _node_version() -> str | None:
 
 
 def describe_machine(m: dict[str, Any]) -> str:
-    return f"{m.get('cores')} cores {m.get('cpu') or '(cpu unknown)'}, {m.get('memory_gib')} GiB"
+    load = m.get("loadavg_at_start")
+    busy = "" if not load else f", load average {load[0]:g} at start"
+    return (
+        f"{m.get('cores')} cores {m.get('cpu') or '(cpu unknown)'}, {m.get('memory_gib')} GiB{busy}"
+    )
 
 
 def dumps(report: BenchReport) -> str:

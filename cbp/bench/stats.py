@@ -76,6 +76,11 @@ class LevelResult:
         """Seconds of CPU of `group` per committed transaction."""
         return per_tx(self.cpu_seconds.get(group), self.committed)
 
+    def cores(self, group: str) -> float | None:
+        """How many cores `group` kept busy on average over the window."""
+        cpu = self.cpu_seconds.get(group)
+        return None if cpu is None or self.window_seconds <= 0 else cpu / self.window_seconds
+
     def hwm_mib(self, group: str) -> float | None:
         b = self.hwm_bytes.get(group)
         return None if b is None else b / MIB
@@ -93,6 +98,7 @@ class LevelResult:
                 for g in self.cpu_seconds
                 for v in [self.cpu_per_tx(g)]
             },
+            cpu_cores={g: _round(self.cores(g), 3) for g in self.cpu_seconds},
             peak_rss_mib={g: round(b / MIB, 1) for g, b in self.hwm_bytes.items()},
         )
         return d

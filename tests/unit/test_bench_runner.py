@@ -30,6 +30,7 @@ for level in cfg["levels"]:
     emit(event="progress", level=level, elapsed=0.1, committed=5, failed=0)
     emit(event="window_end", level=level, elapsed=0.5, committed=10 * level, failed=1,
          errors={"EndorseError: x": 1}, latencies_ms=[250.0, 300.0, 900.0], cpu_seconds=0.3)
+    time.sleep(0.3)  # the drain: in-flight transactions finish after the window
 emit(event="done")
 """
 
