@@ -6,6 +6,7 @@ MSP, AnchorPeers; ACLs, Capabilities) and Orderer (BatchSize, BatchTimeout, orde
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -94,6 +95,7 @@ class ChannelConfig:
     acls: dict[str, str] = field(default_factory=dict)
     capabilities: dict[str, set[str]] = field(default_factory=dict)
     hashing_algorithm: str = "SHA256"
+    digest: bytes = b""  # SHA-256 of the serialised config: identifies this exact config
 
     @classmethod
     def from_block(cls, block: common_pb2.Block, channel_id: str | None = None) -> ChannelConfig:
@@ -131,6 +133,7 @@ class ChannelConfig:
         msp_manager = MSPManager.from_msp_configs(msp_configs)
         policy_manager = PolicyManager.from_group("Channel", root, msp_manager)
         out = cls(
+            digest=hashlib.sha256(config.SerializeToString()).digest(),
             channel_id=channel_id,
             sequence=config.sequence,
             config=config,

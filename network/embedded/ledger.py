@@ -291,6 +291,12 @@ class PeerLedger:
         block_num, tx_num, code = loc
         return bytes(self.blocks.get(block_num).data.data[tx_num]), code, block_num
 
+    def get_tx_status(self, txid: str) -> tuple[int, int] | None:
+        """(validation code, block number) of a committed transaction, from the index alone
+        (what CommitStatus needs; no block is read)."""
+        loc = BlockIndex.tx(self.state.reader, txid)
+        return (loc[2], loc[0]) if loc is not None else None
+
     def tx_exists(self, txid: str) -> bool:
         return BlockIndex.tx(self.state.reader, txid) is not None
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -123,13 +125,22 @@ def definition_key(name: str) -> str:
 
 
 def definitions_from_state(db: StateDB) -> Callable[[str], ChaincodeDefinition | None]:
+    # Parsed definitions by (name, version of the record): endorsement and validation look
+    # definitions up for every transaction; the record changes only with a new sequence.
+    parsed: dict[str, tuple[tuple[int, int], ChaincodeDefinition]] = {}
+
     def lookup(name: str) -> ChaincodeDefinition | None:
         vv = db.get(LIFECYCLE_NS, definition_key(name))
         if vv is None:
             return None
-        return ChaincodeDefinition.from_proto(
+        hit = parsed.get(name)
+        if hit is not None and hit[0] == vv.version:
+            return hit[1]
+        d = ChaincodeDefinition.from_proto(
             name, lifecycle_pb2.QueryChaincodeDefinitionResult.FromString(vv.value)
         )
+        parsed[name] = (vv.version, d)
+        return d
 
     return lookup
 
@@ -200,27 +211,15 @@ class Validator:
                 defs[name] = self.chaincode_definitions(name)
             return defs[name]
 
-        # Parse and check signatures of every tx first, then load the committed versions of
-        # every key the block touches in a few queries (Fabric's bulk preload of read sets).
-        checked = [self._check_tx(raw) for raw in block.data.data]
-        rws: list[TxRWSet | None] = []
-        bad_rwset: set[int] = set()
-        keys: set[tuple[str, str]] = set()
-        txids: list[str] = []
-        for i, (code, parsed) in enumerate(checked):
-            rw_i: TxRWSet | None = None
-            if code == Code.VALID and parsed is not None and parsed.action is not None:
-                txids.append(parsed.txid)
-                try:
-                    rw_i = parse_tx_rwset(parsed.action.results)
-                except Exception:  # noqa: BLE001 - a malformed rwset is BAD_RWSET whatever the cause
-                    bad_rwset.add(i)
-                else:
-                    for ns, kv, _ in rw_i.ns:
-                        keys.update((ns, r.key) for r in kv.reads)
-                        keys.update((ns, w.key) for w in kv.writes)
-                        keys.update((ns, m.key) for m in kv.metadata_writes)
-            rws.append(rw_i)
+        # Parse and check signatures of every tx first (once per block for all the peers of the
+        # channel in this process), then load the committed versions of every key the block
+        # touches in a few queries (Fabric's bulk preload of read sets).
+        pre = _shared_prepass(
+            (self.channel_config.digest, block_num, bytes(block.header.data_hash)),
+            lambda: self._prepass(block),
+        )
+        checked, rws, bad_rwset, keys = pre.checked, pre.rws, pre.bad_rwset, pre.keys
+        txids = pre.txids
         view = StateView(db, db.get_many(list(keys)))
         on_ledger = txids_existing(txids) if txids_existing is not None else None
 
@@ -316,6 +315,38 @@ class Validator:
         return result
 
     # --- steps 1-3 ------------------------------------------------------------------------------
+
+    def _prepass(self, block: common_pb2.Block) -> _Prepass:
+        """Everything about a block that is the same on every peer: parsed txs, header and
+        creator checks, parsed rwsets, the keys touched; endorsement signatures are verified
+        here too so that the other peers find them in the verification cache."""
+        pre = _Prepass(checked=[self._check_tx(raw) for raw in block.data.data])
+        msps = self.channel_config.msp_manager
+        for i, (code, parsed) in enumerate(pre.checked):
+            rw_i: TxRWSet | None = None
+            if code == Code.VALID and parsed is not None and parsed.action is not None:
+                action = parsed.action
+                pre.txids.append(parsed.txid)
+                valid_identities(
+                    msps,
+                    [
+                        SignedData(
+                            action.proposal_response_payload + e.endorser, e.endorser, e.signature
+                        )
+                        for e in action.endorsements
+                    ],
+                )
+                try:
+                    rw_i = parse_tx_rwset(action.results)
+                except Exception:  # noqa: BLE001 - a malformed rwset is BAD_RWSET whatever the cause
+                    pre.bad_rwset.add(i)
+                else:
+                    for ns, kv, _ in rw_i.ns:
+                        pre.keys.update((ns, r.key) for r in kv.reads)
+                        pre.keys.update((ns, w.key) for w in kv.writes)
+                        pre.keys.update((ns, m.key) for m in kv.metadata_writes)
+            pre.rws.append(rw_i)
+        return pre
 
     def _check_tx(self, raw: bytes) -> tuple[int, ParsedTx | None]:
         if not raw:
@@ -605,6 +636,46 @@ class Validator:
             if keep_ns.collection_pvt_rwset:
                 kept.ns_pvt_rwset.append(keep_ns)
         return kept if kept.ns_pvt_rwset else None
+
+
+@dataclass
+class _Prepass:
+    checked: list[tuple[int, ParsedTx | None]]
+    rws: list[TxRWSet | None] = field(default_factory=list)
+    bad_rwset: set[int] = field(default_factory=set)
+    keys: set[tuple[str, str]] = field(default_factory=set)
+    txids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Flight:
+    done: threading.Event = field(default_factory=threading.Event)
+    result: _Prepass | None = None
+
+
+_FLIGHTS: OrderedDict[tuple[bytes, int, bytes], _Flight] = OrderedDict()
+_FLIGHTS_LOCK = threading.Lock()
+
+
+def _shared_prepass(key: tuple[bytes, int, bytes], compute: Callable[[], _Prepass]) -> _Prepass:
+    """Single flight per block: the first peer computes, the others (often validating the same
+    block at the same moment on their own threads) wait for and share its result."""
+    with _FLIGHTS_LOCK:
+        flight = _FLIGHTS.get(key)
+        owner = flight is None
+        if flight is None:
+            flight = _FLIGHTS[key] = _Flight()
+            while len(_FLIGHTS) > 16:
+                _FLIGHTS.popitem(last=False)
+    if owner:
+        try:
+            flight.result = compute()
+        finally:
+            flight.done.set()
+        return flight.result
+    if flight.done.wait(timeout=60) and flight.result is not None:
+        return flight.result
+    return compute()  # the owner failed: do the work here
 
 
 def _header_code(exc: ProtoError) -> int:

@@ -308,3 +308,12 @@ def test_ledger_commits_a_500_tx_block_in_well_under_a_second(chain: Chain, tmp_
     spent = time.process_time() - started
     assert codes == [Code.VALID] * 500
     assert spent < 1.5, f"500-tx block took {spent:.2f} s of CPU"
+
+
+def test_ledger_tx_status_from_the_index(chain: Chain, tmp_path: Path) -> None:
+    ledger = _open(chain, tmp_path)
+    factory = chain.factory(ledger)
+    env = endorse(ledger, chain.user("bsp1"), [chain.peer("tso")], _write("s", b"1"))
+    ledger.commit(factory.make_block([env.envelope, env.envelope]))
+    assert ledger.get_tx_status(env.txid) == (Code.VALID, 1)
+    assert ledger.get_tx_status("unknown") is None

@@ -527,3 +527,26 @@ def test_validator_channel_policy_reference_as_chaincode_policy(
     assert net.commit(net.tx(put("a", b"1"), endorsers=("tso", "bsphost", "dsohost"))) == [
         Code.VALID
     ]
+
+
+def test_validator_peers_share_one_prepass_per_block(chain: Chain, tmp_path: Path) -> None:
+    """Peers of a channel validating the same block side by side agree, whoever goes first."""
+    import threading
+
+    definition = smoke_definition()
+    nets = [Net(chain, tmp_path / f"p{i}", definition) for i in range(3)]
+    envs = [nets[0].tx(put(f"s{i}", b"v")) for i in range(20)]
+    envs.append(envs[3])  # an in-block duplicate
+    block = nets[0].factory.make_block(envs)
+    results: dict[int, list[int]] = {}
+
+    def commit(i: int) -> None:
+        results[i] = nets[i].ledger.commit(block)
+
+    threads = [threading.Thread(target=commit, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results[0] == results[1] == results[2] == [Code.VALID] * 20 + [Code.DUPLICATE_TXID]
+    assert all(n.ledger.get_state(CC, "s7") == b"v" for n in nets)
