@@ -89,6 +89,7 @@ def run_chaincode(settings: BenchSettings) -> BenchReport:
         finally:
             if started and not target.started_here:
                 target.sandbox.supervisor.stop("chaincode-" + SMOKE_NODE_PUT[0])
+    report.results.sort(key=lambda r: (r.concurrency, (PYTHON, NODE).index(r.subject)))
     add_checks(report)
     return report
 
@@ -96,7 +97,9 @@ def run_chaincode(settings: BenchSettings) -> BenchReport:
 def _measure(target: Target, settings: BenchSettings, report: BenchReport) -> None:
     logs: Path = target.paths.logs
     for i, level in enumerate(settings.levels):
-        for j, (subject, (cc, fn)) in enumerate(((PYTHON, SMOKE_PUT), (NODE, SMOKE_NODE_PUT))):
+        pairs = [(PYTHON, SMOKE_PUT), (NODE, SMOKE_NODE_PUT)]
+        # who goes first alternates by level, so a drifting machine favours neither
+        for j, (subject, (cc, fn)) in enumerate(pairs if i % 2 == 0 else pairs[::-1]):
             watch = Watch({CHAINCODE: target.chaincode_pid(cc), ENGINE: target.engine_pids()})
             if not watch.groups[CHAINCODE]:
                 raise BenchError(f"chaincode server {cc} is not running in {target.paths.home}")

@@ -70,15 +70,17 @@ def run_gateway(settings: BenchSettings) -> BenchReport:
         if target.up_seconds is not None:
             report.startup_seconds[target.engine] = target.up_seconds
         _measure(target, settings, report)
+    report.results.sort(key=lambda r: (r.concurrency, (PYTHON, NODE).index(r.subject)))
     add_checks(report)
     return report
 
 
 def _measure(target: Target, settings: BenchSettings, report: BenchReport) -> None:
     cc, fn = SMOKE_PUT
-    drivers = ((PYTHON, python_driver_argv()), (NODE, node_driver_argv()))
+    drivers = [(PYTHON, python_driver_argv()), (NODE, node_driver_argv())]
     for i, level in enumerate(settings.levels):
-        for j, (subject, argv) in enumerate(drivers):
+        # who goes first alternates by level, so a drifting machine favours neither
+        for j, (subject, argv) in enumerate(drivers if i % 2 == 0 else drivers[::-1]):
             watch = Watch({ENGINE: target.engine_pids()})
             cfg = put_config(target.profile, settings, cc, fn, run=2 * i + j, levels=[level])
             report.results += run_driver(
