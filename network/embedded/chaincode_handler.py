@@ -31,7 +31,7 @@ from fabric_protos.peer import (
 )
 from google.protobuf import timestamp_pb2
 
-from .tls import CHAINCODE_GRPC_OPTIONS, ChaincodeConnection
+from .tls import GRPC_OPTIONS, ChaincodeConnection
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +153,10 @@ class ChaincodeHandler:
         conn = self.connection
         creds = conn.channel_credentials()
         if creds is None:
-            self._channel = grpc.aio.insecure_channel(conn.address, options=CHAINCODE_GRPC_OPTIONS)
+            self._channel = grpc.aio.insecure_channel(conn.address, options=GRPC_OPTIONS)
         else:
             self._channel = grpc.aio.secure_channel(
-                conn.address, creds, options=CHAINCODE_GRPC_OPTIONS
+                conn.address, creds, options=GRPC_OPTIONS
             )
         try:
             await asyncio.wait_for(self._channel.channel_ready(), conn.dial_timeout)

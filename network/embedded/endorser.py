@@ -90,15 +90,21 @@ def validate_proposal(pp: ParsedProposal, deserialize: Callable[[bytes], Identit
         raise ProposalError("empty proposal bytes")
     if not pp.signed.signature:
         raise ProposalError("empty signature bytes")
+    # As Fabric's msgvalidation: an identity the channel's MSPs cannot deserialize (malformed,
+    # or of an org that is not a member) is "creator org unknown"; one that deserializes but
+    # fails validation or its signature is "creator org [<msp>]".
     try:
-        sid = identities_pb2.SerializedIdentity.FromString(shdr.creator)
-    except Exception:
+        identities_pb2.SerializedIdentity.FromString(shdr.creator)
+        creator = deserialize(shdr.creator)
+    except Exception as exc:
+        log.warning("access denied: channel %s: %s", chdr.channel_id, exc)
         raise ProposalError(
             f"access denied: channel [{chdr.channel_id}] creator org unknown, creator is malformed"
         ) from None
-    denied = ProposalError(f"access denied: channel [{chdr.channel_id}] creator org [{sid.mspid}]")
+    denied = ProposalError(
+        f"access denied: channel [{chdr.channel_id}] creator org [{creator.msp_id}]"
+    )
     try:
-        creator = deserialize(shdr.creator)
         creator.validate()
     except MSPError as exc:
         log.warning("access denied: channel %s: %s", chdr.channel_id, exc)

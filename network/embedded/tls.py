@@ -29,16 +29,6 @@ GRPC_OPTIONS: list[tuple[str, int]] = [
     ("grpc.keepalive_time_ms", 60000),
 ]
 
-# A TRANSACTION message carries the arguments twice (ChaincodeInput and the signed proposal),
-# so a 50 MB argument makes a ~100 MB chaincode message: the chaincode stream allows 256 MB,
-# where Fabric's peer keeps 100 MB (a difference written down in README.md).
-CHAINCODE_MAX_MESSAGE_BYTES = 256 * 1024 * 1024
-CHAINCODE_GRPC_OPTIONS: list[tuple[str, int]] = [
-    ("grpc.max_send_message_length", CHAINCODE_MAX_MESSAGE_BYTES),
-    ("grpc.max_receive_message_length", CHAINCODE_MAX_MESSAGE_BYTES),
-    *GRPC_OPTIONS[2:],
-]
-
 
 class TLSConfigError(ValueError):
     """TLS material is missing or malformed; the message names the file and the field."""

@@ -1,8 +1,12 @@
-"""One embedded-engine sandbox for the whole test session, on ports of its own.
+"""One sandbox for the whole test session, on ports of its own.
 
 It is started the way a user starts it (`Sandbox.up`, what `cbp network up` runs), in a
 temporary CBP_HOME, with every port shifted by CBP_TEST_PORT_OFFSET (default 1000) so that it
 never meets a demo sandbox running on the default ports.
+
+CBP_TEST_ENGINE=fabric runs the same tests against real Fabric v3.1 binaries ($FABRIC_BIN or
+PATH); tests of the embedded engine's own internals (test_embedded_*, the CLI tests, which
+start embedded sandboxes of their own) are then skipped.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +23,32 @@ from network.sandbox import Sandbox
 from network.topology import load_topology
 
 log = logging.getLogger("sandbox-fixture")
+ENGINE = os.environ.get("CBP_TEST_ENGINE", "embedded")
+EMBEDDED_ONLY = ("test_embedded_", "test_network_cli")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if ENGINE == "embedded":
+        return
+    here = Path(__file__).parent
+    missing = None
+    try:
+        from network.fabric import BinariesMissing, find_binaries
+
+        try:
+            find_binaries()
+        except BinariesMissing as exc:
+            missing = f"CBP_TEST_ENGINE=fabric but real Fabric binaries are absent: {exc}"
+    except ImportError as exc:  # pragma: no cover
+        missing = str(exc)
+    for item in items:
+        path = Path(str(item.fspath))
+        if here not in path.parents:
+            continue
+        if missing:
+            item.add_marker(pytest.mark.skip(reason=missing))
+        elif path.name.startswith(EMBEDDED_ONLY):
+            item.add_marker(pytest.mark.skip(reason="tests the embedded engine itself"))
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +57,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     offset = int(os.environ.get("CBP_TEST_PORT_OFFSET", "1000"))
     topology = load_topology(port_offset=offset)
     sb = Sandbox(topology, sandbox_paths(home), say=log.info)
-    sb.up("embedded")
+    sb.up("fabric" if ENGINE == "fabric" else "embedded")
     try:
         yield sb
     finally:
