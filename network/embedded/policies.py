@@ -123,6 +123,7 @@ class ImplicitMetaPolicy:
     rule: int
     sub_policy: str
     resolve: Callable[[], list[Policy]]
+    msp_manager: MSPManager | None = None
 
     def _threshold(self, n: int) -> int:
         if n == 0:
@@ -147,6 +148,9 @@ class ImplicitMetaPolicy:
         return False
 
     def evaluate_signed_data(self, signed: list[SignedData]) -> bool:
+        if self.msp_manager is not None:
+            # Verify the signatures once, not once per org's sub-policy.
+            return self.evaluate_identities(valid_identities(self.msp_manager, signed))
         return self._count(lambda p: p.evaluate_signed_data(signed))
 
     def evaluate_identities(self, identities: list[Identity]) -> bool:
@@ -194,7 +198,7 @@ class PolicyManager:
             def resolve(sub: str = imp.sub_policy) -> list[Policy]:
                 return [c.policies[sub] for c in children.values() if sub in c.policies]
 
-            return ImplicitMetaPolicy(imp.rule, imp.sub_policy, resolve)
+            return ImplicitMetaPolicy(imp.rule, imp.sub_policy, resolve, msps)
         log.warning("policy %s/%s has unsupported type %d; it rejects", self.name, pname, pol.type)
         return RejectPolicy(f"unsupported policy type {pol.type}")
 
