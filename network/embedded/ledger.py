@@ -134,6 +134,21 @@ class PeerLedger:
             )
             self._clear_derived()
             savepoint = -1
+        elif (
+            savepoint >= 0
+            and BlockIndex.block_by_hash(
+                self.state.reader, protoutil.block_header_hash(self.blocks.get(savepoint).header)
+            )
+            != savepoint
+        ):
+            log.warning(
+                "ledger %s: state was built from a different block %d than the block store "
+                "holds; rebuilding state from blocks",
+                self.path,
+                savepoint,
+            )
+            self._clear_derived()
+            savepoint = -1
         last = self.blocks.get(height - 1)
         self._last_header = last.header
         self._commit_hash = _commit_hash_of(last)

@@ -317,3 +317,18 @@ def test_ledger_tx_status_from_the_index(chain: Chain, tmp_path: Path) -> None:
     ledger.commit(factory.make_block([env.envelope, env.envelope]))
     assert ledger.get_tx_status(env.txid) == (Code.VALID, 1)
     assert ledger.get_tx_status("unknown") is None
+
+
+def test_ledger_rebuilds_state_built_from_other_blocks(chain: Chain, tmp_path: Path) -> None:
+    """A block file swapped for another chain of the same height is the truth."""
+    import shutil
+
+    one, two = _open(chain, tmp_path / "one"), _open(chain, tmp_path / "two")
+    _grow(chain, one, 2, prefix="one")
+    _grow(chain, two, 2, prefix="two")
+    one.close()
+    two.close()
+    shutil.copy(tmp_path / "two" / "blocks.bin", tmp_path / "one" / "blocks.bin")
+    again = _open(chain, tmp_path / "one")
+    assert again.get_state(CC, "two1") == b"1"
+    assert again.get_state(CC, "one1") is None
