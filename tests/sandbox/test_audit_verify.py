@@ -27,6 +27,11 @@ from network.sandbox import Sandbox
 CHANNEL = "bsp1-channel"
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(120)]
+embedded_block_file = pytest.mark.skipif(
+    os.environ.get("CBP_TEST_ENGINE", "embedded") != "embedded",
+    reason="--block-file reads the embedded engine's block file format "
+    "(network.embedded.blockstore.read_block_file), not a Fabric peer's blockfile_NNNNNN",
+)
 
 
 def cbp(*args: str) -> subprocess.CompletedProcess[str]:
@@ -85,6 +90,7 @@ def test_audit_verify_live_channel_passes(
     assert report["signatures_checked"] >= report["blocks_checked"] - 1
 
 
+@embedded_block_file
 def test_audit_verify_unaltered_block_file_copy_passes(
     sandbox: Sandbox, written: tuple[bytes, int], tmp_path: Path
 ) -> None:
@@ -109,6 +115,7 @@ def _data_hash(block: Any) -> bytes:
     return hashlib.sha256(b"".join(block.data.data)).digest()
 
 
+@embedded_block_file
 @pytest.mark.parametrize("recompute_data_hash", [False, True], ids=["value", "value-and-hash"])
 def test_audit_verify_altered_block_fails_naming_it(
     sandbox: Sandbox, written: tuple[bytes, int], tmp_path: Path, recompute_data_hash: bool

@@ -19,12 +19,13 @@ import pytest
 
 from gateway import ChaincodeEvent, FileCheckpointer, Gateway, from_profile
 from network.paths import sandbox_paths
-from network.sandbox import Sandbox
+from network.sandbox import Engine, Sandbox
 from network.topology import load_topology
 
 CHANNEL = "bsp1-channel"
 CHAINCODE = "smoke"
 STREAM_TIMEOUT = 30.0
+ENGINE: Engine = "fabric" if os.environ.get("CBP_TEST_ENGINE") == "fabric" else "embedded"
 pytestmark = [pytest.mark.sandbox, pytest.mark.timeout(180)]
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ def private_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
     home = tmp_path_factory.mktemp("cbp-home-restart")
     offset = int(os.environ.get("CBP_TEST_PORT_OFFSET", "1000")) + 100
     sb = Sandbox(load_topology(port_offset=offset), sandbox_paths(home), say=log.info)
-    sb.up("embedded")
+    sb.up(ENGINE)
     try:
         yield sb
     finally:
@@ -139,7 +140,7 @@ def test_gateway_events_resume_across_engine_restart(
     assert _ours(first, tag) == before[:stop]
 
     private_sandbox.down()
-    private_sandbox.up("embedded")
+    private_sandbox.up(ENGINE)
 
     with from_profile("bsp1", "User1", profile) as gw:
         network = gw.get_network(CHANNEL)
