@@ -14,12 +14,14 @@ from typing import Any
 
 import grpc
 from fabric_protos.common import common_pb2
+from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.orderer import ab_pb2
 from fabric_protos.peer import events_pb2, events_pb2_grpc, transaction_pb2
 
 from .channelconfig import ChannelConfig
-from .node import HeightWatcher, PeerNode
-from .policies import SignedData
+from .msp import Identity, MSPError
+from .node import HeightWatcher, PeerChannel, PeerNode
+from .policies import SignedData, evaluate_signature_policy
 from .protoutil import ProtoError, tx_filter, unpack_envelope
 
 log = logging.getLogger(__name__)
@@ -28,17 +30,22 @@ Status = common_pb2.Status
 MAX_BLOCK = 2**64 - 1
 
 
+class DeliverError(Exception):
+    """A block cannot be sent to this requester; the stream ends with an error status."""
+
+
 @dataclass
 class BlockSource:
     config: Callable[[], ChannelConfig]
     get_block: Callable[[int], common_pb2.Block]
     height: Callable[[], int]
     watcher: HeightWatcher
-    private: Callable[[int], dict[int, Any]] | None = None
+    # (block number, the request's signed data) -> private writes the requester may read
+    private: Callable[[int, SignedData], dict[int, rwset_pb2.TxPvtReadWriteSet]] | None = None
 
 
-# (block or None, status or None, source) -> the wire response
-Wrap = Callable[[common_pb2.Block | None, int | None, BlockSource], Any]
+# (block or None, status or None, source, the request's signed data) -> the wire response
+Wrap = Callable[[common_pb2.Block | None, int | None, BlockSource, SignedData | None], Any]
 
 
 def _position(pos: ab_pb2.SeekPosition, height: int) -> int:
@@ -66,26 +73,26 @@ async def deliver_blocks(
             seek = ab_pb2.SeekInfo.FromString(payload.data)
         except Exception as exc:
             log.warning("deliver: malformed request: %s", exc)
-            yield wrap(None, Status.BAD_REQUEST, None)  # type: ignore[arg-type]
+            yield wrap(None, Status.BAD_REQUEST, None, None)  # type: ignore[arg-type]
             continue
         source = source_for(chdr.channel_id)
         if source is None:
-            yield wrap(None, Status.NOT_FOUND, None)  # type: ignore[arg-type]
+            yield wrap(None, Status.NOT_FOUND, None, None)  # type: ignore[arg-type]
             continue
-        signed = [SignedData(env.payload, shdr.creator, env.signature)]
+        signed = SignedData(env.payload, shdr.creator, env.signature)
         try:
-            allowed = source.config().policy_manager.evaluate(readers, signed)
+            allowed = source.config().policy_manager.evaluate(readers, [signed])
         except Exception:
             allowed = False
         if not allowed:
             log.warning("deliver: %s refused by %s", chdr.channel_id, readers)
-            yield wrap(None, Status.FORBIDDEN, source)
+            yield wrap(None, Status.FORBIDDEN, source, signed)
             continue
         height = source.height()
         start = _position(seek.start, height)
         stop = _position(seek.stop, height) if seek.HasField("stop") else MAX_BLOCK
         if start > stop:
-            yield wrap(None, Status.BAD_REQUEST, source)
+            yield wrap(None, Status.BAD_REQUEST, source, signed)
             continue
         fail_if_not_ready = seek.behavior == ab_pb2.SeekInfo.FAIL_IF_NOT_READY
         n = start
@@ -97,9 +104,15 @@ async def deliver_blocks(
                     break
                 await source.watcher.wait_above(n)
                 continue
-            yield wrap(source.get_block(n), None, source)
+            try:
+                response = wrap(source.get_block(n), None, source, signed)
+            except DeliverError as exc:
+                log.warning("deliver: %s block %d: %s", chdr.channel_id, n, exc)
+                status = Status.INTERNAL_SERVER_ERROR
+                break
+            yield response
             n += 1
-        yield wrap(None, status, source)
+        yield wrap(None, status, source, signed)
 
 
 def filtered_block(block: common_pb2.Block, channel_id: str) -> events_pb2.FilteredBlock:
@@ -129,6 +142,52 @@ def filtered_block(block: common_pb2.Block, channel_id: str) -> events_pb2.Filte
     return out
 
 
+def private_data_for(
+    channel: PeerChannel, number: int, signed: SignedData
+) -> dict[int, rwset_pb2.TxPvtReadWriteSet]:
+    """The private writes of block `number` this peer kept, cut to what the requester may read.
+
+    Fabric's collPolicyChecker: a collection without memberOnlyRead is sent to any channel
+    reader; otherwise the request's signed data must satisfy the collection's member orgs
+    policy. A collection with no definition fails the stream, as in Fabric.
+    """
+    kept = channel.ledger.get_private_data_for_block(number)
+    if not kept:
+        return {}
+    requester: Identity | None = None
+    try:
+        requester = channel.config.msp_manager.deserialize_identity(signed.identity)
+        if not requester.verify(signed.data, signed.signature):
+            requester = None
+    except MSPError:
+        requester = None
+    out: dict[int, rwset_pb2.TxPvtReadWriteSet] = {}
+    for seq, txpvt in kept.items():
+        cut = rwset_pb2.TxPvtReadWriteSet(data_model=txpvt.data_model)
+        for ns in txpvt.ns_pvt_rwset:
+            definition = channel.definition(ns.namespace)
+            cols = []
+            for col in ns.collection_pvt_rwset:
+                static = definition.collection(col.collection_name) if definition else None
+                if static is None:
+                    raise DeliverError(
+                        f"no collection config was found for collection {col.collection_name} "
+                        f"for chaincode {ns.namespace}"
+                    )
+                if not static.member_only_read or (
+                    requester is not None
+                    and evaluate_signature_policy(
+                        static.member_orgs_policy.signature_policy, [requester]
+                    )
+                ):
+                    cols.append(col)
+            if cols:
+                cut.ns_pvt_rwset.add(namespace=ns.namespace).collection_pvt_rwset.extend(cols)
+        if cut.ns_pvt_rwset:
+            out[seq] = cut
+    return out
+
+
 class DeliverService(events_pb2_grpc.DeliverServicer):
     """The peer's Deliver service over its own ledgers."""
 
@@ -145,7 +204,7 @@ class DeliverService(events_pb2_grpc.DeliverServicer):
             ledger.get_block,
             lambda: ch.height,
             ch.watcher,
-            ledger.get_private_data_for_block,
+            lambda number, signed: private_data_for(ch, number, signed),
         )
 
     async def Deliver(  # noqa: N802
@@ -153,7 +212,7 @@ class DeliverService(events_pb2_grpc.DeliverServicer):
         request_iterator: AsyncIterator[common_pb2.Envelope],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[events_pb2.DeliverResponse]:
-        def wrap(block: common_pb2.Block | None, status: int | None, _s: BlockSource) -> Any:
+        def wrap(block: common_pb2.Block | None, status: int | None, _s: Any, _sd: Any) -> Any:
             if block is not None:
                 return events_pb2.DeliverResponse(block=block)
             return events_pb2.DeliverResponse(status=status)
@@ -166,7 +225,7 @@ class DeliverService(events_pb2_grpc.DeliverServicer):
         request_iterator: AsyncIterator[common_pb2.Envelope],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[events_pb2.DeliverResponse]:
-        def wrap(block: common_pb2.Block | None, status: int | None, s: BlockSource) -> Any:
+        def wrap(block: common_pb2.Block | None, status: int | None, s: Any, _sd: Any) -> Any:
             if block is not None:
                 return events_pb2.DeliverResponse(
                     filtered_block=filtered_block(block, s.config().channel_id)
@@ -181,10 +240,12 @@ class DeliverService(events_pb2_grpc.DeliverServicer):
         request_iterator: AsyncIterator[common_pb2.Envelope],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[events_pb2.DeliverResponse]:
-        def wrap(block: common_pb2.Block | None, status: int | None, s: BlockSource) -> Any:
+        def wrap(
+            block: common_pb2.Block | None, status: int | None, s: BlockSource, signed: Any
+        ) -> Any:
             if block is not None:
-                pvt = s.private(block.header.number) if s.private else {}
                 bapd = events_pb2.BlockAndPrivateData(block=block)
+                pvt = s.private(block.header.number, signed) if s.private else {}
                 for num, rw in pvt.items():
                     bapd.private_data_map[num].CopyFrom(rw)
                 return events_pb2.DeliverResponse(block_and_private_data=bapd)

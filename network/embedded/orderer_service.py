@@ -202,7 +202,7 @@ class AtomicBroadcastService(ab_pb2_grpc.AtomicBroadcastServicer):
 
 
 def _orderer_response(
-    block: common_pb2.Block | None, status: int | None, _source: BlockSource
+    block: common_pb2.Block | None, status: int | None, _source: BlockSource, _signed: object
 ) -> ab_pb2.DeliverResponse:
     if block is not None:
         return ab_pb2.DeliverResponse(block=block)
