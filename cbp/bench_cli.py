@@ -49,6 +49,7 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
         profile=args.profile,
         topology=args.topology,
         keep=args.keep,
+        rounds=getattr(args, "rounds", 1),
         say=_progress(args.json),
     )
 
@@ -130,6 +131,14 @@ def add_bench_parser(subparsers: Any) -> None:
         p.add_argument(
             "--json", action="store_true", help="print the report as JSON (progress to stderr)"
         )
+        if name in ("chaincode", "gateway"):
+            p.add_argument(
+                "--rounds",
+                type=int,
+                default=1,
+                help="windows per subject and level, in ABBA order, pooled (default 1); "
+                "more rounds even out a machine that other jobs share",
+            )
         if name == "ledger":
             p.add_argument(
                 "--engines",

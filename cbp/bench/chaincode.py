@@ -9,11 +9,12 @@ committed transaction is read from /proc for its whole process tree.
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
+from cbp.bench.paired import run_paired
 from cbp.bench.report import BenchReport, ratio_check
 from cbp.bench.runner import REPO_ROOT, BenchError, Watch, python_driver_argv, run_driver
 from cbp.bench.settings import BenchSettings, Say
+from cbp.bench.stats import LevelResult
 from cbp.bench.target import Target, target_for
 from cbp.bench.workloads import SMOKE_NODE_PUT, SMOKE_PUT, put_config
 
@@ -89,25 +90,29 @@ def run_chaincode(settings: BenchSettings) -> BenchReport:
         finally:
             if started and not target.started_here:
                 target.sandbox.supervisor.stop("chaincode-" + SMOKE_NODE_PUT[0])
-    report.results.sort(key=lambda r: (r.concurrency, (PYTHON, NODE).index(r.subject)))
     add_checks(report)
     return report
 
 
 def _measure(target: Target, settings: BenchSettings, report: BenchReport) -> None:
-    logs: Path = target.paths.logs
-    for i, level in enumerate(settings.levels):
-        pairs = [(PYTHON, SMOKE_PUT), (NODE, SMOKE_NODE_PUT)]
-        # who goes first alternates by level, so a drifting machine favours neither
-        for j, (subject, (cc, fn)) in enumerate(pairs if i % 2 == 0 else pairs[::-1]):
-            watch = Watch({CHAINCODE: target.chaincode_pid(cc), ENGINE: target.engine_pids()})
-            if not watch.groups[CHAINCODE]:
-                raise BenchError(f"chaincode server {cc} is not running in {target.paths.home}")
-            cfg = put_config(target.profile, settings, cc, fn, run=2 * i + j, levels=[level])
-            report.results += run_driver(
-                python_driver_argv(), cfg, watch, subject, settings.say,
-                logs / f"bench-chaincode-{cc}.log",
-            )  # fmt: skip
+    contracts = {PYTHON: SMOKE_PUT, NODE: SMOKE_NODE_PUT}
+
+    def measure(subject: str, level: int, run: int) -> list[LevelResult]:
+        cc, fn = contracts[subject]
+        watch = Watch({CHAINCODE: target.chaincode_pid(cc), ENGINE: target.engine_pids()})
+        if not watch.groups[CHAINCODE]:
+            raise BenchError(f"chaincode server {cc} is not running in {target.paths.home}")
+        cfg = put_config(target.profile, settings, cc, fn, run=run, levels=[level])
+        return run_driver(
+            python_driver_argv(),
+            cfg,
+            watch,
+            subject,
+            settings.say,
+            target.paths.logs / f"bench-chaincode-{cc}.log",
+        )
+
+    report.results += run_paired((PYTHON, NODE), settings.levels, settings.rounds, measure)
 
 
 def add_checks(report: BenchReport) -> None:

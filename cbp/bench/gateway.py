@@ -8,6 +8,7 @@ measured window; levels alternate (Python, then Node) so machine drift falls on 
 
 from __future__ import annotations
 
+from cbp.bench.paired import run_paired
 from cbp.bench.report import BenchReport, ratio_check
 from cbp.bench.runner import (
     CLIENT,
@@ -19,6 +20,7 @@ from cbp.bench.runner import (
     run_driver,
 )
 from cbp.bench.settings import BenchSettings
+from cbp.bench.stats import LevelResult
 from cbp.bench.target import Target, target_for
 from cbp.bench.workloads import SMOKE_PUT, put_config
 
@@ -70,22 +72,26 @@ def run_gateway(settings: BenchSettings) -> BenchReport:
         if target.up_seconds is not None:
             report.startup_seconds[target.engine] = target.up_seconds
         _measure(target, settings, report)
-    report.results.sort(key=lambda r: (r.concurrency, (PYTHON, NODE).index(r.subject)))
     add_checks(report)
     return report
 
 
 def _measure(target: Target, settings: BenchSettings, report: BenchReport) -> None:
     cc, fn = SMOKE_PUT
-    drivers = [(PYTHON, python_driver_argv()), (NODE, node_driver_argv())]
-    for i, level in enumerate(settings.levels):
-        # who goes first alternates by level, so a drifting machine favours neither
-        for j, (subject, argv) in enumerate(drivers if i % 2 == 0 else drivers[::-1]):
-            watch = Watch({ENGINE: target.engine_pids()})
-            cfg = put_config(target.profile, settings, cc, fn, run=2 * i + j, levels=[level])
-            report.results += run_driver(
-                argv, cfg, watch, subject, settings.say, target.paths.logs / f"bench-{subject}.log"
-            )
+    argv = {PYTHON: python_driver_argv(), NODE: node_driver_argv()}
+
+    def measure(subject: str, level: int, run: int) -> list[LevelResult]:
+        cfg = put_config(target.profile, settings, cc, fn, run=run, levels=[level])
+        return run_driver(
+            argv[subject],
+            cfg,
+            Watch({ENGINE: target.engine_pids()}),
+            subject,
+            settings.say,
+            target.paths.logs / f"bench-{subject}.log",
+        )
+
+    report.results += run_paired((PYTHON, NODE), settings.levels, settings.rounds, measure)
 
 
 def add_checks(report: BenchReport) -> None:

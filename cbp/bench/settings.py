@@ -50,11 +50,14 @@ class BenchSettings:
     profile: str | None = None
     topology: str | None = None
     keep: bool = False  # keep the bench's own sandbox folder (logs) afterwards
+    rounds: int = 1  # windows per subject and level in the paired benches (chaincode, gateway)
     say: Say = lambda _msg: None
 
     def __post_init__(self) -> None:
         if self.duration <= 0:
             raise ValueError(f"--duration {self.duration}: must be more than 0 seconds")
+        if self.rounds < 1:
+            raise ValueError(f"--rounds {self.rounds}: must be 1 or more")
         if self.warmup < 0:
             raise ValueError(f"--warmup {self.warmup}: must be 0 or more seconds")
 

@@ -104,8 +104,37 @@ class LevelResult:
         return d
 
 
+def merge(rounds: Sequence[LevelResult]) -> LevelResult:
+    """Several windows of one subject at one concurrency pooled into one: commits, failures and
+    CPU summed over the summed window time, latencies pooled, memory at its highest."""
+    if not rounds:
+        raise ValueError("merge needs at least one measured window")
+    first = rounds[0]
+    for r in rounds[1:]:
+        if (r.subject, r.concurrency) != (first.subject, first.concurrency):
+            raise ValueError(
+                f"cannot pool {r.subject} c={r.concurrency} with {first.subject} "
+                f"c={first.concurrency}: rounds must be of one subject and concurrency"
+            )
+    out = LevelResult(first.subject, first.concurrency, 0.0, 0, 0)
+    for r in rounds:
+        out.window_seconds += r.window_seconds
+        out.committed += r.committed
+        out.failed += r.failed
+        out.latencies.extend(r.latencies)
+        for k, n in r.errors.items():
+            out.errors[k] = out.errors.get(k, 0) + n
+        for g, v in r.cpu_seconds.items():
+            out.cpu_seconds[g] = out.cpu_seconds.get(g, 0.0) + v
+        for g, b in r.rss_bytes.items():
+            out.rss_bytes[g] = max(out.rss_bytes.get(g, 0), b)
+        for g, b in r.hwm_bytes.items():
+            out.hwm_bytes[g] = max(out.hwm_bytes.get(g, 0), b)
+    return out
+
+
 def _round(v: float | None, digits: int = 4) -> float | None:
     return None if v is None else round(v, digits)
 
 
-__all__ = ["LevelResult", "MIB", "percentile", "per_tx", "ratio"]
+__all__ = ["LevelResult", "MIB", "merge", "percentile", "per_tx", "ratio"]

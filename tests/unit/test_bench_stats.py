@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cbp.bench.settings import BenchSettings, parse_levels
-from cbp.bench.stats import MIB, LevelResult, per_tx, percentile, ratio
+from cbp.bench.stats import MIB, LevelResult, merge, per_tx, percentile, ratio
 
 
 def test_percentile_interpolates_between_closest_ranks() -> None:
@@ -80,3 +80,25 @@ def test_bench_settings_refuse_empty_windows() -> None:
     with pytest.raises(ValueError, match="--warmup"):
         BenchSettings(levels=[1], duration=1, warmup=-1, port_offset=0)
     assert BenchSettings(levels=[1], duration=1, warmup=0, port_offset=0, home="/x").attached
+
+
+def test_merge_pools_rounds_of_one_subject_and_level() -> None:
+    a = LevelResult("py", 50, 10.0, 1000, 1, latencies=[0.2], cpu_seconds={"engine": 5.0},
+                    hwm_bytes={"engine": 90}, errors={"E: x": 1})  # fmt: skip
+    b = LevelResult("py", 50, 10.0, 600, 0, latencies=[0.4], cpu_seconds={"engine": 3.0},
+                    hwm_bytes={"engine": 80})  # fmt: skip
+    m = merge([a, b])
+    assert m.tps == pytest.approx(80.0)
+    assert m.committed == 1600 and m.failed == 1
+    assert m.cpu_per_tx("engine") == pytest.approx(0.005)
+    assert sorted(m.latencies) == [0.2, 0.4]
+    assert m.hwm_bytes == {"engine": 90}
+    assert m.errors == {"E: x": 1}
+    assert a.committed == 1000  # the rounds themselves are left as they were
+
+
+def test_merge_refuses_mixed_subjects_or_nothing() -> None:
+    with pytest.raises(ValueError, match="rounds must be of one subject"):
+        merge([LevelResult("py", 10, 1, 1, 0), LevelResult("node", 10, 1, 1, 0)])
+    with pytest.raises(ValueError, match="at least one"):
+        merge([])
