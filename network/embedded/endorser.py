@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fabric_protos.common import common_pb2
@@ -46,25 +46,53 @@ def error_response(message: str) -> proposal_response_pb2.ProposalResponse:
     )
 
 
-@dataclass
 class TransientStore:
     """Private write sets awaiting their block, by txid (Fabric's transient store).
 
     Shared by every peer of the process: it stands in for gossip's private data distribution,
-    and each committing peer takes only the collections its org is a member of.
+    and each committing peer takes only the collections its org is a member of. An entry goes
+    once every peer of its channel has committed its block (`consumers` counts them), or after
+    `retention` seconds if it never reaches a block (Fabric purges by block height instead).
     """
 
-    def __post_init__(self) -> None:
-        self._data: dict[str, Any] = {}
+    def __init__(
+        self, consumers: Callable[[str], int] | None = None, retention: float = 600.0
+    ) -> None:
+        self._consumers = consumers
+        self._retention = retention
+        self._data: dict[str, tuple[Any, float, int]] = {}  # txid -> (pvt, stored at, left)
         self._lock = threading.Lock()
+        self._next_expiry = 0.0
 
-    def put(self, txid: str, pvt: Any) -> None:
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def put(self, txid: str, pvt: Any, channel: str = "") -> None:
+        now = time.monotonic()
+        left = self._consumers(channel) if self._consumers is not None else 0
         with self._lock:
-            self._data[txid] = pvt
+            self._data[txid] = (pvt, now, left)
+            if now >= self._next_expiry:
+                self._next_expiry = now + min(self._retention, 10.0)
+                cutoff = now - self._retention
+                for t in [t for t, e in self._data.items() if e[1] < cutoff]:
+                    del self._data[t]
 
     def get(self, txid: str) -> Any | None:
         with self._lock:
-            return self._data.get(txid)
+            entry = self._data.get(txid)
+        return entry[0] if entry is not None else None
+
+    def taken(self, txid: str) -> None:
+        """One peer has committed the block holding `txid`."""
+        with self._lock:
+            entry = self._data.get(txid)
+            if entry is None or entry[2] <= 0:
+                return
+            if entry[2] == 1:
+                del self._data[txid]
+            else:
+                self._data[txid] = (entry[0], entry[1], entry[2] - 1)
 
     def purge(self, txids: list[str]) -> None:
         with self._lock:
@@ -228,7 +256,7 @@ class Endorser:
                 done()
         sim_results = sim.results()
         if sim_results.private is not None and response.status < ERROR_THRESHOLD:
-            self.peer.transient_store.put(pp.txid, sim_results.private)
+            self.peer.transient_store.put(pp.txid, sim_results.private, pp.channel_id)
         event_bytes = event.SerializeToString() if event is not None else b""
         return response, sim_results.public_bytes(), event_bytes
 

@@ -175,13 +175,17 @@ class PeerChannel:
     def commit(self, block: common_pb2.Block) -> list[int]:
         private: dict[str, Any] = {}
         store = self.peer.transient_store
-        for raw in block.data.data:
-            txid = _txid_of(raw)
-            if txid:
-                pvt = store.get(txid)
-                if pvt is not None:
-                    private[txid] = pvt
-        return self.ledger.commit(block, private or None)
+        if len(store):  # most blocks carry no private data: skip parsing their txids
+            for raw in block.data.data:
+                txid = _txid_of(raw)
+                if txid:
+                    pvt = store.get(txid)
+                    if pvt is not None:
+                        private[txid] = pvt
+        codes = self.ledger.commit(block, private or None)
+        for txid in private:
+            store.taken(txid)
+        return codes
 
 
 def _txid_of(env_bytes: bytes) -> str:

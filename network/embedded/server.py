@@ -87,7 +87,11 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
         for cc in topo.chaincodes  # type: ignore[attr-defined]
         if paths.connection_json(cc).exists()
     }
-    transient = TransientStore()
+    channel_peers: dict[str, int] = {}
+    for p in topo.peers:  # type: ignore[attr-defined]
+        for ch in topo.peer_channels(p):  # type: ignore[attr-defined]
+            channel_peers[ch] = channel_peers.get(ch, 0) + 1
+    transient = TransientStore(consumers=lambda ch: channel_peers.get(ch, 0))
     peers: list[PeerNode] = []
     for p in topo.peers:  # type: ignore[attr-defined]
         node_dir = crypto.node_dir(p.org, p.host)

@@ -99,7 +99,7 @@ def build_net(
     fn: ChaincodeFn = put_args,
 ) -> PeerNet:
     d = definition or smoke_definition()
-    store = TransientStore()
+    store = TransientStore(consumers=lambda ch: len(PEER_ORGS) if ch == CHANNEL else 0)
     peers: dict[str, PeerNode] = {}
     for i, org in enumerate(PEER_ORGS):
         o = chain.topology.orgs[org]

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from embedded_fixtures import CC, CHANNEL, Chain
+from embedded_fixtures import CC, CHANNEL, Chain, smoke_definition
 from embedded_peer_fixtures import PeerNet, build_net, signed_proposal
 from fabric_protos.peer import proposal_response_pb2, transaction_pb2
 
@@ -134,3 +134,32 @@ def test_chaincode_error_status_is_returned_unsigned(net: PeerNet, chain: Chain)
     assert err is None
     assert (pr.response.status, pr.response.message) == (400, "bad pod")
     assert not pr.endorsement.signature
+
+
+def test_private_writes_wait_in_the_transient_store_until_every_peer_committed(
+    chain: Chain, tmp_path: Path
+) -> None:
+    def put_private(_peer, ctx, _args):  # type: ignore[no-untyped-def]
+        ctx.simulator.put_private_data(ctx.namespace, "tsoPrivate", "k", b"secret")
+        return proposal_response_pb2.Response(status=200), None
+
+    net = build_net(
+        chain,
+        tmp_path / "pvt",
+        definition=smoke_definition(collections={"tsoPrivate": "OR('TSOMSP.member')"}),
+        fn=put_private,
+    )
+    user = chain.user("bsp1")
+    signed, txid = signed_proposal(user, [b"PutPrivate"])
+    pr, err = _process(net, "tso", signed)
+    assert err is None
+    store = net.peers["tso"].transient_store
+    assert store.get(txid) is not None
+    env = prepare_transaction(protoutil.unpack_proposal(signed), pr.payload, [pr.endorsement])
+    env.signature = user.sign(env.payload)
+    assert net.commit(env.SerializeToString()) == [transaction_pb2.VALID]
+    assert store.get(txid) is None and len(store) == 0
+    tso = net.peers["tso"].channels[CHANNEL].ledger
+    assert tso.get_private_data(CC, "tsoPrivate", "k") == b"secret"
+    dso = net.peers["dsohost"].channels[CHANNEL].ledger
+    assert dso.get_private_data(CC, "tsoPrivate", "k") is None
