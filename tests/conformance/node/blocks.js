@@ -28,8 +28,8 @@ function derUnsignedInteger(value) {
     return derTlv(0x02, Buffer.from(bytes));
 }
 
-function headerHash(header) {
-    const der = derTlv(
+function headerDer(header) {
+    return derTlv(
         0x30,
         Buffer.concat([
             derUnsignedInteger(header.getNumber()),
@@ -37,8 +37,9 @@ function headerHash(header) {
             derTlv(0x04, Buffer.from(header.getDataHash_asU8())),
         ]),
     );
-    return sha256(der);
 }
+
+const headerHash = (header) => sha256(headerDer(header));
 
 const dataHash = (block) => sha256(Buffer.concat(block.getData().getDataList_asU8().map((d) => Buffer.from(d))));
 
@@ -98,13 +99,33 @@ function decodeEnvelope(envBytes) {
     return out;
 }
 
+// Orderer signatures as Fabric's BlockValidation policy checks them: each signs
+// metadata.value || signature_header || ASN.1 header, with the key of the header's creator.
+function verifyOrdererSignature(signature, value, derHeader) {
+    const sigHeaderBytes = signature.getSignatureHeader_asU8();
+    const creator = common.SignatureHeader.deserializeBinary(sigHeaderBytes).getCreator_asU8();
+    const identity = msp.SerializedIdentity.deserializeBinary(creator);
+    const key = crypto.createPublicKey(Buffer.from(identity.getIdBytes_asU8()));
+    const signed = Buffer.concat([Buffer.from(value), Buffer.from(sigHeaderBytes), derHeader]);
+    return {
+        mspId: identity.getMspid(),
+        ok: crypto.verify('sha256', signed, key, Buffer.from(signature.getSignature_asU8())),
+    };
+}
+
 function decodeMetadata(block) {
     const list = block.getMetadata().getMetadataList_asU8();
     const signatures = common.Metadata.deserializeBinary(list[common.BlockMetadataIndex.SIGNATURES]);
-    signatures.getSignaturesList().forEach((s) => common.SignatureHeader.deserializeBinary(s.getSignatureHeader_asU8()));
+    const value = signatures.getValue_asU8();
+    const ordererMetadata = value.length ? common.OrdererBlockMetadata.deserializeBinary(value) : undefined;
+    const derHeader = headerDer(block.getHeader());
     return {
         entries: list.length,
-        signatures: signatures.getSignaturesList().length,
+        signatures: signatures.getSignaturesList().map((s) => verifyOrdererSignature(s, value, derHeader)),
+        lastConfig:
+            ordererMetadata && ordererMetadata.getLastConfig()
+                ? Number(ordererMetadata.getLastConfig().getIndex())
+                : null,
         transactionsFilter: Array.from(list[common.BlockMetadataIndex.TRANSACTIONS_FILTER] || []),
     };
 }
