@@ -57,11 +57,12 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
 def cmd_bench(args: argparse.Namespace) -> int:
     from cbp.bench.report import dumps
     from cbp.bench.runner import BenchError
+    from gateway import GatewayClientError
 
     settings = settings_from(args)
     try:
         report = _run(args.bench, settings, args)
-    except BenchError as exc:
+    except (BenchError, GatewayClientError) as exc:
         print(f"cbp bench {args.bench}: error: {exc}", file=sys.stderr)
         return 1
     if args.json:

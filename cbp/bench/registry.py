@@ -137,12 +137,6 @@ def add_checks(report: BenchReport) -> None:
     report.checks.append(
         bound_check(f"p99 s at c={best.concurrency}", best.p99, at_most=ref.REGISTRY_P99_TARGET)
     )
-    for r in report.results:
-        if r.failed:
-            report.notes.append(
-                f"c={r.concurrency}: {r.failed} registrations failed: "
-                + "; ".join(f"{n} x {m}" for m, n in r.errors.items())
-            )
 
 
 __all__ = ["bootstrap", "participants", "run_registry"]

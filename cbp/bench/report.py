@@ -128,9 +128,10 @@ class BenchReport:
             out.append("")
             out.append("targets:")
             out.extend("  " + format_check(c) for c in self.checks)
-        if self.notes:
+        notes = self.notes + failure_notes(self.results)
+        if notes:
             out.append("")
-            out.extend(f"note: {n}" for n in self.notes)
+            out.extend(f"note: {n}" for n in notes)
         return "\n".join(out)
 
     def _table(self) -> str:
@@ -169,6 +170,16 @@ class BenchReport:
             for r in self.reference
         ]
         return format_table(headers, rows)
+
+
+def failure_notes(results: Sequence[LevelResult]) -> list[str]:
+    """One line per level that had failures, with what failed and how often."""
+    return [
+        f"{r.subject} c={r.concurrency}: {r.failed} failed: "
+        + "; ".join(f"{n} x {m}" for m, n in sorted(r.errors.items(), key=lambda kv: -kv[1]))
+        for r in results
+        if r.failed
+    ]
 
 
 def fmt_s(v: float | None) -> str:
@@ -284,6 +295,7 @@ __all__ = [
     "Check",
     "bound_check",
     "dumps",
+    "failure_notes",
     "fmt_mib",
     "fmt_ms",
     "fmt_s",

@@ -105,3 +105,17 @@ def test_report_json_is_machine_readable() -> None:
     assert data["checks"][0]["met"] is True
     assert data["machine"]["cores"] >= 1
     assert data["date"].endswith("+00:00")
+
+
+def test_failures_are_noted_per_level_most_frequent_first() -> None:
+    report = BenchReport("registry")
+    bad = _result("registry", 50, 100)
+    bad.failed = 4
+    bad.errors = {"EndorseError: AlreadyExists": 1, "CommitError: MVCC_READ_CONFLICT": 3}
+    report.results = [_result("registry", 1, 30), bad]
+    text = report.to_text()
+    assert (
+        "note: registry c=50: 4 failed: 3 x CommitError: MVCC_READ_CONFLICT; "
+        "1 x EndorseError: AlreadyExists" in text
+    )
+    assert "registry c=1:" not in text
