@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -444,7 +445,7 @@ def create_proposal_response_payload(
 def create_signed_tx(
     proposal: proposal_pb2.Proposal,
     responses: list[proposal_response_pb2.ProposalResponse],
-    sign: object,
+    sign: Callable[[bytes], bytes],
 ) -> common_pb2.Envelope:
     """Assemble the transaction envelope from endorsed responses (Fabric's CreateSignedTx).
 
@@ -474,7 +475,7 @@ def create_signed_tx(
         ]
     )
     payload = common_pb2.Payload(header=hdr, data=tx.SerializeToString()).SerializeToString()
-    return common_pb2.Envelope(payload=payload, signature=sign(payload))  # type: ignore[operator]
+    return common_pb2.Envelope(payload=payload, signature=sign(payload))
 
 
 def chaincode_event_from(action: ChaincodeActionInfo) -> chaincode_event_pb2.ChaincodeEvent | None:
