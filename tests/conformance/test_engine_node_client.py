@@ -286,7 +286,7 @@ def test_node_client_endorsing_org_without_peers_unavailable(profile: str) -> No
 
 @pytest.fixture(scope="module")
 def validation(profile: str, registry_ready: None) -> dict[str, Any]:
-    pod_id = f"IT002E{secrets.randbelow(10**8):08d}"
+    pod_id, marker_id = (f"IT002E{secrets.randbelow(10**8):08d}" for _ in range(2))
     return node(
         "validation.js",
         {
@@ -296,6 +296,7 @@ def validation(profile: str, registry_ready: None) -> dict[str, Any]:
             "registryArgs": {"function": "WhoAmI", "args": []},
             "shortOrgs": ["TSOMSP"],
             "conflictArgs": {"function": "RegisterPod", "args": [json.dumps(pod(pod_id))]},
+            "markerArgs": {"function": "RegisterPod", "args": [json.dumps(pod(marker_id))]},
         },
     )
 
@@ -303,9 +304,13 @@ def validation(profile: str, registry_ready: None) -> dict[str, Any]:
 def test_node_client_conflicting_updates_one_valid_one_mvcc_conflict(
     validation: dict[str, Any],
 ) -> None:
-    statuses = validation["conflictingUpdates"]
+    conflict = validation["conflictingUpdates"]
+    statuses = conflict["statuses"]
     assert sorted(s["code"] for s in statuses) == [VALID, MVCC_READ_CONFLICT]
     assert [s["successful"] for s in statuses].count(True) == 1
+    # chaincodeevents.go delivers events of valid transactions only
+    valid = next(s["transactionId"] for s in statuses if s["successful"])
+    assert conflict["eventTxIds"] == [valid, conflict["marker"]["transactionId"]]
 
 
 def test_node_client_forged_signatures_refused(validation: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 // Transactions that a Fabric peer must refuse or mark invalid, driven by Fabric's official Node
 // gateway client; each outcome is reported as the client and the committed blocks show it.
 // Input: {profile, channel, registryArgs: {function, args}, conflictArgs: {function, args},
-//         shortOrgs: [mspId]}
+//         markerArgs: {function, args}, shortOrgs: [mspId]}
 'use strict';
 
 const { common } = require('@hyperledger/fabric-protos');
@@ -30,8 +30,11 @@ async function copiesOf(network, txId, startBlock, lastBlock) {
     return copies;
 }
 
-async function conflictingUpdates(gateway, channel, call) {
-    const contract = gateway.getNetwork(channel).getContract('registry');
+// Two endorsements of the same update, submitted together; then the chaincode events from
+// their block up to a later marker transaction (only valid transactions' events are delivered).
+async function conflictingUpdates(gateway, channel, call, marker) {
+    const network = gateway.getNetwork(channel);
+    const contract = network.getContract('registry');
     const endorsed = [];
     for (let i = 0; i < 2; i++) {
         endorsed.push(await contract.newProposal(call.function, { arguments: call.args }).endorse());
@@ -40,7 +43,21 @@ async function conflictingUpdates(gateway, channel, call) {
     for (const tx of endorsed) submitted.push(await tx.submit());
     const statuses = [];
     for (const s of submitted) statuses.push(statusJson(await s.getStatus()));
-    return statuses;
+
+    const markerTx = await (await contract.newProposal(marker.function, { arguments: marker.args }).endorse()).submit();
+    const markerStatus = statusJson(await markerTx.getStatus());
+    const startBlock = BigInt(Math.min(...statuses.map((s) => s.blockNumber)));
+    const events = await network.getChaincodeEvents('registry', { startBlock });
+    const eventTxIds = [];
+    try {
+        for await (const event of events) {
+            eventTxIds.push(event.transactionId);
+            if (event.transactionId === markerStatus.transactionId) break;
+        }
+    } finally {
+        events.close();
+    }
+    return { statuses, marker: markerStatus, eventTxIds };
 }
 
 async function forgedSignatures(gateway, channel) {
@@ -92,7 +109,7 @@ async function run(input) {
     }
     const bsp1 = connectFromProfile(input.profile, 'bsp1', 'User1');
     try {
-        out.conflictingUpdates = await conflictingUpdates(bsp1.gateway, input.channel, input.conflictArgs);
+        out.conflictingUpdates = await conflictingUpdates(bsp1.gateway, input.channel, input.conflictArgs, input.markerArgs);
         out.forgedSignatures = await forgedSignatures(bsp1.gateway, input.channel);
     } finally {
         bsp1.close();
