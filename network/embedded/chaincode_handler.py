@@ -155,9 +155,7 @@ class ChaincodeHandler:
         if creds is None:
             self._channel = grpc.aio.insecure_channel(conn.address, options=GRPC_OPTIONS)
         else:
-            self._channel = grpc.aio.secure_channel(
-                conn.address, creds, options=GRPC_OPTIONS
-            )
+            self._channel = grpc.aio.secure_channel(conn.address, creds, options=GRPC_OPTIONS)
         try:
             await asyncio.wait_for(self._channel.channel_ready(), conn.dial_timeout)
         except TimeoutError:
@@ -232,14 +230,16 @@ class ChaincodeHandler:
         )
         if ctx.signed_proposal is not None:
             msg.proposal.CopyFrom(ctx.signed_proposal)
+        # A timer on the response future instead of wait_for: no extra task per transaction.
+        response = ctx.response
+        timer = asyncio.get_running_loop().call_later(timeout, _expire, response)
         try:
             await self._send(msg)
-            return await asyncio.wait_for(asyncio.shield(ctx.response), timeout)
-        except TimeoutError:
-            raise ChaincodeTimeout() from None
+            return await response
         except grpc.aio.AioRpcError:
             raise ChaincodeStreamTerminated() from None
         finally:
+            timer.cancel()
             self._contexts.pop(key, None)
 
     async def _read_loop(self) -> None:
@@ -317,6 +317,11 @@ class ChaincodeHandler:
         if handler is None:
             raise HandlerError(f"Fabric side handler cannot handle message ({T.Name(msg.type)})")
         return handler(ctx, msg.payload)
+
+
+def _expire(response: asyncio.Future[Msg]) -> None:
+    if not response.done():
+        response.set_exception(ChaincodeTimeout())
 
 
 def _sim(ctx: TransactionContext) -> Simulator:

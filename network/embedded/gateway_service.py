@@ -302,6 +302,8 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
             code, message = response_status(pr, err)
             return p, pr, (None if code == Code.OK else self._detail(p, message))
 
+        if len(peers) == 1:  # the usual first call: no task for a gather of one
+            return [await one(peers[0])]
         return list(await asyncio.gather(*(one(p) for p in peers)))
 
     # --- Submit ------------------------------------------------------------------------------
@@ -398,9 +400,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
                 start = found[2]
         if start is None:
             kind = req.start_position.WhichOneof("Type")
-            start = (
-                int(req.start_position.specified.number) if kind == "specified" else ch.height
-            )
+            start = int(req.start_position.specified.number) if kind == "specified" else ch.height
         passed = not req.after_transaction_id
         n = start
         while True:

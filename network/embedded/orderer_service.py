@@ -32,6 +32,15 @@ log = logging.getLogger(__name__)
 Status = common_pb2.Status
 
 
+_Parsed = tuple[common_pb2.Envelope, common_pb2.Payload, common_pb2.ChannelHeader]
+
+
+def _parse(env_bytes: bytes) -> _Parsed:
+    env = common_pb2.Envelope.FromString(env_bytes)
+    payload = common_pb2.Payload.FromString(env.payload)
+    return env, payload, common_pb2.ChannelHeader.FromString(payload.header.channel_header)
+
+
 class ChannelChain:
     """One channel's ordering: cutter, factory, store and the peers to deliver to."""
 
@@ -79,17 +88,15 @@ class ChannelChain:
             for n in range(peer.ledger.height, self.store.height):
                 peer.commit(self.store.get(n))
 
-    def check(self, env_bytes: bytes) -> tuple[int, str]:
+    def check(self, env_bytes: bytes, parsed: _Parsed | None = None) -> tuple[int, str]:
         """Fabric's msgprocessor: size, then the channel Writers policy over the envelope."""
         try:
             self.cutter.check_size(env_bytes)
         except MessageTooLarge as exc:
             return Status.BAD_REQUEST, str(exc)
         try:
-            env = common_pb2.Envelope.FromString(env_bytes)
-            payload = common_pb2.Payload.FromString(env.payload)
+            env, payload, chdr = parsed or _parse(env_bytes)
             shdr = common_pb2.SignatureHeader.FromString(payload.header.signature_header)
-            chdr = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
         except Exception as exc:
             return Status.BAD_REQUEST, f"bad envelope: {exc}"
         if chdr.channel_id != self.channel_id:
@@ -107,8 +114,8 @@ class ChannelChain:
             )
         return Status.SUCCESS, ""
 
-    async def order(self, env_bytes: bytes) -> tuple[int, str]:
-        status, info = self.check(env_bytes)
+    async def order(self, env_bytes: bytes, parsed: _Parsed | None = None) -> tuple[int, str]:
+        status, info = self.check(env_bytes, parsed)
         if status != Status.SUCCESS:
             return status, info
         async with self._lock:
@@ -128,6 +135,13 @@ class ChannelChain:
         batch = self.cutter.cut()
         if batch:
             self._emit(batch)
+
+    async def flush(self) -> None:
+        """Cut what is pending now instead of at BatchTimeout (the engine's own start-up txs)."""
+        async with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._on_timeout()
 
     def _emit(self, batch: list[bytes]) -> None:
         self._writer.submit(batch)
@@ -160,15 +174,14 @@ class Orderer:
 
     async def broadcast(self, env_bytes: bytes) -> tuple[int, str]:
         try:
-            env = common_pb2.Envelope.FromString(env_bytes)
-            payload = common_pb2.Payload.FromString(env.payload)
-            chdr = common_pb2.ChannelHeader.FromString(payload.header.channel_header)
+            parsed = _parse(env_bytes)
         except Exception as exc:
             return Status.BAD_REQUEST, f"bad envelope: {exc}"
+        chdr = parsed[2]
         chain = self.chains.get(chdr.channel_id)
         if chain is None:
             return Status.NOT_FOUND, f"channel {chdr.channel_id} not found"
-        return await chain.order(env_bytes)
+        return await chain.order(env_bytes, parsed)
 
 
 class AtomicBroadcastService(ab_pb2_grpc.AtomicBroadcastServicer):

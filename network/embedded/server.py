@@ -169,6 +169,8 @@ async def deploy_definitions(engine: Engine, topology: object, admin: SigningIde
                 continue
             txid = await _commit_definition(engine, ch_name, channel_peers, want, admin)
             waits.append((ch_name, cc_name, txid, channel_peers))
+    for ch_name in {w[0] for w in waits}:
+        await engine.orderer.chains[ch_name].flush()  # no BatchTimeout wait at start-up
     deadline = time.monotonic() + 30
     for ch_name, cc_name, txid, channel_peers in waits:
         for p in channel_peers:
