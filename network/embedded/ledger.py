@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -89,6 +90,7 @@ class PeerLedger:
         self.validator = Validator(self._config, self._lookup_definition, msp_id=msp_id)
         self._last_header: common_pb2.BlockHeader | None = None
         self._commit_hash = b""
+        self._pvt_collections: set[tuple[str, str]] | None = None
         self._recover(genesis_block)
 
     @classmethod
@@ -160,6 +162,7 @@ class PeerLedger:
             log.info("ledger %s: replayed blocks %d..%d", self.path, savepoint + 1, height - 1)
 
     def _clear_derived(self) -> None:
+        self._pvt_collections = None
         self.state.clear()
         with self.state.transaction() as conn:
             BlockIndex.clear(conn)
@@ -260,8 +263,12 @@ class PeerLedger:
             (p.txid if p is not None else "", i, validation.codes[i])
             for i, p in enumerate(validation.txs)
         ]
+        if self._pvt_collections is None:
+            self._pvt_collections = self.state.collections()
+        self._pvt_collections.update((ns, coll) for ns, coll, _ in validation.batch.hashed)
         with self.state.transaction() as conn:
             StateDB.apply(conn, validation.batch, n)
+            self._purge_expired(conn, n)
             HistoryDB.add(conn, validation.history)
             BlockIndex.add(conn, n, protoutil.block_header_hash(block.header), txs)
             if validation.new_config is not None or n == 0:
@@ -269,6 +276,18 @@ class PeerLedger:
         if validation.new_config is not None and n > 0:
             self._set_config(ChannelConfig.from_config(validation.new_config, self.channel_id))
         self._last_header = block.header
+
+    def _purge_expired(self, conn: sqlite3.Connection, n: int) -> None:
+        """Fabric's BlockToLive: private data written in block b is purged, with its hashes,
+        when block b + BlockToLive + 1 commits."""
+        for ns, coll in sorted(self._pvt_collections or ()):
+            definition = self._definitions(ns)
+            conf = definition.collection(coll) if definition is not None else None
+            btl = conf.block_to_live if conf is not None else 0
+            if btl > 0 and n - btl > 0:
+                purged = StateDB.purge_expired(conn, ns, coll, n - btl)
+                if purged:
+                    log.debug("block %d: purged %d expired entries of %s/%s", n, purged, ns, coll)
 
     # --- queries --------------------------------------------------------------------------------
 

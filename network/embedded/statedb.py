@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS hashed_state (
 CREATE TABLE IF NOT EXISTS private_state (
   ns TEXT NOT NULL, coll TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
   block INTEGER NOT NULL, tx INTEGER NOT NULL, PRIMARY KEY (ns, coll, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS hashed_state_block ON hashed_state (ns, coll, block);
+CREATE INDEX IF NOT EXISTS private_state_block ON private_state (ns, coll, block);
 CREATE TABLE IF NOT EXISTS savepoint (id INTEGER PRIMARY KEY CHECK (id = 1), block INTEGER NOT NULL);
 """
 
@@ -382,6 +384,24 @@ class StateDB:
                     (ns, coll, key.encode(), u.value, u.version[0], u.version[1]),
                 )
         conn.execute("INSERT OR REPLACE INTO savepoint (id, block) VALUES (1, ?)", (block_num,))
+
+    def collections(self) -> set[tuple[str, str]]:
+        """(namespace, collection) pairs that hold private data hashes."""
+        rows = self.reader.execute("SELECT DISTINCT ns, coll FROM hashed_state").fetchall()
+        return {(ns, coll) for ns, coll in rows}
+
+    @staticmethod
+    def purge_expired(conn: sqlite3.Connection, ns: str, coll: str, before_block: int) -> int:
+        """Drop a collection's private values and hashes written before `before_block`."""
+        n = conn.execute(
+            "DELETE FROM private_state WHERE ns = ? AND coll = ? AND block < ?",
+            (ns, coll, before_block),
+        ).rowcount
+        n += conn.execute(
+            "DELETE FROM hashed_state WHERE ns = ? AND coll = ? AND block < ?",
+            (ns, coll, before_block),
+        ).rowcount
+        return n
 
     def clear(self) -> None:
         """Drop all state (before a rebuild from the block store)."""

@@ -550,3 +550,36 @@ def test_validator_peers_share_one_prepass_per_block(chain: Chain, tmp_path: Pat
         t.join()
     assert results[0] == results[1] == results[2] == [Code.VALID] * 20 + [Code.DUPLICATE_TXID]
     assert all(n.ledger.get_state(CC, "s7") == b"v" for n in nets)
+
+
+def test_validator_private_data_expires_after_block_to_live(chain: Chain, tmp_path: Path) -> None:
+    base = smoke_definition(collections={"tsoPrivate": "OR('TSOMSP.member')"})
+    assert base.collections is not None
+    pkg = type(base.collections)()
+    pkg.CopyFrom(base.collections)
+    pkg.config[0].static_collection_config.block_to_live = 2
+    definition = ChaincodeDefinition(
+        name=CC,
+        version="1.0",
+        sequence=1,
+        endorsement_policy=base.endorsement_policy,
+        collections=pkg,
+    )
+    net = Net(chain, tmp_path / "p", definition, msp_id="TSOMSP")
+    e = endorse(net.ledger, chain.user("bsp1"), [chain.peer("tso")], _private("k", b"v"))
+    net.ledger.commit(net.factory.make_block([e.envelope]), {e.txid: e.private})  # type: ignore[dict-item]
+    written = net.ledger.height - 1
+    sim = net.ledger.new_tx_simulator
+
+    def alive() -> tuple[bytes | None, bytes | None]:
+        return (
+            net.ledger.get_private_data(CC, "tsoPrivate", "k"),
+            sim("q").get_private_data_hash(CC, "tsoPrivate", "k"),
+        )
+
+    for _ in range(2):  # blocks written+1 and written+2 keep it
+        net.commit(net.tx(put("tick", b"t")))
+        assert alive() == (b"v", hashlib.sha256(b"v").digest())
+    net.commit(net.tx(put("tick", b"t")))  # block written+3 purges it
+    assert net.ledger.height - 1 == written + 3
+    assert alive() == (None, None)
