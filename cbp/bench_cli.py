@@ -9,6 +9,7 @@ process it started.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -54,17 +55,26 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
     )
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from cbp.bench.report import dumps
     from cbp.bench.runner import BenchError
     from gateway import GatewayClientError
 
     settings = settings_from(args)
+    # SIGTERM unwinds like Ctrl-C, so every sandbox process and driver this bench started is
+    # stopped by the same `finally` blocks
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         report = _run(args.bench, settings, args)
     except (BenchError, GatewayClientError) as exc:
         print(f"cbp bench {args.bench}: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if args.json:
         print(dumps(report))
     else:
