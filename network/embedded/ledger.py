@@ -55,6 +55,12 @@ def _commit_hash_of(block: common_pb2.Block) -> bytes:
     return common_pb2.Metadata.FromString(raw).value if raw else b""
 
 
+def _expired(d: ChaincodeDefinition | None, coll: str, written: int, last: int) -> bool:
+    conf = d.collection(coll) if d is not None else None
+    btl = conf.block_to_live if conf is not None else 0
+    return btl > 0 and last >= written + btl + 1
+
+
 class LedgerError(RuntimeError):
     """A block cannot be committed or the ledger on disk is inconsistent."""
 
@@ -359,11 +365,28 @@ class PeerLedger:
         return vv.value if vv else None
 
     def get_private_data_for_block(self, number: int) -> dict[int, rwset_pb2.TxPvtReadWriteSet]:
-        """The private writes this peer kept for a block, by tx number (Deliver with pvt data)."""
-        return {
-            n: rwset_pb2.TxPvtReadWriteSet.FromString(raw)
-            for n, raw in self.blocks.get_private(number).items()
-        }
+        """The private writes this peer kept for a block, by tx number (Deliver with pvt data);
+        collections whose BlockToLive has passed are left out, as Fabric purges them."""
+        last = self.height - 1
+        out: dict[int, rwset_pb2.TxPvtReadWriteSet] = {}
+        for n, raw in self.blocks.get_private(number).items():
+            pvt = rwset_pb2.TxPvtReadWriteSet.FromString(raw)
+            for nspvt in pvt.ns_pvt_rwset:
+                d = self._definitions(nspvt.namespace)
+                live = [
+                    c
+                    for c in nspvt.collection_pvt_rwset
+                    if not _expired(d, c.collection_name, number, last)
+                ]
+                if len(live) != len(nspvt.collection_pvt_rwset):
+                    del nspvt.collection_pvt_rwset[:]
+                    nspvt.collection_pvt_rwset.extend(live)
+            kept = [ns for ns in pvt.ns_pvt_rwset if ns.collection_pvt_rwset]
+            if kept:
+                del pvt.ns_pvt_rwset[:]
+                pvt.ns_pvt_rwset.extend(kept)
+                out[n] = pvt
+        return out
 
     def chaincode_definition(self, name: str) -> ChaincodeDefinition | None:
         return self._definitions(name)

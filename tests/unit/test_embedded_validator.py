@@ -580,6 +580,8 @@ def test_validator_private_data_expires_after_block_to_live(chain: Chain, tmp_pa
     for _ in range(2):  # blocks written+1 and written+2 keep it
         net.commit(net.tx(put("tick", b"t")))
         assert alive() == (b"v", hashlib.sha256(b"v").digest())
+    assert net.ledger.get_private_data_for_block(written)
     net.commit(net.tx(put("tick", b"t")))  # block written+3 purges it
     assert net.ledger.height - 1 == written + 3
     assert alive() == (None, None)
+    assert net.ledger.get_private_data_for_block(written) == {}
