@@ -278,13 +278,10 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
                 )
         seen: set[bytes] = set()
         endorsements = []
-        for peer, pr in ok:
+        for _, pr in ok:
             if pr.endorsement.endorser not in seen:
                 seen.add(pr.endorsement.endorser)
                 endorsements.append(pr.endorsement)
-                # Checked once here, every committing peer of the process finds this signature
-                # in the verified-signature cache instead of verifying it again, side by side.
-                peer.signer.verify(payload + pr.endorsement.endorser, pr.endorsement.signature)
         env = prepare_transaction(pp, payload, endorsements)
         return gateway_pb2.EndorseResponse(prepared_transaction=env)
 
