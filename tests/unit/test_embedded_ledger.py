@@ -288,8 +288,11 @@ def test_ledger_commit_hash_agrees_across_peers_and_restarts(chain: Chain, tmp_p
     assert len(set(hashes)) == 3
 
 
-def test_ledger_commits_a_500_tx_block_within_the_block_budget(chain: Chain, tmp_path: Path) -> None:
-    """Validation + commit of a full block stays far below Fabric's per-block budget."""
+def test_ledger_commits_a_500_tx_block_within_the_block_budget(
+    chain: Chain, tmp_path: Path
+) -> None:
+    """Validation + commit of a full block (typically ~0.4 s CPU here) cannot regress to
+    quadratic cost: a generous bound that holds on a loaded machine."""
     import time
 
     ledger = _open(chain, tmp_path)
