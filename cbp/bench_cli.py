@@ -22,6 +22,7 @@ DEFAULT_LEVELS = {
     "gateway": "10,50",
     "registry": "1,10,50",
 }
+ENGINES = ("embedded", "fabric")
 HELP = {
     "ledger": "embedded engine vs real Fabric (FABRIC_BIN) or its published figures (issue 4)",
     "chaincode": "Python chaincode runtime vs Fabric's Node contract API (issue 5)",
@@ -38,6 +39,17 @@ def _progress(json_out: bool) -> Callable[[str], None]:
         print(f"[bench] {msg}", file=stream, flush=True)
 
     return say
+
+
+def parse_engines(text: str) -> list[str]:
+    """`embedded,fabric` -> the engines to measure, in that order."""
+    engines = [e.strip() for e in text.split(",") if e.strip()]
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise ValueError(
+            f"--engines {text!r}: engines are {', '.join(ENGINES)} (got {', '.join(unknown) or 'none'})"
+        )
+    return engines
 
 
 def settings_from(args: argparse.Namespace) -> BenchSettings:
@@ -87,7 +99,7 @@ def _run(bench: str, settings: BenchSettings, args: argparse.Namespace) -> Any:
     if bench == "ledger":
         from cbp.bench.ledger import run_ledger
 
-        return run_ledger(settings, engines=args.engines.split(",") if args.engines else None)
+        return run_ledger(settings, engines=parse_engines(args.engines) if args.engines else None)
     if bench == "chaincode":
         from cbp.bench.chaincode import run_chaincode
 

@@ -102,3 +102,11 @@ def test_merge_refuses_mixed_subjects_or_nothing() -> None:
         merge([LevelResult("py", 10, 1, 1, 0), LevelResult("node", 10, 1, 1, 0)])
     with pytest.raises(ValueError, match="at least one"):
         merge([])
+
+
+def test_parse_engines_accepts_only_known_engines() -> None:
+    from cbp.bench_cli import parse_engines
+
+    assert parse_engines("embedded, fabric") == ["embedded", "fabric"]
+    with pytest.raises(ValueError, match="engines are embedded, fabric \\(got docker\\)"):
+        parse_engines("embedded,docker")
