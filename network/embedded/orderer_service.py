@@ -86,7 +86,16 @@ class ChannelChain:
     def catch_up(self) -> None:
         """After a crash, deliver blocks the orderer has and a peer missed."""
         for peer in self.peers:
-            for n in range(peer.ledger.height, self.store.height):
+            missed = range(peer.ledger.height, self.store.height)
+            if missed:
+                log.info(
+                    "%s: %s missed blocks %d..%d of the orderer; committing them",
+                    peer.peer.name,
+                    self.channel_id,
+                    missed.start,
+                    missed.stop - 1,
+                )
+            for n in missed:
                 peer.commit(self.store.get(n))
 
     def check(self, env_bytes: bytes, parsed: _Parsed | None = None) -> tuple[int, str]:

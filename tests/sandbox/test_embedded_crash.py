@@ -20,10 +20,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
 import pytest
 import yaml
+from fabric_protos.common import common_pb2
 from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+from fabric_protos.orderer import ab_pb2, ab_pb2_grpc
 from fabric_protos.peer import transaction_pb2
 
 from gateway.aio import connect
@@ -33,6 +36,8 @@ from gateway.profile import read_profile, resolve_endpoint
 from gateway.signing import load_signer
 from network.embedded import protoutil
 from network.embedded.blockstore import read_block_file
+from network.embedded.msp import load_signing_identity
+from network.identities import CryptoLayout
 from network.paths import SandboxPaths, sandbox_paths
 from network.processes import pid_alive
 from network.sandbox import EMBEDDED, Sandbox
@@ -71,8 +76,11 @@ def crash_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]
         sb.down()
 
 
-async def _load_then_kill(sb: Sandbox, tag: str) -> LoadResult:
-    """Submit until KILL_AFTER commits are acknowledged, SIGKILL the engine, drain the rest."""
+async def _load_then_kill(sb: Sandbox, tag: str, *, on_block: bool) -> LoadResult:
+    """Submit until KILL_AFTER commits are acknowledged, SIGKILL the engine, drain the rest.
+
+    `on_block`: kill just after a block event from the gateway's peer, else at a random time.
+    """
     ep = resolve_endpoint(read_profile(sb.paths.connection_profile), "bsp1", "User1")
     gw = connect(
         ep.url,
@@ -91,8 +99,14 @@ async def _load_then_kill(sb: Sandbox, tag: str) -> LoadResult:
 
     async def killer() -> None:
         await armed.wait()
-        # A random moment of a block's life: ordering, fsync, validation or state commit.
-        await asyncio.sleep(random.uniform(0.0, 0.4))
+        if on_block:
+            # Right after the orderer wrote a block: the peers are validating and committing
+            # it on their own threads at this moment.
+            await _next_orderer_block(sb)
+            await asyncio.sleep(random.uniform(0.0, 0.01))
+        else:
+            # A random moment of a block's life: ordering, fsync, validation or state commit.
+            await asyncio.sleep(random.uniform(0.0, 0.4))
         os.kill(pid, signal.SIGKILL)
         killed.set()
 
@@ -124,6 +138,35 @@ async def _load_then_kill(sb: Sandbox, tag: str) -> LoadResult:
         await asyncio.sleep(0.05)
     assert not pid_alive(pid), f"engine pid {pid} survived SIGKILL"
     return out
+
+
+async def _next_orderer_block(sb: Sandbox) -> None:
+    """Wait for the next block the orderer writes, through its AtomicBroadcast/Deliver."""
+    entry = next(iter(read_profile(sb.paths.connection_profile)["orderers"].values()))
+    admin_msp = CryptoLayout(sb.topology, sb.paths.crypto).user_dir("tso", "Admin") / "msp"
+    admin = load_signing_identity("TSOMSP", admin_msp)
+    chdr = common_pb2.ChannelHeader(type=common_pb2.DELIVER_SEEK_INFO, channel_id=CHANNEL)
+    shdr = common_pb2.SignatureHeader(creator=admin.serialize(), nonce=os.urandom(24))
+    seek = ab_pb2.SeekInfo(
+        start=ab_pb2.SeekPosition(next_commit=ab_pb2.SeekNextCommit()),
+        stop=ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=2**63)),
+    )
+    payload = common_pb2.Payload(
+        header=common_pb2.Header(
+            channel_header=chdr.SerializeToString(), signature_header=shdr.SerializeToString()
+        ),
+        data=seek.SerializeToString(),
+    ).SerializeToString()
+    env = common_pb2.Envelope(payload=payload, signature=admin.sign(payload))
+    creds = grpc.ssl_channel_credentials(Path(entry["tlsCACert"]).read_bytes())
+    options = [("grpc.ssl_target_name_override", entry["hostname"])]
+    address = entry["url"].removeprefix("grpcs://")
+    async with grpc.aio.secure_channel(address, creds, options=options) as channel:
+        stream = ab_pb2_grpc.AtomicBroadcastStub(channel).Deliver(iter([env]))
+        async for response in stream:
+            assert response.WhichOneof("Type") == "block", f"orderer deliver: {response}"
+            stream.cancel()
+            return
 
 
 async def _read_values(sb: Sandbox, keys: list[str]) -> dict[str, bytes]:
@@ -203,7 +246,7 @@ def _channel_ledgers(paths: SandboxPaths, sb: Sandbox) -> dict[str, Path]:
 
 def test_kill_9_under_load_loses_no_acknowledged_commit(crash_sandbox: Sandbox) -> None:
     sb = crash_sandbox
-    first = asyncio.run(_load_then_kill(sb, "a"))
+    first = asyncio.run(_load_then_kill(sb, "a", on_block=True))
     assert len(first.acked) >= KILL_AFTER
     log.info("killed after %d acknowledged, %d failed in flight", len(first.acked), first.failed)
     assert first.failed > 0, "the kill did not interrupt any transaction: not mid-load"
@@ -221,7 +264,7 @@ def test_kill_9_under_load_loses_no_acknowledged_commit(crash_sandbox: Sandbox) 
     assert not lost, f"{len(lost)} acknowledged writes are missing after restart: {list(lost)[:5]}"
 
     # The chain goes on from where it stopped: a second round of load commits after block N.
-    second = asyncio.run(_load_then_kill(sb, "b"))
+    second = asyncio.run(_load_then_kill(sb, "b", on_block=False))
     assert len(second.acked) >= KILL_AFTER
     sb.up("embedded")
     sb.down()  # the ledgers are read from disk below, with nothing writing them
