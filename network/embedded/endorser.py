@@ -150,10 +150,11 @@ class Endorser:
         self.peer = peer
 
     async def process_proposal(
-        self, signed: proposal_pb2.SignedProposal
+        self, signed: proposal_pb2.SignedProposal, parsed: ParsedProposal | None = None
     ) -> tuple[proposal_response_pb2.ProposalResponse, str | None]:
+        """`parsed`: the same proposal already unpacked (the gateway's), read but not changed."""
         try:
-            pp = unpack_proposal(signed)
+            pp = parsed if parsed is not None else unpack_proposal(signed)
         except ValueError as exc:
             return error_response(str(exc)), str(exc)
         channel = self.peer.channels.get(pp.channel_id)

@@ -159,7 +159,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
             )
         details: list[gateway_pb2.ErrorDetail] = []
         for peer in candidates:
-            pr, err = await peer.endorser.process_proposal(request.proposed_transaction)
+            pr, err = await peer.endorser.process_proposal(request.proposed_transaction, pp)
             code, message = response_status(pr, err)
             if code == Code.OK:
                 result = proposal_response_pb2.Response()
@@ -239,7 +239,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
                     f"failed to find any endorsing peers for org(s): {sorted(orgs - {p.msp_id for p in plan})}",
                 )
             first = plan[0]
-            responses = await self._collect(plan, signed)
+            responses = await self._collect(plan, signed, pp)
         else:
             local = [p for p in channel_peers if p.msp_id == self.peer.msp_id]
             if not local and pp.transient:
@@ -250,9 +250,9 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
             if not channel_peers:
                 raise GatewayError(Code.FAILED_PRECONDITION, f"channel '{pp.channel_id}' not found")
             first = local[0] if local else channel_peers[0]
-            first_resp = await self._collect([first], signed)
+            first_resp = await self._collect([first], signed, pp)
             plan = self._plan(pp, first)
-            responses = first_resp + await self._collect(plan[1:], signed)
+            responses = first_resp + await self._collect(plan[1:], signed, pp)
         details = [d for _, _, d in responses if d is not None]
         ok = [(p, pr) for p, pr, d in responses if d is None]
         if details or not ok:
@@ -286,7 +286,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
         return gateway_pb2.EndorseResponse(prepared_transaction=env)
 
     async def _collect(
-        self, peers: list[PeerNode], signed: proposal_pb2.SignedProposal
+        self, peers: list[PeerNode], signed: proposal_pb2.SignedProposal, pp: ParsedProposal
     ) -> list[
         tuple[PeerNode, proposal_response_pb2.ProposalResponse, gateway_pb2.ErrorDetail | None]
     ]:
@@ -295,7 +295,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
         ) -> tuple[
             PeerNode, proposal_response_pb2.ProposalResponse, gateway_pb2.ErrorDetail | None
         ]:
-            pr, err = await p.endorser.process_proposal(signed)
+            pr, err = await p.endorser.process_proposal(signed, pp)
             code, message = response_status(pr, err)
             return p, pr, (None if code == Code.OK else self._detail(p, message))
 
