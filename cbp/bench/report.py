@@ -84,6 +84,8 @@ class BenchReport:
     startup_seconds: dict[str, float] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=lambda: machine_info())
+    # the code measured: figures move as the engine changes, so say which commit they belong to
+    revision: str | None = field(default_factory=lambda: git_revision())
     date: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     def best(self, subject: str) -> LevelResult | None:
@@ -101,6 +103,7 @@ class BenchReport:
             "bench": self.bench,
             "date": self.date,
             "machine": self.machine,
+            "revision": self.revision,
             "settings": self.settings,
             "startup_seconds": self.startup_seconds,
             "results": [r.summary() for r in self.results],
@@ -114,6 +117,8 @@ class BenchReport:
 
     def to_text(self) -> str:
         out = [f"cbp bench {self.bench} — {self.date}, {describe_machine(self.machine)}"]
+        if self.revision:
+            out.append(f"code: {self.revision}")
         if self.settings:
             out.append("settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()))
         for name, secs in self.startup_seconds.items():
@@ -270,6 +275,25 @@ def _loadavg() -> list[float] | None:
         return None
 
 
+def git_revision() -> str | None:
+    """The repository's commit, with `+changes` when the work tree differs from it."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short=10", "HEAD"],
+            capture_output=True, text=True, timeout=10,
+        )  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
 def _node_version() -> str | None:
     try:
         done = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10)
@@ -301,6 +325,7 @@ __all__ = [
     "fmt_s",
     "format_check",
     "format_table",
+    "git_revision",
     "machine_info",
     "ratio_check",
 ]

@@ -119,3 +119,10 @@ def test_failures_are_noted_per_level_most_frequent_first() -> None:
         "1 x EndorseError: AlreadyExists" in text
     )
     assert "registry c=1:" not in text
+
+
+def test_report_names_the_commit_it_measured() -> None:
+    report = BenchReport("ledger")
+    report.revision = "0123456789+changes"
+    assert "code: 0123456789+changes" in report.to_text()
+    assert json.loads(dumps(report))["revision"] == "0123456789+changes"
