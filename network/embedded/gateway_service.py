@@ -362,9 +362,11 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
             )
             while True:
                 height = ch.height
-                found = ch.ledger.get_tx_by_id(req.transaction_id)
-                if found is not None:
-                    return gateway_pb2.CommitStatusResponse(result=found[1], block_number=found[2])
+                status = ch.ledger.get_tx_status(req.transaction_id)  # the index, no block read
+                if status is not None:
+                    return gateway_pb2.CommitStatusResponse(
+                        result=status[0], block_number=status[1]
+                    )
                 await ch.watcher.wait_above(height)
         except GatewayError as exc:
             await exc.abort(context)

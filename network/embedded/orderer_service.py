@@ -25,7 +25,6 @@ from .deliver import BlockSource, deliver_blocks
 from .msp import SigningIdentity
 from .node import HeightWatcher, PeerChannel, SerialWorker
 from .policies import SignedData
-from .protoutil import unpack_envelope
 from .tls import ServerTLS
 
 log = logging.getLogger(__name__)
@@ -160,29 +159,8 @@ class ChannelChain:
         block = self.factory.make_block(batch)
         self.store.append(block)
         self.watcher.notify()
-        if len(self.peers) > 1:
-            self._verify_endorsements(batch)
         for peer in self.peers:
             peer.deliver(block)
-
-    def _verify_endorsements(self, batch: list[bytes]) -> None:
-        """Check the block's endorsement signatures once, before the peers validate it.
-
-        Only warms the process-wide cache of verified signatures: every peer still validates
-        the block itself, but the peers committing side by side then find each endorsement
-        verified instead of all verifying it at once. A bad signature is simply not cached.
-        """
-        msps = self.config.msp_manager
-        for raw in batch:
-            try:
-                tx = unpack_envelope(raw)
-                if tx.action is None:
-                    continue
-                prp = tx.action.proposal_response_payload
-                for e in tx.action.endorsements:
-                    msps.deserialize_identity(e.endorser).verify(prp + e.endorser, e.signature)
-            except Exception:  # noqa: BLE001 - validation reports whatever is wrong
-                continue
 
     def close(self) -> None:
         """Write the batches already cut, then close the store (the peers commit them)."""
