@@ -360,14 +360,8 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
                 signed.signature,
                 "gateway/CommitStatus",
             )
-            while True:
-                height = ch.height
-                status = ch.ledger.get_tx_status(req.transaction_id)  # the index, no block read
-                if status is not None:
-                    return gateway_pb2.CommitStatusResponse(
-                        result=status[0], block_number=status[1]
-                    )
-                await ch.watcher.wait_above(height)
+            code, number = await ch.tx_status(req.transaction_id)
+            return gateway_pb2.CommitStatusResponse(result=code, block_number=number)
         except GatewayError as exc:
             await exc.abort(context)
             raise

@@ -124,10 +124,51 @@ class PeerChannel:
         self.watcher = HeightWatcher(lambda: self.height)
         ledger.add_listener(self._committed)
         self._committer: SerialWorker[common_pb2.Block] | None = None
+        # CommitStatus waiters by txid; touched on the event loop only.
+        self._tx_waiters: dict[str, list[asyncio.Future[tuple[int, int]]]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _committed(self, block: common_pb2.Block, _codes: list[int]) -> None:
+    def _committed(self, block: common_pb2.Block, codes: list[int]) -> None:
         self.height = block.header.number + 1
         self.watcher.notify()
+        loop = self._loop
+        if self._tx_waiters and loop is not None and not loop.is_closed():
+            n = block.header.number
+            done = [
+                (_txid_of(raw), code, n) for raw, code in zip(block.data.data, codes, strict=True)
+            ]
+            try:
+                loop.call_soon_threadsafe(self._resolve, done)
+            except RuntimeError:  # the loop closed meanwhile (shutdown)
+                pass
+
+    def _resolve(self, done: list[tuple[str, int, int]]) -> None:
+        for txid, code, number in done:
+            for fut in self._tx_waiters.pop(txid, ()):
+                if not fut.done():
+                    fut.set_result((code, number))
+
+    async def tx_status(self, txid: str) -> tuple[int, int]:
+        """(validation code, block number) of `txid`, waiting for its block if need be.
+
+        Each waiter is woken by the block holding its txid, not by every block.
+        """
+        status = self.ledger.get_tx_status(txid)
+        if status is not None:
+            return status
+        self._loop = asyncio.get_running_loop()
+        fut: asyncio.Future[tuple[int, int]] = self._loop.create_future()
+        self._tx_waiters.setdefault(txid, []).append(fut)
+        try:
+            # Registered first, then looked up again: a commit between the two is not missed.
+            status = self.ledger.get_tx_status(txid)
+            return status if status is not None else await fut
+        finally:
+            waiters = self._tx_waiters.get(txid)
+            if waiters is not None and fut in waiters:
+                waiters.remove(fut)
+                if not waiters:
+                    del self._tx_waiters[txid]
 
     def deliver(self, block: common_pb2.Block) -> None:
         """Queue a block from the orderer; this peer commits it on its own thread, in order."""

@@ -287,3 +287,25 @@ def test_commit_status_for_a_non_reader_is_permission_denied(net: PeerNet, chain
     _, ctx = _commit_status(net, chain.user("bsp2"), "t")
     assert ctx.code == grpc.StatusCode.PERMISSION_DENIED
     assert "signature set did not satisfy policy" in ctx.message
+
+
+def test_commit_status_waits_for_the_block_committed_on_another_thread(
+    net: PeerNet, chain: Chain
+) -> None:
+    user = chain.user("bsp1")
+    first, second = _prepared(net, user), _prepared(net, user)
+    req = gateway_pb2.CommitStatusRequest(
+        transaction_id=unpack_envelope(second).txid, channel_id=CHANNEL, identity=user.serialize()
+    ).SerializeToString()
+    signed = gateway_pb2.SignedCommitStatusRequest(request=req, signature=user.sign(req))
+
+    async def main() -> Any:
+        waiting = asyncio.create_task(_service(net).CommitStatus(signed, FakeContext()))
+        await asyncio.to_thread(net.commit, first.SerializeToString())
+        await asyncio.sleep(0.05)
+        assert not waiting.done(), "answered before the transaction was committed"
+        await asyncio.to_thread(net.commit, second.SerializeToString())
+        return await asyncio.wait_for(waiting, 5)
+
+    resp = asyncio.run(main())
+    assert (resp.result, resp.block_number) == (transaction_pb2.VALID, 2)
