@@ -4,7 +4,10 @@ is lost and every peer's state is what its blocks say.
 A private sandbox (own CBP_HOME, ports shifted by CBP_CRASH_PORT_OFFSET, default 960) runs only
 the smoke chaincode. Clients submit `Put(key, value)` at concurrency 40 through the gateway;
 once enough commits have been reported VALID the engine process is killed with SIGKILL, in
-the middle of the load, and started again with `Sandbox.up` as a user would.
+the middle of the load, and started again with `Sandbox.up` as a user would. The first kill
+lands just after the orderer writes a block (the peers are committing it), the second at a
+random moment; then each peer's chain must equal the orderer's and its state a replay of its
+block file.
 """
 
 from __future__ import annotations
