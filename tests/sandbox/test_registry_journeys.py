@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from gateway import Contract, EndorseError, Gateway, GatewayError, from_profile
+from gateway import EndorseError, Gateway, GatewayError, from_profile
 from network.sandbox import Sandbox
 
 pytestmark = pytest.mark.sandbox
@@ -38,9 +39,45 @@ PARTICIPANTS = [
 ]
 
 
+# One gateway per peer of the BSP channels (tso, bsphost, dsohost), to wait for every peer.
+_PEER_GATEWAYS: dict[str, Gateway] = {}
+
+
 def _gateway(org: str, profile_path: str) -> Iterator[Gateway]:
     with from_profile(org, "User1", profile_path) as gw:
+        if org in ("tso", "bsp1", "areti"):
+            _PEER_GATEWAYS[org] = gw
         yield gw
+        _PEER_GATEWAYS.pop(org, None)
+
+
+class SyncedContract:
+    """The registry as the journeys use it: a submit returns once EVERY peer of the channel has
+    committed it. A gateway reports a commit on its own peer; on real Fabric the next actor's peer
+    (the TSO's, say) may be a moment behind, and would still see the POD in its old state."""
+
+    def __init__(self, gw: Gateway, channel: str) -> None:
+        self.channel = channel
+        self.contract = gw.get_network(channel).get_contract("registry")
+
+    def submit_transaction(self, name: str, *args: Any) -> bytes:
+        commit = self.contract.new_proposal(name, *args).endorse().submit()
+        status = commit.get_status()
+        status.raise_for_status()
+        deadline = time.monotonic() + 30
+        for gw in list(_PEER_GATEWAYS.values()):
+            network = gw.get_network(self.channel)
+            while network.get_chain_info().height <= status.block_number:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"a peer never reached block {status.block_number}")
+                time.sleep(0.05)
+        return commit.result or b""
+
+    def evaluate_transaction(self, name: str, *args: Any) -> bytes:
+        return self.contract.evaluate_transaction(name, *args)
+
+    def new_proposal(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.contract.new_proposal(name, *args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +100,8 @@ def areti(sandbox: Sandbox, profile_path: str) -> Iterator[Gateway]:
     yield from _gateway("areti", profile_path)
 
 
-def registry(gw: Gateway, channel: str = "bsp1-channel") -> Contract:
-    return gw.get_network(channel).get_contract("registry")
+def registry(gw: Gateway, channel: str = "bsp1-channel") -> SyncedContract:
+    return SyncedContract(gw, channel)
 
 
 @pytest.fixture(scope="module", autouse=True)
