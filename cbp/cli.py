@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from network.paths import sandbox_paths
 from network.processes import ProcessError
@@ -40,6 +41,7 @@ def cmd_network(args: argparse.Namespace) -> int:
         return 0
     st = sb.status()
     heights = _channel_heights(sb) if st.up else {}
+    fabric = _fabric_status(sb) if st.engine == "fabric" else None
     if args.json:
         print(
             json.dumps(
@@ -49,6 +51,7 @@ def cmd_network(args: argparse.Namespace) -> int:
                     "processes": st.processes,
                     "listeners": st.listeners,
                     "channels": heights,
+                    **({"fabric": fabric} if fabric else {}),
                 },
                 indent=2,
             )
@@ -64,7 +67,27 @@ def cmd_network(args: argparse.Namespace) -> int:
             print(f"  {name:<36} {'listening' if ok else 'not listening'}")
         for ch, h in heights.items():
             print(f"  channel {ch:<28} height {h}")
+        if fabric:
+            for name, node in fabric["nodes"].items():
+                health = "healthy" if node["healthy"] else node.get("detail", "unhealthy")
+                print(f"  node {name:<31} {health}")
+            for ch, info in fabric["channels"].items():
+                per_node = ", ".join(f"{n} {h}" for n, h in info["heights"].items())
+                print(f"  channel {ch:<28} heights: {per_node}")
+                for cc, d in info["chaincodes"].items():
+                    print(f"    chaincode {cc:<24} {d}")
     return 0 if st.up or args.action == "status" else 1
+
+
+def _fabric_status(sb: Sandbox) -> dict[str, Any] | None:
+    """Per-node health, per-node heights and committed chaincodes, from the fabric engine."""
+    try:
+        from network.fabric import FabricEngine
+
+        status: dict[str, Any] = FabricEngine(sb.topology, sb.paths).status()
+        return status
+    except Exception as exc:  # status must still print the processes
+        return {"nodes": {}, "channels": {}, "error": str(exc)}
 
 
 def _channel_heights(sb: Sandbox) -> dict[str, int | str]:
