@@ -28,6 +28,7 @@ from .policies import SignedData, evaluate_signature_policy
 from .protoutil import ParsedProposal, compute_txid, unpack_proposal
 
 if TYPE_CHECKING:
+    from .channelconfig import ChannelConfig
     from .node import PeerChannel, PeerNode
 
 log = logging.getLogger(__name__)
@@ -262,12 +263,40 @@ class Endorser:
         return response, sim_results.public_bytes(), event_bytes
 
 
+# (channel, config sequence, policy path, creator) -> whether the creator satisfies the policy.
+_DECISIONS: dict[tuple[str, int, str, bytes], bool] = {}
+_DECISIONS_MAX = 4096
+_DECISIONS_LOCK = threading.Lock()
+
+
+def signed_data_satisfies(config: ChannelConfig, path: str, signed: SignedData) -> bool:
+    """Fabric's policy check over one signed datum: the signature is verified and the identity
+    validated on every call; which principals a valid identity satisfies depends only on its
+    certificate and the channel config, so that part is remembered per config sequence."""
+    try:
+        identity = config.msp_manager.deserialize_identity(signed.identity)
+        identity.validate()
+    except MSPError:
+        return False
+    if not identity.verify(signed.data, signed.signature):
+        return False
+    key = (config.channel_id, config.sequence, path, signed.identity)
+    decision = _DECISIONS.get(key)
+    if decision is None:
+        decision = config.policy_manager.evaluate_identities(path, [identity])
+        with _DECISIONS_LOCK:
+            if len(_DECISIONS) >= _DECISIONS_MAX:
+                _DECISIONS.clear()
+            _DECISIONS[key] = decision
+    return decision
+
+
 def check_acl(channel: PeerChannel, resource: str, default: str, pp: ParsedProposal) -> None:
     """An ACL resource checked against the proposal's signed data, with Fabric's wording."""
     policy = channel.config.policy_ref(resource, default)
-    signed = [SignedData(pp.signed.proposal_bytes, pp.creator, pp.signed.signature)]
+    signed = SignedData(pp.signed.proposal_bytes, pp.creator, pp.signed.signature)
     try:
-        ok = channel.config.policy_manager.evaluate(policy, signed)
+        ok = signed_data_satisfies(channel.config, policy, signed)
         reason = "signature set did not satisfy policy"
     except Exception as exc:
         ok, reason = False, str(exc)

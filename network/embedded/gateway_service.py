@@ -21,6 +21,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_pb2
 
+from .endorser import signed_data_satisfies
 from .msp import Identity
 from .policies import SignedData, evaluate_signature_policy
 from .protoutil import ParsedProposal, ProtoError, tx_filter, unpack_envelope, unpack_proposal
@@ -336,7 +337,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
             raise GatewayError(Code.NOT_FOUND, f"channel '{channel_id}' not found")
         policy = ch.config.policy_ref(resource, "/Channel/Application/Readers")
         try:
-            ok = ch.config.policy_manager.evaluate(policy, [SignedData(data, identity, signature)])
+            ok = signed_data_satisfies(ch.config, policy, SignedData(data, identity, signature))
         except Exception:
             ok = False
         if not ok:

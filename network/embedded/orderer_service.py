@@ -22,6 +22,7 @@ from .blockfactory import BlockFactory
 from .blockstore import BlockStore
 from .channelconfig import ChannelConfig, channel_id_of_block
 from .deliver import BlockSource, deliver_blocks
+from .endorser import signed_data_satisfies
 from .msp import SigningIdentity
 from .node import HeightWatcher, PeerChannel, SerialWorker
 from .policies import SignedData
@@ -110,9 +111,9 @@ class ChannelChain:
             return Status.BAD_REQUEST, f"bad envelope: {exc}"
         if chdr.channel_id != self.channel_id:
             return Status.BAD_REQUEST, f"channel {chdr.channel_id!r} is not {self.channel_id!r}"
-        signed = [SignedData(env.payload, shdr.creator, env.signature)]
+        signed = SignedData(env.payload, shdr.creator, env.signature)
         try:
-            ok = self.config.policy_manager.evaluate("/Channel/Writers", signed)
+            ok = signed_data_satisfies(self.config, "/Channel/Writers", signed)
         except Exception as exc:
             ok = False
             log.debug("writers check failed: %s", exc)
