@@ -163,3 +163,24 @@ def test_private_writes_wait_in_the_transient_store_until_every_peer_committed(
     assert tso.get_private_data(CC, "tsoPrivate", "k") == b"secret"
     dso = net.peers["dsohost"].channels[CHANNEL].ledger
     assert dso.get_private_data(CC, "tsoPrivate", "k") is None
+
+
+def test_remembered_policy_decision_still_checks_each_signature(
+    chain: Chain, tmp_path: Path
+) -> None:
+    from network.embedded.endorser import signed_data_satisfies
+    from network.embedded.policies import SignedData
+
+    config = chain.open_ledger(tmp_path / "acl-ledger").channel_config
+    user, forger = chain.user("bsp1"), chain.user("bsp1", "Admin")
+    data = b"commit status request"
+    path = "/Channel/Application/Writers"
+    good = SignedData(data, user.serialize(), user.sign(data))
+    assert signed_data_satisfies(config, path, good)
+    assert signed_data_satisfies(config, path, good)  # remembered decision, still verified
+    forged = SignedData(data, user.serialize(), forger.sign(data))
+    assert not signed_data_satisfies(config, path, forged)
+    peer = chain.peer("tso")
+    assert not signed_data_satisfies(
+        config, path, SignedData(data, peer.serialize(), peer.sign(data))
+    )
