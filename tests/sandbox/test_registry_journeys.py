@@ -357,3 +357,67 @@ def test_registry_uvam_journey_on_the_ledger(bsp1: Gateway, tso: Gateway, areti:
         ("UvamQualified", "UnderReview", "Qualified"),
         ("RelationEnded", "Active", "Ended"),
     ]
+
+
+# Each refusal the issue lists, on the ledger: (who, transaction, argument builder, message part).
+# The POD `code` exists and is Registered, owned by BSP1, before each attempt. Another BSP never
+# reaches the chaincode: the channel refuses it ("wrong owner"); the TSO, a member, is refused by
+# the chaincode's owner rule ("not the owner").
+def _update(code: str) -> str:
+    return json.dumps({"meteringPointId": code, "resourceName": "x"})
+
+
+def _bad_eic(code: str) -> str:
+    return json.dumps({**pod(new_pod_code()), "flexibilityServiceProviderId": "10XIT-BSP-ALFA-X"})
+
+
+def _no_power(code: str) -> str:
+    return json.dumps({k: v for k, v in pod(new_pod_code()).items() if k != "contractedPower"})
+
+
+def _big_attachment(code: str) -> str:
+    body = b"%PDF-1.7\n" + b"0" * (5 * 1024 * 1024 + 1)
+    return json.dumps({**diagram(code), "documentFile": base64.b64encode(body).decode()})
+
+
+REFUSALS: dict[str, tuple[str, str, Any, str]] = {
+    "invalid code": ("bsp1", "RegisterPod", _bad_eic, "has a wrong check character"),
+    "unknown entity": ("bsp1", "ReadPod", lambda c: "IT002E99999999", "is not registered"),
+    "duplicate id": ("bsp1", "RegisterPod", lambda c: json.dumps(pod(c)), "is already registered"),
+    "wrong owner": ("bsp2", "UpdatePod", _update, "creator org unknown"),
+    "not the owner": ("tso", "UpdatePod", _update, "Forbidden"),
+    "wrong role": (
+        "bsp1",
+        "UpdatePodStatus",
+        lambda c: status(c, "Validated"),
+        "only the DSO named on the POD",
+    ),
+    "wrong state": ("bsp1", "UpdatePod", _update, "information can change only while Open"),
+    "missing mandatory field": ("bsp1", "RegisterPod", _no_power, "'contractedPower' is mandatory"),
+    "oversized attachment": ("bsp1", "CreateAttachment", _big_attachment, "the 5 MB limit"),
+    "malformed JSON": ("bsp1", "RegisterPod", lambda c: "{not json", "is not valid JSON"),
+    "non-UTF-8 argument": ("bsp1", "RegisterPod", lambda c: b"\xff\xfe\x00", "is not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+def test_registry_each_refusal_changes_nothing_on_the_ledger(
+    case: str, bsp1: Gateway, bsp2: Gateway, tso: Gateway
+) -> None:
+    who, fn, build, message = REFUSALS[case]
+    code = new_pod_code()
+    registry(bsp1).submit_transaction("RegisterPod", json.dumps(pod(code)))
+    network = tso.get_network("bsp1-channel")
+    height = network.get_chain_info().height
+    before = registry(tso).evaluate_transaction("ReadPod", code)
+    caller = {"bsp2": bsp2, "tso": tso}.get(who, bsp1)
+    contract = caller.get_network("bsp1-channel").get_contract("registry")
+    with pytest.raises(GatewayError) as refused:
+        if fn.startswith("Read"):
+            contract.evaluate_transaction(fn, build(code))
+        else:
+            contract.submit_transaction(fn, build(code))
+    print(case, "=>", str(refused.value).splitlines()[-1][-160:])
+    assert message.lower() in str(refused.value).lower()
+    assert network.get_chain_info().height == height, "a refused transaction reached a block"
+    assert registry(tso).evaluate_transaction("ReadPod", code) == before
