@@ -163,10 +163,15 @@ class ChannelChain:
         for peer in self.peers:
             peer.deliver(block)
 
-    def close(self) -> None:
-        """Write the batches already cut, then close the store (the peers commit them)."""
+    def stop_timer(self) -> None:
+        """No BatchTimeout cut from now on; what is pending is dropped, never acknowledged."""
         if self._timer is not None:
             self._timer.cancel()
+            self._timer = None
+
+    def close(self) -> None:
+        """Write the batches already cut, then close the store (the peers commit them)."""
+        self.stop_timer()
         self._writer.stop()
         self.store.close()
 

@@ -65,6 +65,7 @@ class Engine:
         await asyncio.gather(*(s.stop(grace=1.0) for s in self.servers))
         # Orderer first: its writer hands its last blocks to the peers' committers.
         for chain in self.orderer.chains.values():
+            chain.stop_timer()  # on the loop thread, which owns the timer
             await asyncio.to_thread(chain.close)
         for p in self.peers:
             await p.chaincode_support.stop()
