@@ -164,7 +164,7 @@ class ChannelChain:
             peer.deliver(block)
 
     def stop_timer(self) -> None:
-        """No BatchTimeout cut from now on; what is pending is dropped, never acknowledged."""
+        """No BatchTimeout cut from now on: envelopes not yet in a block are dropped at stop."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
