@@ -46,6 +46,42 @@ ERROR_STREAM_TERMINATED = "chaincode stream terminated"
 MAX_RESULT_LIMIT = 100
 TOTAL_QUERY_LIMIT = 100000
 
+# core.yaml chaincode.runtimeParams defaults, which Fabric v3.1's peer sends in READY as
+# ChaincodeAdditionalParams; shims batch writes and multi-key reads only when told so.
+USE_WRITE_BATCH = True
+MAX_SIZE_WRITE_BATCH = 1000
+USE_GET_MULTIPLE_KEYS = True
+MAX_SIZE_GET_MULTIPLE_KEYS = 1000
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _additional_params() -> bytes:
+    """ChaincodeAdditionalParams{1 use_write_batch, 2 max_size_write_batch,
+    3 use_get_multiple_keys, 4 max_size_get_multiple_keys}, encoded by hand: the pinned
+    fabric_protos release predates the message. Zero fields are omitted, as proto3 does."""
+    out = bytearray()
+    fields = (
+        int(USE_WRITE_BATCH),
+        MAX_SIZE_WRITE_BATCH,
+        int(USE_GET_MULTIPLE_KEYS),
+        MAX_SIZE_GET_MULTIPLE_KEYS,
+    )
+    for number, value in enumerate(fields, start=1):
+        if value:
+            out += _varint(number << 3) + _varint(value)  # wire type 0 (varint)
+    return bytes(out)
+
+
+READY_PAYLOAD = _additional_params()
+
 
 class HandlerError(Exception):
     """A chaincode request the peer refuses; the text goes back to the shim in an ERROR."""
@@ -177,7 +213,7 @@ class ChaincodeHandler:
             await self.stop()
             raise ConnectionError("error in handling register chaincode, chaincodeID name is empty")
         await self._send(Msg(type=T.REGISTERED))
-        await self._send(Msg(type=T.READY))
+        await self._send(Msg(type=T.READY, payload=READY_PAYLOAD))
         self._reader = asyncio.create_task(
             self._read_loop(), name=f"cc-{self.peer}-{self.chaincode}"
         )
