@@ -68,6 +68,16 @@ class FakeOrderer:
         return self.status, self.info
 
 
+_OPEN: list[PeerNet] = []
+
+
+def close_nets() -> None:
+    """Close the ledgers of every net built since the last call (test teardown)."""
+    while _OPEN:
+        for p in _OPEN.pop().peers.values():
+            p.close()
+
+
 @dataclass
 class PeerNet:
     chain: Chain
@@ -121,7 +131,9 @@ def build_net(
         )
         node.join(ledger, [CC])
         peers[org] = node
-    return PeerNet(chain, peers, FakeOrderer())
+    net = PeerNet(chain, peers, FakeOrderer())
+    _OPEN.append(net)
+    return net
 
 
 def signed_proposal(

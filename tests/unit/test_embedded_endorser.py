@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from embedded_fixtures import CC, CHANNEL, Chain, smoke_definition
-from embedded_peer_fixtures import PeerNet, build_net, signed_proposal
+from embedded_peer_fixtures import PeerNet, build_net, close_nets, signed_proposal
 from fabric_protos.peer import proposal_response_pb2, transaction_pb2
 
 from network.embedded import protoutil
 from network.embedded.gateway_service import prepare_transaction
+
+
+@pytest.fixture(autouse=True)
+def _close_nets() -> Iterator[None]:
+    yield
+    close_nets()
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +178,9 @@ def test_remembered_policy_decision_still_checks_each_signature(
     from network.embedded.endorser import signed_data_satisfies
     from network.embedded.policies import SignedData
 
-    config = chain.open_ledger(tmp_path / "acl-ledger").channel_config
+    ledger = chain.open_ledger(tmp_path / "acl-ledger")
+    config = ledger.channel_config
+    ledger.close()
     user, forger = chain.user("bsp1"), chain.user("bsp1", "Admin")
     data = b"commit status request"
     path = "/Channel/Application/Writers"

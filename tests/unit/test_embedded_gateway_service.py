@@ -7,6 +7,7 @@ per-endorser `gateway.ErrorDetail`s decoded from the `grpc-status-details-bin` t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from embedded_peer_fixtures import (
     FakeContext,
     PeerNet,
     build_net,
+    close_nets,
     signed_proposal,
 )
 from fabric_protos.common import common_pb2
@@ -31,6 +33,12 @@ from network.embedded.msp import SigningIdentity
 from network.embedded.protoutil import unpack_envelope
 
 TSO_PLUS_HOST = "AND('TSOMSP.peer', OR('BSPHostMSP.peer', 'DSOHostMSP.peer'))"
+
+
+@pytest.fixture(autouse=True)
+def _close_nets() -> Iterator[None]:
+    yield
+    close_nets()
 
 
 @pytest.fixture(scope="module")
