@@ -111,6 +111,11 @@ class ChannelChain:
             return Status.BAD_REQUEST, f"bad envelope: {exc}"
         if chdr.channel_id != self.channel_id:
             return Status.BAD_REQUEST, f"channel {chdr.channel_id!r} is not {self.channel_id!r}"
+        if chdr.type == common_pb2.CONFIG_UPDATE:
+            return Status.BAD_REQUEST, (
+                f"channel {self.channel_id}: config updates are not supported by the embedded "
+                "engine's orderer; change network/topology.yaml and recreate the sandbox"
+            )
         signed = SignedData(env.payload, shdr.creator, env.signature)
         try:
             ok = signed_data_satisfies(self.config, "/Channel/Writers", signed)
