@@ -20,7 +20,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2
 
-from . import syscc
+from . import lifecycle, syscc
 from .chaincode_handler import HandlerError, TransactionContext
 from .chaincode_support import ChaincodeExecutionError
 from .msp import Identity, MSPError
@@ -238,6 +238,9 @@ class Endorser:
         self, pp: ParsedProposal, channel: PeerChannel, creator: Identity, definition: Any
     ) -> tuple[proposal_response_pb2.Response, bytes, bytes]:
         sim = channel.ledger.new_tx_simulator(pp.txid)
+        # As Fabric's lifecycle.ChaincodeEndorsementInfo: the definition's sequence is read
+        # through the simulator, so the tx is invalidated if the chaincode is upgraded first.
+        sim.get_state(lifecycle.NAMESPACE, lifecycle.sequence_key(pp.chaincode_name))
         ctx = TransactionContext(
             channel_id=pp.channel_id,
             txid=pp.txid,

@@ -21,6 +21,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_pb2
 
+from . import syscc
 from .endorser import signed_data_satisfies
 from .msp import Identity
 from .policies import SignedData, evaluate_signature_policy
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Code = grpc.StatusCode
+NO_PLAN = "no combination of peers can be derived which satisfy the endorsement policy"
 _CODE_NUMBERS = {c: c.value[0] for c in grpc.StatusCode}
 
 
@@ -147,7 +149,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
 
     async def _evaluate(self, request: gateway_pb2.EvaluateRequest) -> gateway_pb2.EvaluateResponse:
         pp = self._parse(request.proposed_transaction)
-        candidates = self._channel_peers(pp.channel_id)
+        candidates = [p for p in self._channel_peers(pp.channel_id) if _has_chaincode(p, pp)]
         targets = list(request.target_organizations)
         if not targets and pp.transient:
             targets = [self.peer.msp_id]
@@ -213,10 +215,7 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
                 chosen = [first, *combo]
                 if evaluate_signature_policy(env, [ids[p.name] for p in chosen]):
                     return chosen
-        raise GatewayError(
-            Code.FAILED_PRECONDITION,
-            "no combination of peers can be derived which satisfy the endorsement policy",
-        )
+        raise GatewayError(Code.FAILED_PRECONDITION, NO_PLAN)
 
     async def _endorse(self, request: gateway_pb2.EndorseRequest) -> gateway_pb2.EndorseResponse:
         signed = request.proposed_transaction
@@ -227,17 +226,18 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
         pp = self._parse(signed)
         channel_peers = self._channel_peers(pp.channel_id)
         if request.endorsing_organizations:
-            orgs = set(request.endorsing_organizations)
-            plan = [p for p in channel_peers if p.msp_id in orgs]
-            plan = [
-                next(p for p in plan if p.msp_id == o)
-                for o in orgs
-                if any(p.msp_id == o for p in plan)
-            ]
-            if len(plan) < len(orgs):
+            # Fabric's planForOrgs: one peer per named org, in the order given.
+            orgs = list(dict.fromkeys(request.endorsing_organizations))
+            with_cc = [p for p in channel_peers if _has_chaincode(p, pp)]
+            first_of: dict[str, PeerNode] = {}
+            for p in with_cc:
+                first_of.setdefault(p.msp_id, p)  # the gateway's own peer first
+            plan = [first_of[o] for o in orgs if o in first_of]
+            missing = [o for o in orgs if o not in first_of]
+            if missing:
                 raise GatewayError(
                     Code.UNAVAILABLE,
-                    f"failed to find any endorsing peers for org(s): {sorted(orgs - {p.msp_id for p in plan})}",
+                    f"failed to find any endorsing peers for org(s): {', '.join(missing)}",
                 )
             first = plan[0]
             responses = await self._collect(plan, signed, pp)
@@ -250,6 +250,9 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
                 )
             if not channel_peers:
                 raise GatewayError(Code.FAILED_PRECONDITION, f"channel '{pp.channel_id}' not found")
+            if not any(_has_chaincode(p, pp) for p in channel_peers):
+                # planFromFirstEndorser: no peer has it, so discovery derives no plan either.
+                raise GatewayError(Code.FAILED_PRECONDITION, NO_PLAN)
             first = local[0] if local else channel_peers[0]
             first_resp = await self._collect([first], signed, pp)
             plan = self._plan(pp, first)
@@ -421,6 +424,19 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
             if events:
                 yield gateway_pb2.ChaincodeEventsResponse(events=events, block_number=n)
             n += 1
+
+
+def _has_chaincode(peer: PeerNode, pp: ParsedProposal) -> bool:
+    """Whether the peer can run the proposal's chaincode on its channel (system chaincodes run
+    on every peer), as the registry knows from discovery."""
+    if syscc.is_syscc(pp.chaincode_name):
+        return True
+    ch = peer.channels.get(pp.channel_id)
+    return (
+        ch is not None
+        and pp.chaincode_name in ch.chaincodes
+        and ch.definition(pp.chaincode_name) is not None
+    )
 
 
 def prepare_transaction(

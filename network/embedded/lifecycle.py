@@ -11,7 +11,7 @@ definition back through `PeerLedger.chaincode_definition`.
 from __future__ import annotations
 
 from fabric_protos.peer import collection_pb2
-from fabric_protos.peer.lifecycle import lifecycle_pb2
+from fabric_protos.peer.lifecycle import db_pb2, lifecycle_pb2
 
 from .policydsl import from_string
 from .validator import LIFECYCLE_NS, ChaincodeDefinition, definition_key
@@ -52,9 +52,18 @@ def definition_for(
     )
 
 
+def sequence_key(name: str) -> str:
+    """Fabric's `_lifecycle` key of a chaincode's committed sequence; every endorsement of the
+    chaincode reads it, so a transaction endorsed before an upgrade fails MVCC after it."""
+    return f"namespaces/fields/{name}/Sequence"
+
+
 def definition_writes(d: ChaincodeDefinition) -> dict[str, bytes]:
     """The `_lifecycle` key/values that record `d` as committed."""
-    return {definition_key(d.name): d.to_proto().SerializeToString()}
+    return {
+        definition_key(d.name): d.to_proto().SerializeToString(),
+        sequence_key(d.name): db_pb2.StateData(Int64=d.sequence).SerializeToString(),
+    }
 
 
 def commit_args(d: ChaincodeDefinition) -> lifecycle_pb2.CommitChaincodeDefinitionArgs:

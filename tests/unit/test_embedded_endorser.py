@@ -193,3 +193,22 @@ def test_remembered_policy_decision_still_checks_each_signature(
     assert not signed_data_satisfies(
         config, path, SignedData(data, peer.serialize(), peer.sign(data))
     )
+
+
+def test_endorsement_reads_the_chaincode_sequence_from_lifecycle(
+    net: PeerNet, chain: Chain
+) -> None:
+    from fabric_protos.ledger.rwset import rwset_pb2
+    from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+
+    signed, _ = signed_proposal(chain.user("bsp1"), [b"Put", b"k", b"v"])
+    pr, err = _process(net, "tso", signed)
+    assert err is None
+    prp = proposal_response_pb2.ProposalResponsePayload.FromString(pr.payload)
+    action = protoutil.proposal_pb2.ChaincodeAction.FromString(prp.extension)
+    rws = rwset_pb2.TxReadWriteSet.FromString(action.results)
+    reads = {
+        ns.namespace: [r.key for r in kv_rwset_pb2.KVRWSet.FromString(ns.rwset).reads]
+        for ns in rws.ns_rwset
+    }
+    assert reads["_lifecycle"] == [f"namespaces/fields/{CC}/Sequence"]

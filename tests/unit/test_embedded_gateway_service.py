@@ -196,13 +196,28 @@ def test_evaluate_returns_the_chaincode_result(net: PeerNet, chain: Chain) -> No
     assert net.chaincode("bsphost").calls == 1
 
 
-def test_evaluate_of_an_undefined_chaincode_tries_every_peer(net: PeerNet, chain: Chain) -> None:
+def test_evaluate_of_an_undefined_chaincode_finds_no_peer(net: PeerNet, chain: Chain) -> None:
+    # Fabric's registry only offers peers that have the chaincode.
     _, ctx = _evaluate(net, chain.user("bsp1"), [b"Get"], chaincode="nope")
-    assert ctx.code == grpc.StatusCode.ABORTED
-    status = _status(ctx)
-    assert status.message == "failed to evaluate transaction, see attached details for more info"
-    assert [d.msp_id for d in status.details] == ["BSPHostMSP", "TSOMSP", "DSOHostMSP"]
-    assert all("chaincode nope not found" in d.message for d in status.details)
+    assert ctx.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert ctx.message == f"no peers available to evaluate chaincode nope in channel {CHANNEL}"
+
+
+def test_endorse_of_an_undefined_chaincode_has_no_plan(net: PeerNet, chain: Chain) -> None:
+    _, ctx = _endorse(net, chain.user("bsp1"), chaincode="nope")
+    assert ctx.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert ctx.message == (
+        "no combination of peers can be derived which satisfy the endorsement policy"
+    )
+    assert all(net.chaincode(o).calls == 0 for o in net.peers)
+
+
+def test_endorsing_orgs_without_peers_are_unavailable(net: PeerNet, chain: Chain) -> None:
+    _, ctx = _endorse(
+        net, chain.user("bsp1"), endorsing_organizations=["BSP1MSP", "TSOMSP", "ARETIMSP"]
+    )
+    assert ctx.code == grpc.StatusCode.UNAVAILABLE
+    assert ctx.message == "failed to find any endorsing peers for org(s): BSP1MSP, ARETIMSP"
 
 
 def test_evaluate_chaincode_error_is_not_retried(net: PeerNet, chain: Chain) -> None:
