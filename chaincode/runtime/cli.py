@@ -2,7 +2,8 @@
 
 Flags fall back to the environment variables Fabric's shims read (CHAINCODE_SERVER_ADDRESS,
 CORE_CHAINCODE_ID_NAME, CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_CLIENT_CA_CERT).
-Logs go to stderr; SIGTERM or SIGINT stop the server cleanly.
+Logs go to stderr; SIGTERM or SIGINT stop the server cleanly. CHAINCODE_PROFILE=<path> profiles
+the server (see ``profiling``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 
 from .config import ENV, ServerSettings, SettingsError
 from .contract import Contract
+from .profiling import profiled
 from .router import ContractRouter
 from .server import ChaincodeServer
 
@@ -96,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("%s", exc)
         return 2
     try:
-        asyncio.run(_serve(ChaincodeServer(router, settings)))
+        with profiled(settings.chaincode_id.partition(":")[0]):
+            asyncio.run(_serve(ChaincodeServer(router, settings)))
     except OSError as exc:
         logger.error("%s", exc)
         return 1

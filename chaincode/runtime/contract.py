@@ -98,11 +98,17 @@ class Contract:
 
     ``name`` is the contract's namespace: clients call ``"<name>:<Function>"``; a function
     without a prefix goes to the default contract (the one named "" or else the first served).
-    ``info`` is the metadata's title/version/description.
+    ``info`` is the metadata's title/version/description; ``write_batch`` (default on) batches
+    the transaction's writes when the peer accepts it.
     """
 
     name: ClassVar[str] = ""
     info: ClassVar[dict[str, Any]] = {}
+    # Buffer each transaction's writes and send them in one WRITE_BATCH_STATE when it ends, if
+    # the peer offers batches (Fabric 3.1 peers do). Reads still see committed state either
+    # way; what changes is that a write the peer refuses fails the transaction at its end, not
+    # at the put call. Set False for a contract that must catch a refused write itself.
+    write_batch: ClassVar[bool] = True
 
     @property
     def contract_name(self) -> str:

@@ -167,6 +167,8 @@ class ContractRouter:
             known = ", ".join(sorted(self._entries))
             return _failure(f"contract {contract_name!r} is not served here (served: {known})")
         contract = entry.contract
+        if contract.write_batch:
+            stub.start_write_batch()
         try:
             ctx = contract.create_context(stub)
             tx = entry.transactions.get(fn)

@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from chaincode.runtime import ChaincodeError, Context, Contract, ContractRouter, transaction
+from chaincode.runtime import messages as m
 from chaincode.runtime.testing import FakePeer
 
 
@@ -200,3 +201,50 @@ def test_chaincode_contract_error_status_must_be_an_error() -> None:
     assert ChaincodeError("x").status == 500
     with pytest.raises(ValueError, match="400-599"):
         ChaincodeError("x", status=200)
+
+
+class Ledger(Contract):
+    @transaction()
+    def Move(self, ctx: Context, source: str, target: str) -> str:
+        value = ctx.stub.get_state(source)
+        ctx.stub.put_state(target, value)
+        ctx.stub.del_state(source)
+        # a read after a write still sees the committed value, batched or not
+        return ctx.stub.get_state(source).decode()
+
+    @transaction()
+    def Refuse(self, ctx: Context, key: str) -> None:
+        ctx.stub.put_state(key, b"v")
+        raise ChaincodeError("refused after writing")
+
+
+class UnbatchedLedger(Ledger):
+    write_batch = False
+
+
+BATCHING_PEER = m.PeerParams(use_write_batch=True, max_size_write_batch=1000)
+
+
+def test_chaincode_contract_writes_go_in_one_batch_at_the_end_when_the_peer_offers_it() -> None:
+    with FakePeer(ContractRouter([Ledger]), params=BATCHING_PEER) as p:
+        p.state[("", "a")] = b"1"
+        outcome = p.invoke("Move", "a", "b")
+        assert outcome.status == 200 and outcome.payload == b"1"
+        assert [r.type for r in outcome.requests] == [m.GET_STATE, m.GET_STATE, m.WRITE_BATCH_STATE]
+        assert p.state == {("", "b"): b"1"}
+
+
+def test_chaincode_contract_failed_transaction_ships_no_batch() -> None:
+    with FakePeer(ContractRouter([Ledger]), params=BATCHING_PEER) as p:
+        outcome = p.invoke("Refuse", "k")
+        assert outcome.status == 500 and outcome.error == "refused after writing"
+        assert outcome.requests == [] and p.state == {}
+
+
+def test_chaincode_contract_can_opt_out_of_write_batches() -> None:
+    with FakePeer(ContractRouter([UnbatchedLedger]), params=BATCHING_PEER) as p:
+        p.state[("", "a")] = b"1"
+        outcome = p.invoke("Move", "a", "b")
+        kinds = [r.type for r in outcome.requests]
+        assert kinds == [m.GET_STATE, m.PUT_STATE, m.DEL_STATE, m.GET_STATE]
+        assert p.state == {("", "b"): b"1"}
