@@ -59,6 +59,7 @@ class KeyModification(Protocol):
 
 class Stub(Protocol):
     def get_state(self, key: str) -> bytes: ...
+    def get_multiple_states(self, keys: list[str]) -> list[bytes]: ...
     def put_state(self, key: str, value: bytes) -> None: ...
     def del_state(self, key: str) -> None: ...
     def create_composite_key(self, object_type: str, attributes: list[str]) -> str: ...
@@ -124,27 +125,51 @@ class Tx:
         self.tx_id = self.stub.get_tx_id()
         self.time = self.stub.get_tx_timestamp()
         self.timestamp = iso(self.time)
+        # Committed values read so far, by key. Reads see committed state only (Fabric's
+        # rule), so a key read twice reads the same; a key this tx writes is forgotten, so a
+        # later read asks the stub again, whatever it answers.
+        self._reads: dict[str, bytes] = {}
 
     # --- keys and records -------------------------------------------------------------------
 
     def key(self, object_type: str, *attributes: str) -> str:
         return self.stub.create_composite_key(object_type, list(attributes))
 
+    def prefetch(self, *wanted: tuple[str, ...]) -> None:
+        """Read these (object type, *attributes) keys in one request, for later ``get``s.
+
+        Only for keys the transaction is about to read anyway: a prefetched key joins the
+        read set even if a refusal comes first (a refused proposal is never committed).
+        """
+        keys = [self.key(*parts) for parts in wanted]
+        keys = [k for k in dict.fromkeys(keys) if k not in self._reads]
+        if keys:
+            self._reads.update(zip(keys, self.stub.get_multiple_states(keys), strict=True))
+
     def get(self, object_type: str, *attributes: str) -> dict[str, Any] | None:
-        raw = self.stub.get_state(self.key(object_type, *attributes))
+        key = self.key(object_type, *attributes)
+        raw = self._reads.get(key)
+        if raw is None:
+            raw = self._reads[key] = self.stub.get_state(key)
         if not raw:
             return None
         record: dict[str, Any] = json.loads(raw)
         return record
 
     def put(self, object_type: str, attributes: Iterable[str], record: dict[str, Any]) -> None:
-        self.stub.put_state(self.key(object_type, *attributes), dumps(record))
+        self._write(self.key(object_type, *attributes), dumps(record))
 
     def put_index(self, object_type: str, *attributes: str) -> None:
-        self.stub.put_state(self.key(object_type, *attributes), INDEX_VALUE)
+        self._write(self.key(object_type, *attributes), INDEX_VALUE)
 
     def del_index(self, object_type: str, *attributes: str) -> None:
-        self.stub.del_state(self.key(object_type, *attributes))
+        key = self.key(object_type, *attributes)
+        self._reads.pop(key, None)
+        self.stub.del_state(key)
+
+    def _write(self, key: str, value: bytes) -> None:
+        self._reads.pop(key, None)
+        self.stub.put_state(key, value)
 
     def stamp(self, record: dict[str, Any]) -> dict[str, Any]:
         """Mark a record with this transaction: its id, time and actor (history shows them)."""

@@ -16,7 +16,7 @@ Rules:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeGuard
 
 from .codes import Role
 from .errors import AlreadyExists, Forbidden, InvalidArgument, NotFound
@@ -25,6 +25,9 @@ from .ledger import BNA, PARTICIPANT, PARTICIPANT_BY_MSP, Actor, Tx, page_result
 from .models import ParticipantIn, record_of
 
 log = logging.getLogger(__name__)
+
+# U+0000 and U+10FFFF delimit composite keys; no attribute may hold them
+_KEY_RESERVED = frozenset("\x00\U0010ffff")
 
 
 def _acts_as_tso(tx: Tx) -> bool:
@@ -85,9 +88,26 @@ def by_eic(tx: Tx, eic: str) -> dict[str, Any] | None:
     return tx.get(PARTICIPANT, eic)
 
 
+def caller_keys(tx: Tx) -> list[tuple[str, ...]]:
+    """The keys ``resolve`` reads, for ``Tx.prefetch``: the MSP pointer, and the participant
+    the certificate's ``eic`` names (the one the pointer must lead to, or resolve refuses)."""
+    wanted: list[tuple[str, ...]] = [(PARTICIPANT_BY_MSP, tx.caller.msp_id)]
+    eic = tx.caller.eic_attr
+    if eic and is_key_part(eic):
+        wanted.append((PARTICIPANT, eic))
+    return wanted
+
+
+def is_key_part(value: object) -> TypeGuard[str]:
+    """Whether ``value`` can be a composite key attribute (prefetch skips what cannot; the
+    checks that follow refuse it with their own message)."""
+    return isinstance(value, str) and bool(value) and not _KEY_RESERVED.intersection(value)
+
+
 def resolve(tx: Tx) -> Actor:
     """The admitted participant the caller acts for; also sets ``tx.actor``."""
     caller = tx.caller
+    tx.prefetch(*caller_keys(tx))
     record = by_msp(tx, caller.msp_id)
     if record is None:
         raise Forbidden(f"MSP {caller.msp_id} is not an admitted participant of this registry")

@@ -110,6 +110,9 @@ class FakeStub:
     def get_state(self, key: str) -> bytes:
         return self.ledger.state.get(key, b"")
 
+    def get_multiple_states(self, keys: list[str]) -> list[bytes]:
+        return [self.ledger.state.get(key, b"") for key in keys]
+
     def put_state(self, key: str, value: bytes) -> None:
         if not value:
             raise ValueError(

@@ -15,6 +15,7 @@ from registry_fakes import ARETI_EIC, BSP1_EIC, POD1, TSO_EIC, participant, pod
 
 from chaincode.registry import RegistryContract
 from chaincode.runtime import ContractRouter
+from chaincode.runtime.messages import PeerParams
 from chaincode.runtime.testing import FakePeer, make_creator
 
 TSO = make_creator(
@@ -67,3 +68,27 @@ def test_registry_runtime_metadata_lists_the_transactions(peer: FakePeer) -> Non
     tags = {t["name"]: t["tag"] for t in contract["transactions"]}
     assert "SUBMIT" in tags["RegisterPod"] and "EVALUATE" in tags["ReadPod"]
     assert {"UpdatePodStatus", "RegisterResourceInGroup", "EndRelation"} <= set(tags)
+
+
+def test_registry_runtime_register_pod_is_one_read_and_one_write_request() -> None:
+    # what a Fabric 3.1 peer offers in READY (core.yaml's chaincode.runtimeParams)
+    params = PeerParams(
+        use_write_batch=True,
+        max_size_write_batch=1000,
+        use_get_multiple_keys=True,
+        max_size_get_multiple_keys=1000,
+    )
+    with FakePeer(ContractRouter([RegistryContract]), params=params) as peer:
+        _admit(peer)
+        outcome = peer.invoke("RegisterPod", json.dumps(pod()), creator=BSP1)
+        assert outcome.status == 200, outcome.error
+        assert [r.type for r in outcome.requests] == [
+            shim.ChaincodeMessage.GET_STATE_MULTIPLE,
+            shim.ChaincodeMessage.WRITE_BATCH_STATE,
+        ]
+        written = shim.WriteBatchState.FromString(outcome.requests[1].payload).rec
+        assert len(written) == 4  # the POD and its owner, status and DSO index keys
+        read = peer.invoke("ReadPod", POD1, creator=BSP1)
+        assert json.loads(read.payload)["status"] == "Registered"
+        again = peer.invoke("RegisterPod", json.dumps(pod()), creator=BSP1)
+        assert again.status == 409 and again.error.startswith("AlreadyExists")
