@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TypeVar
 
 from stdnum.eu import eic as _eic
@@ -78,11 +78,24 @@ class RelationStatus(StrEnum):
     ENDED = "Ended"
 
 
+_SEPARATORS = re.compile(r"[\s_-]")
+
+
 def _squash(value: str) -> str:
-    return re.sub(r"[\s_-]", "", value).lower()
+    return _SEPARATORS.sub("", value).lower()
 
 
 E = TypeVar("E", bound=StrEnum)
+
+
+@cache
+def _spellings(kind: type[StrEnum]) -> dict[str, StrEnum]:
+    """Squashed value and name of every member; the first member wins, as a scan in order would."""
+    table: dict[str, StrEnum] = {}
+    for member in kind:
+        table.setdefault(_squash(member.value), member)
+        table.setdefault(_squash(member.name), member)
+    return table
 
 
 def enum_value(kind: type[E], value: str) -> E:
@@ -91,10 +104,9 @@ def enum_value(kind: type[E], value: str) -> E:
     The seed's API passes statuses as 'registered' or 'under review'; the ledger stores the
     canonical spelling.
     """
-    wanted = _squash(value)
-    for member in kind:
-        if _squash(member.value) == wanted or _squash(member.name) == wanted:
-            return member
+    member = _spellings(kind).get(_squash(value))
+    if member is not None:
+        return member  # type: ignore[return-value]
     allowed = ", ".join(m.value for m in kind)
     raise ValueError(f"{value!r} is not one of {allowed}")
 

@@ -129,11 +129,16 @@ class Tx:
         # rule), so a key read twice reads the same; a key this tx writes is forgotten, so a
         # later read asks the stub again, whatever it answers.
         self._reads: dict[str, bytes] = {}
+        self._keys: dict[tuple[str, ...], str] = {}
 
     # --- keys and records -------------------------------------------------------------------
 
     def key(self, object_type: str, *attributes: str) -> str:
-        return self.stub.create_composite_key(object_type, list(attributes))
+        parts = (object_type, *attributes)
+        key = self._keys.get(parts)
+        if key is None:  # a transaction names most keys twice: to read or prefetch, then write
+            key = self._keys[parts] = self.stub.create_composite_key(object_type, list(attributes))
+        return key
 
     def prefetch(self, *wanted: tuple[str, ...]) -> None:
         """Read these (object type, *attributes) keys in one request, for later ``get``s.
