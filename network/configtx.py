@@ -414,7 +414,10 @@ def configtx_yaml(topology: Topology, layout: CryptoLayout) -> dict[str, Any]:
     }
     profiles = {}
     for name, ch in topology.channels.items():
-        endorsement: dict[str, str] = {"Type": "Signature", "Rule": channel_endorsement(topology, name)}
+        endorsement: dict[str, str] = {
+            "Type": "Signature",
+            "Rule": channel_endorsement(topology, name),
+        }
         profiles[name] = {
             "Policies": meta,
             "Capabilities": {CHANNEL_CAPABILITY: True},
