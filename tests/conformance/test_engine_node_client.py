@@ -219,13 +219,6 @@ def test_node_client_other_tenant_refused_as_a_fabric_peer_refuses(profile: str)
     assert "403" in out["blockEvents"]["error"]["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine bug: the gateway (network/embedded/gateway_service.py _evaluate, _endorse) "
-    "sends proposals for an undefined chaincode to every channel peer and answers ABORTED; "
-    "Fabric's registry only plans peers that have the chaincode and answers FAILED_PRECONDITION",
-)
 def test_node_client_undefined_chaincode_fails_precondition(profile: str) -> None:
     out = node(
         "refused.js",
@@ -254,12 +247,6 @@ def test_node_client_undefined_chaincode_fails_precondition(profile: str) -> Non
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine bug (wording): gateway_service.py _endorse names the missing orgs as a Python "
-    "list ['BSP1MSP']; Fabric's registry.planForOrgs joins them with ', '",
-)
 def test_node_client_endorsing_org_without_peers_unavailable(profile: str) -> None:
     out = node(
         "refused.js",
@@ -409,14 +396,6 @@ def test_node_client_every_block_decodes_with_fabric_protos(blocks: dict[str, An
     assert {VALID, DUPLICATE_TXID, ENDORSEMENT_POLICY_FAILURE, MVCC_READ_CONFLICT} <= codes_seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine bug: endorser transactions lack the _lifecycle read of "
-    "namespaces/fields/<cc>/Sequence that a Fabric v2+ endorser records "
-    "(core/chaincode/lifecycle/endorsement_info.go CachedChaincodeInfo reads it through the "
-    "tx simulator); see the conformance report",
-)
 def test_node_client_transactions_read_their_chaincode_sequence(blocks: dict[str, Any]) -> None:
     for b in blocks["blocks"]:
         for env in b["envelopes"]:
