@@ -3,6 +3,7 @@
 # by default; pass --engine fabric for real Fabric binaries). Other actions: status, down, reset.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"  # the sandbox's folder is ./.sandbox of the checkout unless CBP_HOME says otherwise
 CBP_SKIP_NPM=1 "$root/scripts/setup.sh"
 action="up"
 case "${1:-}" in up|status|down|reset) action="$1"; shift ;; esac
