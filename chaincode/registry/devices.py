@@ -15,9 +15,9 @@ from .access import require_owner, require_read, require_same
 from .codes import PodStatus
 from .errors import AlreadyExists, InvalidArgument, NotFound
 from .fields import build, label_of
-from .ledger import DEVICE, DEVICE_BY_POD, Tx, page_result
+from .ledger import BNA, DEVICE, DEVICE_BY_POD, POD, Tx, page_result
 from .models import DeviceIn, record_of
-from .participants import require_tso_receiver, resolve
+from .participants import is_key_part, require_tso_receiver, resolve
 
 ENTITY = "FlexDevice"
 
@@ -57,7 +57,13 @@ def _record(request: DeviceIn, pod: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    actor = resolve(tx)
+    pod_id, device_id = data.get("parentResourceId"), data.get("resourceId")
+    actor = resolve(
+        tx,
+        (BNA,),
+        *([(POD, pod_id)] if is_key_part(pod_id) else []),
+        *([(DEVICE, device_id)] if is_key_part(device_id) else []),
+    )
     request = build(DeviceIn, data, label_of("flex device", data, "resourceId"))
     device_id = request.resourceId
     pod = pods.load(tx, request.parentResourceId)
@@ -142,5 +148,6 @@ def read(tx: Tx, device_id: str) -> dict[str, Any]:
 def list_by_pod(tx: Tx, pod_id: str, page_size: int, bookmark: str) -> dict[str, Any]:
     pods.read(tx, pod_id)
     ids, next_bookmark, fetched = tx.index_page(DEVICE_BY_POD, [pod_id], page_size, bookmark)
+    tx.prefetch(*((DEVICE, d) for d in ids))
     records = [r for r in (tx.get(DEVICE, d) for d in ids) if r is not None]
     return page_result(records, next_bookmark, fetched)

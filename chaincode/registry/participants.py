@@ -104,10 +104,13 @@ def is_key_part(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value) and not _KEY_RESERVED.intersection(value)
 
 
-def resolve(tx: Tx) -> Actor:
-    """The admitted participant the caller acts for; also sets ``tx.actor``."""
+def resolve(tx: Tx, *also: tuple[str, ...]) -> Actor:
+    """The admitted participant the caller acts for; also sets ``tx.actor``.
+
+    ``also`` names keys the transaction reads next, fetched in the caller's request.
+    """
     caller = tx.caller
-    tx.prefetch(*caller_keys(tx))
+    tx.prefetch(*caller_keys(tx), *also)
     record = by_msp(tx, caller.msp_id)
     if record is None:
         raise Forbidden(f"MSP {caller.msp_id} is not an admitted participant of this registry")
@@ -158,5 +161,8 @@ def read(tx: Tx, msp_id: str) -> dict[str, Any]:
 def list_page(tx: Tx, page_size: int, bookmark: str) -> dict[str, Any]:
     resolve(tx)
     ids, next_bookmark, fetched = tx.index_page(PARTICIPANT_BY_MSP, [], page_size, bookmark)
+    tx.prefetch(*((PARTICIPANT_BY_MSP, m) for m in ids))
+    pointers = [tx.get(PARTICIPANT_BY_MSP, m) for m in ids]
+    tx.prefetch(*((PARTICIPANT, p["eic"]) for p in pointers if p is not None))
     records = [r for r in (by_msp(tx, m) for m in ids) if r is not None]
     return page_result(records, next_bookmark, fetched)

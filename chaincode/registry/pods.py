@@ -90,8 +90,12 @@ def load(tx: Tx, pod_id: str) -> dict[str, Any]:
     return record
 
 
+def _pod_key(pod_id: object) -> list[tuple[str, ...]]:
+    return [(POD, pod_id)] if is_key_part(pod_id) else []
+
+
 def update(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    actor = resolve(tx)
+    actor = resolve(tx, *_pod_key(data.get("meteringPointId")))
     pod_id = data.get("meteringPointId")
     if not isinstance(pod_id, str) or not pod_id:
         raise InvalidArgument("POD update: field 'meteringPointId' is mandatory and missing")
@@ -153,7 +157,7 @@ def open_if_complete(tx: Tx, record: dict[str, Any]) -> None:
 
 
 def update_status(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    actor = resolve(tx)
+    actor = resolve(tx, *_pod_key(data.get("flexResourceId")))
     request = build(PodStatusIn, data, label_of("POD", data, "flexResourceId"))
     pod_id = request.flexResourceId
     try:
@@ -196,7 +200,7 @@ def update_status(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def set_constraints(tx: Tx, pod_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    actor = resolve(tx)
+    actor = resolve(tx, *_pod_key(pod_id))
     record = load(tx, pod_id)
     if actor.role != Role.DSO or actor.eic != record["distributionGridOperatorName"]:
         raise Forbidden(
@@ -242,7 +246,7 @@ def effective_flex(record: dict[str, Any]) -> tuple[float, float]:
 
 
 def read(tx: Tx, pod_id: str) -> dict[str, Any]:
-    actor = resolve(tx)
+    actor = resolve(tx, *_pod_key(pod_id))
     record = load(tx, pod_id)
     require_read(actor, ENTITY, pod_id, record)
     return record
@@ -266,6 +270,7 @@ def list_by(tx: Tx, index: str, value: str, page_size: int, bookmark: str) -> di
         except ValueError as exc:
             raise InvalidArgument(f"POD status {exc}") from None
     ids, next_bookmark, fetched = tx.index_page(index, [value], page_size, bookmark)
+    tx.prefetch(*((POD, pod_id) for pod_id in ids))
     records = []
     for pod_id in ids:
         record = tx.get(POD, pod_id)

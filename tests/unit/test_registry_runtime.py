@@ -70,15 +70,18 @@ def test_registry_runtime_metadata_lists_the_transactions(peer: FakePeer) -> Non
     assert {"UpdatePodStatus", "RegisterResourceInGroup", "EndRelation"} <= set(tags)
 
 
+# what a Fabric 3.1 peer offers in READY (core.yaml's chaincode.runtimeParams)
+FABRIC_31 = PeerParams(
+    use_write_batch=True,
+    max_size_write_batch=1000,
+    use_get_multiple_keys=True,
+    max_size_get_multiple_keys=1000,
+)
+MULTIPLE = shim.ChaincodeMessage.GET_STATE_MULTIPLE
+
+
 def test_registry_runtime_register_pod_is_one_read_and_one_write_request() -> None:
-    # what a Fabric 3.1 peer offers in READY (core.yaml's chaincode.runtimeParams)
-    params = PeerParams(
-        use_write_batch=True,
-        max_size_write_batch=1000,
-        use_get_multiple_keys=True,
-        max_size_get_multiple_keys=1000,
-    )
-    with FakePeer(ContractRouter([RegistryContract]), params=params) as peer:
+    with FakePeer(ContractRouter([RegistryContract]), params=FABRIC_31) as peer:
         _admit(peer)
         outcome = peer.invoke("RegisterPod", json.dumps(pod()), creator=BSP1)
         assert outcome.status == 200, outcome.error
@@ -92,3 +95,20 @@ def test_registry_runtime_register_pod_is_one_read_and_one_write_request() -> No
         assert json.loads(read.payload)["status"] == "Registered"
         again = peer.invoke("RegisterPod", json.dumps(pod()), creator=BSP1)
         assert again.status == 409 and again.error.startswith("AlreadyExists")
+
+
+def test_registry_runtime_reads_a_pod_and_a_page_of_pods_in_one_request_each() -> None:
+    with FakePeer(ContractRouter([RegistryContract]), params=FABRIC_31) as peer:
+        _admit(peer)
+        ids = [POD1, "IT002E00112234", "IT002E00112235"]
+        for pod_id in ids:
+            outcome = peer.invoke("RegisterPod", json.dumps(pod(pod_id)), creator=BSP1)
+            assert outcome.status == 200, outcome.error
+        read = peer.invoke("ReadPod", POD1, creator=BSP1)
+        assert json.loads(read.payload)["meteringPointId"] == POD1
+        assert [r.type for r in read.requests] == [MULTIPLE]
+        listed = peer.invoke("ListPodsByOwner", BSP1_EIC, "10", creator=BSP1)
+        page = json.loads(listed.payload)
+        assert sorted(r["meteringPointId"] for r in page["records"]) == sorted(ids)
+        kinds = [r.type for r in listed.requests]
+        assert kinds == [MULTIPLE, shim.ChaincodeMessage.GET_STATE_BY_RANGE, MULTIPLE]
