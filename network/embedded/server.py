@@ -33,6 +33,7 @@ from .deliver import DeliverService
 from .endorser import TransientStore
 from .gateway_service import GatewayService
 from .ledger import PeerLedger
+from .limits import ConcurrencyLimiter
 from .msp import SigningIdentity, load_signing_identity
 from .node import PeerNode
 from .orderer_service import AtomicBroadcastService, ChannelChain, Orderer
@@ -135,7 +136,8 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
 
 async def listen(engine: Engine) -> None:
     for peer in engine.peers:
-        server = grpc.aio.server(options=GRPC_OPTIONS)
+        # each peer admits as many calls per service as a Fabric peer with core.yaml's defaults
+        server = grpc.aio.server(options=GRPC_OPTIONS, interceptors=[ConcurrencyLimiter()])
         gateway_pb2_grpc.add_GatewayServicer_to_server(
             GatewayService(peer, engine.peers, engine.orderer), server
         )
