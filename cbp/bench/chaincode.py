@@ -15,7 +15,7 @@ from cbp.bench.report import BenchReport, ratio_check
 from cbp.bench.runner import REPO_ROOT, BenchError, Watch, python_driver_argv, run_driver
 from cbp.bench.settings import BenchSettings, Say
 from cbp.bench.stats import LevelResult
-from cbp.bench.target import Target, target_for
+from cbp.bench.target import Target, bench_target
 from cbp.bench.workloads import SMOKE_NODE_PUT, SMOKE_PUT, put_config
 
 ENGINE = "engine"
@@ -73,17 +73,7 @@ def run_chaincode(settings: BenchSettings) -> BenchReport:
         },
     )
     ensure_node_packages(settings.say)
-    with target_for(
-        "embedded",
-        settings.port_offset,
-        settings.say,
-        settings.home,
-        settings.profile,
-        settings.topology,
-        settings.keep,
-    ) as target:
-        if target.up_seconds is not None:
-            report.startup_seconds[target.engine] = target.up_seconds
+    with bench_target("embedded", settings, report) as target:
         started = start_node_chaincode(target)
         try:
             _measure(target, settings, report)

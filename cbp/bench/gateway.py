@@ -21,7 +21,7 @@ from cbp.bench.runner import (
 )
 from cbp.bench.settings import BenchSettings
 from cbp.bench.stats import LevelResult
-from cbp.bench.target import Target, target_for
+from cbp.bench.target import Target, bench_target
 from cbp.bench.workloads import SMOKE_PUT, put_config
 
 ENGINE = "engine"
@@ -60,17 +60,7 @@ def run_gateway(settings: BenchSettings) -> BenchReport:
             NODE: "@hyperledger/fabric-gateway on @grpc/grpc-js, one connection, promises",
         },
     )
-    with target_for(
-        "embedded",
-        settings.port_offset,
-        settings.say,
-        settings.home,
-        settings.profile,
-        settings.topology,
-        settings.keep,
-    ) as target:
-        if target.up_seconds is not None:
-            report.startup_seconds[target.engine] = target.up_seconds
+    with bench_target("embedded", settings, report) as target:
         _measure(target, settings, report)
     add_checks(report)
     return report

@@ -16,7 +16,7 @@ from cbp.bench import reference as ref
 from cbp.bench.report import BenchReport, ratio_check
 from cbp.bench.runner import CLIENT, Watch, python_driver_argv, run_driver
 from cbp.bench.settings import BenchSettings
-from cbp.bench.target import Target, target_for
+from cbp.bench.target import Target, bench_target
 from cbp.bench.workloads import SMOKE_PUT, put_config
 from network.sandbox import Engine
 
@@ -76,17 +76,7 @@ def run_ledger(settings: BenchSettings, engines: list[str] | None = None) -> Ben
                 report.notes.append(f"real Fabric column skipped: {why}")
                 continue
         settings.say(f"ledger: {engine} engine")
-        with target_for(
-            cast(Engine, engine),
-            settings.port_offset,
-            settings.say,
-            settings.home,
-            settings.profile,
-            settings.topology,
-            settings.keep,
-        ) as target:
-            if target.up_seconds is not None:
-                report.startup_seconds[target.engine] = target.up_seconds
+        with bench_target(cast(Engine, engine), settings, report) as target:
             measure(target, settings, report, run)
     add_checks(report)
     return report

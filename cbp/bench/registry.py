@@ -15,7 +15,7 @@ from cbp.bench.protocol import DriverConfig
 from cbp.bench.report import BenchReport, bound_check
 from cbp.bench.runner import BenchError, Watch, python_driver_argv, run_driver
 from cbp.bench.settings import BenchSettings, Say
-from cbp.bench.target import Target, target_for
+from cbp.bench.target import Target, bench_target
 from cbp.bench.workloads import CHANNEL, ORG, USER, id_base, pod_template
 
 ENGINE = "engine"
@@ -95,17 +95,7 @@ def run_registry(settings: BenchSettings) -> BenchReport:
             "client": "gateway.aio, one connection",
         },
     )
-    with target_for(
-        "embedded",
-        settings.port_offset,
-        settings.say,
-        settings.home,
-        settings.profile,
-        settings.topology,
-        settings.keep,
-    ) as target:
-        if target.up_seconds is not None:
-            report.startup_seconds[target.engine] = target.up_seconds
+    with bench_target("embedded", settings, report) as target:
         bootstrap(target, settings.say)
         watch = Watch({ENGINE: target.engine_pids(), CHAINCODE: target.chaincode_pid(REGISTRY)})
         report.results += run_driver(

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cbp.bench.report import BenchReport
+from cbp.bench.settings import BenchSettings
 from network.paths import SandboxPaths, sandbox_paths
 from network.processes import Supervisor
 from network.sandbox import EMBEDDED, Engine, Sandbox
@@ -126,4 +128,17 @@ def target_for(
         yield t
 
 
-__all__ = ["EMBEDDED", "Target", "attach", "own_sandbox", "target_for"]
+@contextmanager
+def bench_target(engine: Engine, settings: BenchSettings, report: BenchReport) -> Iterator[Target]:
+    """The sandbox a bench drives, as its settings say; the time it took to start goes into the
+    report as *start to ready*."""
+    with target_for(
+        engine, settings.port_offset, settings.say, settings.home, settings.profile,
+        settings.topology, settings.keep,
+    ) as target:  # fmt: skip
+        if target.up_seconds is not None:
+            report.startup_seconds[target.engine] = target.up_seconds
+        yield target
+
+
+__all__ = ["EMBEDDED", "Target", "attach", "bench_target", "own_sandbox", "target_for"]
