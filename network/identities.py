@@ -103,33 +103,39 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
 
 
-def new_ca(domain: str, cn: str) -> CA:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = _name(domain, cn)
+def _builder(
+    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, *, ca: bool,
+    key_encipherment: bool, key_agreement: bool,
+) -> x509.CertificateBuilder:
+    """What every certificate here shares: ten years from a little before now, basic
+    constraints, and key usage (signing always; certificate and CRL signing for a CA)."""
     now = _now()
-    cert = (
+    return (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(subject)
+        .issuer_name(issuer)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
         .not_valid_after(now + VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
+                digital_signature=True, content_commitment=False,
+                key_encipherment=key_encipherment, data_encipherment=False,
+                key_agreement=key_agreement, key_cert_sign=ca, crl_sign=ca,
+                encipher_only=False, decipher_only=False,
             ),
             critical=True,
         )
+    )  # fmt: skip
+
+
+def new_ca(domain: str, cn: str) -> CA:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name(domain, cn)
+    cert = (
+        _builder(name, name, key, ca=True, key_encipherment=True, key_agreement=False)
         .add_extension(
             x509.ExtendedKeyUsage(
                 [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]
@@ -153,34 +159,12 @@ def issue(
     attrs: dict[str, str] | None = None,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
-    now = _now()
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(domain, cn, ou))
-        .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=tls,
-                data_encipherment=False,
-                key_agreement=tls,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier(_ski(ca.key.public_key()), None, None), critical=False
-        )
-    )
+    builder = _builder(
+        _name(domain, cn, ou), ca.cert.subject, key, ca=False, key_encipherment=tls,
+        key_agreement=tls,
+    ).add_extension(
+        x509.AuthorityKeyIdentifier(_ski(ca.key.public_key()), None, None), critical=False
+    )  # fmt: skip
     if tls:
         builder = builder.add_extension(
             x509.ExtendedKeyUsage(
