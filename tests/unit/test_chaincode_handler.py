@@ -74,6 +74,18 @@ def test_chaincode_handler_registers_with_package_id_then_becomes_ready() -> Non
     peer.close()
 
 
+def test_chaincode_handler_reads_the_embedded_peers_ready_as_fabric_31_defaults() -> None:
+    # the seam: what network.embedded sends in READY turns both batching features on here
+    from network.embedded.chaincode_handler import READY_PAYLOAD
+
+    assert m.decode_peer_params(READY_PAYLOAD) == m.PeerParams(
+        use_write_batch=True,
+        max_size_write_batch=1000,
+        use_get_multiple_keys=True,
+        max_size_get_multiple_keys=1000,
+    )
+
+
 def test_chaincode_handler_transaction_gets_state_puts_state_and_completes_with_event() -> None:
     with FakePeer(router()) as peer:
         tx = peer.transaction_message("Increment", "apples", txid="tx-1")
