@@ -19,7 +19,7 @@ from fabric_protos.peer import proposal_pb2
 
 from . import keys
 from . import messages as m
-from .errors import ChaincodeError
+from .errors import ChaincodeError, PeerError
 from .iterators import (
     KV,
     HistoryQueryIterator,
@@ -390,6 +390,12 @@ class ChaincodeStub:
                 keys=wanted[start : start + size], collection=collection
             ).SerializeToString()
             result = _GetStateMultipleResult.FromString(self._call(m.GET_STATE_MULTIPLE, payload))
+            asked = min(size, len(wanted) - start)
+            if len(result.values) != asked:
+                raise PeerError(
+                    f"peer answered GET_STATE_MULTIPLE for {asked} keys with "
+                    f"{len(result.values)} values; one value per key is the rule"
+                )
             values.extend(result.values)
         return values
 

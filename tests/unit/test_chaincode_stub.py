@@ -222,3 +222,29 @@ def test_chaincode_stub_get_multiple_states_uses_batch_message_when_offered() ->
         outcome = peer.invoke("Many", '["a","b","c"]')
         assert json.loads(outcome.payload) == ["1", "2", ""]
         assert [r.type for r in outcome.requests] == [m.GET_STATE_MULTIPLE]
+
+
+def test_chaincode_stub_get_multiple_states_refuses_an_answer_short_of_values() -> None:
+    class Multi(Contract):
+        @transaction(evaluate=True)
+        def Many(self, ctx: Context, keys: list[str]) -> list[str]:
+            return [v.decode() for v in ctx.stub.get_multiple_states(keys)]
+
+    params = m.PeerParams(use_get_multiple_keys=True, max_size_get_multiple_keys=100)
+    with FakePeer(ContractRouter([Multi]), params=params) as peer:
+        msg = peer.transaction_message("Many", '["a","b","c"]')
+        peer.handler.handle(msg)
+        request = peer.receive()
+        assert request.type == m.GET_STATE_MULTIPLE
+        short = shim.GetStateMultipleResult(values=[b"1"]).SerializeToString()
+        peer.handler.handle(
+            m.ChaincodeMessage(
+                type=m.RESPONSE, payload=short, txid=msg.txid, channel_id=msg.channel_id
+            )
+        )
+        response = m.Response.FromString(peer.receive().payload)
+        assert response.status == 500
+        assert response.message == (
+            "peer answered GET_STATE_MULTIPLE for 3 keys with 1 values; "
+            "one value per key is the rule"
+        )
