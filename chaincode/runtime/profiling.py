@@ -2,9 +2,10 @@
 
 cProfile only sees the thread that enables it, and transactions run on the worker pool, so
 each thread gets its own profiler the first time it runs Python code; at exit their stats are
-merged into one pstats file of thread CPU time, ``<path>.<chaincode label>.<pid>`` (a sandbox starts several
-chaincode servers with the same environment). Off unless the variable is set;
-``CHAINCODE_PROFILE_CLOCK=wall`` measures elapsed instead of CPU time.
+merged into one pstats file of thread CPU time, ``<path>.<chaincode label>.<pid>`` (a sandbox
+starts several chaincode servers with the same environment). Off unless the variable is set;
+``CHAINCODE_PROFILE_CLOCK=wall`` measures elapsed instead of CPU time. Read the workers' own
+functions, not their idle ``SimpleQueue.get``, which cProfile mis-times across thread switches.
 """
 
 from __future__ import annotations
