@@ -267,6 +267,20 @@ class TxSimulator:
                 reads[key] = vv.version if vv else None
             return vv.value if vv else None
 
+    def get_states(self, ns: str, keys: list[str]) -> list[bytes | None]:
+        """GET_STATE_MULTIPLE: committed values of many keys, read in one query, each recorded."""
+        with self._lock:
+            self._check_open()
+            found = self.db.get_many([(ns, key) for key in keys])
+            reads = self._ns(ns).reads
+            values: list[bytes | None] = []
+            for key in keys:
+                vv = found[(ns, key)]
+                if key not in reads:
+                    reads[key] = vv.version if vv else None
+                values.append(vv.value if vv else None)
+            return values
+
     def get_state_metadata(self, ns: str, key: str) -> dict[str, bytes]:
         with self._lock:
             self._check_open()
