@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias
@@ -174,12 +173,7 @@ class ChaincodeHandler:
         self._channel: grpc.aio.Channel | None = None
         self._call: Any = None
         self._contexts: dict[tuple[str, str], TransactionContext] = {}
-        # Messages to the chaincode, written in order by one writer task: the reader and the
-        # endorsements never wait for a write to complete, so replies to GET_STATE etc. do not
-        # queue behind each other's write completions on the busy event loop.
-        self._outbox: deque[Msg] = deque()
-        self._outbox_ready = asyncio.Event()
-        self._writer: asyncio.Task[None] | None = None
+        self._write_lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = asyncio.Event()
@@ -218,13 +212,10 @@ class ChaincodeHandler:
         if not self.chaincode_id:
             await self.stop()
             raise ConnectionError("error in handling register chaincode, chaincodeID name is empty")
-        await self._call.write(Msg(type=T.REGISTERED))
-        await self._call.write(Msg(type=T.READY, payload=READY_PAYLOAD))
+        await self._send(Msg(type=T.REGISTERED))
+        await self._send(Msg(type=T.READY, payload=READY_PAYLOAD))
         self._reader = asyncio.create_task(
             self._read_loop(), name=f"cc-{self.peer}-{self.chaincode}"
-        )
-        self._writer = asyncio.create_task(
-            self._write_loop(), name=f"cc-{self.peer}-{self.chaincode}-writer"
         )
         log.info("%s: chaincode %s registered as %s", self.peer, self.chaincode, self.chaincode_id)
 
@@ -232,11 +223,10 @@ class ChaincodeHandler:
         self._closed.set()
         if self._call is not None:
             self._call.cancel()
-        for loop_task in (self._reader, self._writer):
-            if loop_task is not None:
-                loop_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await loop_task
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
         for task in list(self._tasks):
             task.cancel()
         if self._channel is not None:
@@ -248,33 +238,9 @@ class ChaincodeHandler:
             if ctx.response is not None and not ctx.response.done():
                 ctx.response.set_exception(ChaincodeStreamTerminated())
 
-    def _send(self, msg: Msg) -> None:
-        self._outbox.append(msg)
-        self._outbox_ready.set()
-
-    async def _write_loop(self) -> None:
-        outbox = self._outbox
-        try:
-            while True:
-                while outbox:
-                    await self._call.write(outbox.popleft())
-                self._outbox_ready.clear()
-                if not outbox:
-                    await self._outbox_ready.wait()
-        except asyncio.CancelledError:
-            raise
-        except grpc.aio.AioRpcError as exc:
-            log.warning(
-                "%s: chaincode %s stream ended on write: %s",
-                self.peer,
-                self.chaincode,
-                exc.details(),
-            )
-        except Exception:
-            log.exception("%s: chaincode %s stream write failed", self.peer, self.chaincode)
-        finally:
-            self._closed.set()
-            self._fail_all()
+    async def _send(self, msg: Msg) -> None:
+        async with self._write_lock:
+            await self._call.write(msg)
 
     # --- transactions ------------------------------------------------------------------------
 
@@ -304,8 +270,10 @@ class ChaincodeHandler:
         response = ctx.response
         timer = asyncio.get_running_loop().call_later(timeout, _expire, response)
         try:
-            self._send(msg)
+            await self._send(msg)
             return await response
+        except grpc.aio.AioRpcError:
+            raise ChaincodeStreamTerminated() from None
         finally:
             timer.cancel()
             self._contexts.pop(key, None)
@@ -316,7 +284,7 @@ class ChaincodeHandler:
                 msg = await self._call.read()
                 if msg is grpc.aio.EOF:
                     break
-                self._dispatch(msg)
+                await self._dispatch(msg)
         except asyncio.CancelledError:
             raise
         except grpc.aio.AioRpcError as exc:
@@ -329,7 +297,7 @@ class ChaincodeHandler:
             self._closed.set()
             self._fail_all()
 
-    def _dispatch(self, msg: Msg) -> None:
+    async def _dispatch(self, msg: Msg) -> None:
         if msg.type == T.KEEPALIVE:
             return
         ctx = self._contexts.get((msg.channel_id, msg.txid))
@@ -338,7 +306,7 @@ class ChaincodeHandler:
                 ctx.response.set_result(msg)
             return
         if ctx is None or (ctx.simulator is None and msg.type != T.INVOKE_CHAINCODE):
-            self._send(self._error(msg, "no ledger context"))
+            await self._send(self._error(msg, "no ledger context"))
             return
         if msg.type == T.INVOKE_CHAINCODE:
             # Runs another chaincode to completion: must not hold up this stream's reader.
@@ -352,7 +320,7 @@ class ChaincodeHandler:
         except Exception as exc:  # every failure goes back to the shim, as Fabric's handler does
             log.debug("%s: %s for %s refused: %s", self.peer, T.Name(msg.type), msg.txid, exc)
             reply = self._error(msg, str(exc))
-        self._send(reply)
+        await self._send(reply)
 
     @staticmethod
     def _error(msg: Msg, reason: str) -> Msg:
@@ -376,7 +344,7 @@ class ChaincodeHandler:
         except Exception as exc:
             reply = self._error(msg, f"execute failed: {exc}")
         if self.alive:
-            self._send(reply)
+            await self._send(reply)
 
     # --- state calls -------------------------------------------------------------------------
 
