@@ -206,7 +206,9 @@ class Sandbox:
         for o in self.topology.orderers:
             st.listeners[o.host] = port_open(host, o.port)
         for name, cc in self.topology.chaincodes.items():
-            st.listeners[f"chaincode {name}"] = port_open(host, cc.port)
+            listening = port_open(host, cc.port)
+            if cc.autostart or listening:  # on-request servers (benchmarks) only while they run
+                st.listeners[f"chaincode {name}"] = listening
         return st
 
     def down(self) -> list[str]:
