@@ -19,7 +19,13 @@ T = TypeVar("T")
 
 
 class _Signable:
+    """A sync wrapper of one signable `gateway.aio` object, run on the gateway's loop."""
+
     _inner: Any
+
+    def __init__(self, loop: LoopThread, inner: Any) -> None:
+        self._loop = loop
+        self._inner = inner
 
     def to_bytes(self) -> bytes:
         return bytes(self._inner.to_bytes())
@@ -32,14 +38,16 @@ class _Signable:
         return bool(self._inner.signed)
 
 
-class Proposal(_Signable):
-    def __init__(self, loop: LoopThread, inner: aio.Proposal) -> None:
-        self._loop = loop
-        self._inner = inner
+class _Step(_Signable):
+    """One step of a transaction's flow: proposal, transaction or commit."""
 
     @property
     def transaction_id(self) -> str:
-        return self._inner.transaction_id
+        return str(self._inner.transaction_id)
+
+
+class Proposal(_Step):
+    _inner: aio.Proposal
 
     def evaluate(self, *, timeout: float | None = None) -> bytes:
         return self._loop.run(self._inner.evaluate(timeout=timeout))
@@ -48,14 +56,8 @@ class Proposal(_Signable):
         return Transaction(self._loop, self._loop.run(self._inner.endorse(timeout=timeout)))
 
 
-class Transaction(_Signable):
-    def __init__(self, loop: LoopThread, inner: aio.Transaction) -> None:
-        self._loop = loop
-        self._inner = inner
-
-    @property
-    def transaction_id(self) -> str:
-        return self._inner.transaction_id
+class Transaction(_Step):
+    _inner: aio.Transaction
 
     @property
     def result(self) -> bytes:
@@ -65,14 +67,8 @@ class Transaction(_Signable):
         return Commit(self._loop, self._loop.run(self._inner.submit(timeout=timeout)))
 
 
-class Commit(_Signable):
-    def __init__(self, loop: LoopThread, inner: aio.Commit) -> None:
-        self._loop = loop
-        self._inner = inner
-
-    @property
-    def transaction_id(self) -> str:
-        return self._inner.transaction_id
+class Commit(_Step):
+    _inner: aio.Commit
 
     @property
     def result(self) -> bytes | None:
@@ -118,18 +114,14 @@ async def _anext(iterator: AsyncIterator[T]) -> T:
 
 
 class ChaincodeEventsRequest(_Signable):
-    def __init__(self, loop: LoopThread, inner: aio.ChaincodeEventsRequest) -> None:
-        self._loop = loop
-        self._inner = inner
+    _inner: aio.ChaincodeEventsRequest
 
     def events(self, *, timeout: float | None = None) -> EventStream[ChaincodeEvent]:
         return EventStream(self._loop, self._loop.run(self._inner.events(timeout=timeout)))
 
 
 class BlockEventsRequest(_Signable):
-    def __init__(self, loop: LoopThread, inner: aio.BlockEventsRequest) -> None:
-        self._loop = loop
-        self._inner = inner
+    _inner: aio.BlockEventsRequest
 
     def events(self, *, timeout: float | None = None) -> EventStream[Any]:
         return EventStream(self._loop, self._loop.run(self._inner.events(timeout=timeout)))
