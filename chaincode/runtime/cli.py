@@ -3,7 +3,8 @@
 Flags fall back to the environment variables Fabric's shims read (CHAINCODE_SERVER_ADDRESS,
 CORE_CHAINCODE_ID_NAME, CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_CLIENT_CA_CERT).
 Logs go to stderr; SIGTERM or SIGINT stop the server cleanly. CHAINCODE_PROFILE=<path> profiles
-the server (see ``profiling``).
+the server (see ``profiling``). The server runs on uvloop where it is installed (less CPU per
+message on the peer's stream); CBP_EVENT_LOOP=asyncio selects asyncio's own loop.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import asyncio
 import importlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -75,6 +77,16 @@ async def _serve(server: ChaincodeServer) -> None:
     await server.stop(grace=2.0)
 
 
+def _loop_factory() -> type[asyncio.AbstractEventLoop] | None:
+    if os.environ.get("CBP_EVENT_LOOP", "uvloop").strip().lower() == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.Loop
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -99,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         with profiled(settings.chaincode_id.partition(":")[0]):
-            asyncio.run(_serve(ChaincodeServer(router, settings)))
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                runner.run(_serve(ChaincodeServer(router, settings)))
     except OSError as exc:
         logger.error("%s", exc)
         return 1

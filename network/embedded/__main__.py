@@ -11,6 +11,7 @@ from pathlib import Path
 
 from network.topology import load_topology
 
+from .eventloop import run as run_loop
 from .server import serve
 
 
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve(args.home, topology, one_tx_per_block=args.one_tx_per_block, stop=stop)
 
-    asyncio.run(run())
+    run_loop(run())
     return 0
 
 

@@ -242,7 +242,11 @@ async def serve(
         crypto = CryptoLayout(topology, sandbox_paths(home).crypto)  # type: ignore[arg-type]
         admin = load_signing_identity(bna.msp_id, crypto.user_dir(bna.key, "Admin") / "msp")
         await deploy_definitions(engine, topology, admin)
-        log.info("engine ready in %.2f s", time.monotonic() - started)
+        log.info(
+            "engine ready in %.2f s (event loop: %s)",
+            time.monotonic() - started,
+            type(asyncio.get_running_loop()).__module__.split(".")[0],
+        )
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # collector's scans, and collect the young generation less often under load.
         gc.freeze()
