@@ -27,7 +27,8 @@ HELP = {
     "ledger": "embedded engine vs real Fabric (FABRIC_BIN) or its published figures (issue 4)",
     "chaincode": "Python chaincode runtime vs Fabric's Node contract API (issue 5)",
     "gateway": "Python gateway client vs Fabric's Node gateway client (issue 6)",
-    "registry": "POD registrations per second end to end (issue 7)",
+    "registry": "POD registrations per second end to end, embedded engine vs real Fabric "
+    "(FABRIC_BIN) (issue 7)",
 }
 
 
@@ -110,7 +111,7 @@ def _run(bench: str, settings: BenchSettings, args: argparse.Namespace) -> Any:
         return run_gateway(settings)
     from cbp.bench.registry import run_registry
 
-    return run_registry(settings)
+    return run_registry(settings, engines=parse_engines(args.engines) if args.engines else None)
 
 
 def add_bench_parser(subparsers: Any) -> None:
@@ -162,7 +163,7 @@ def add_bench_parser(subparsers: Any) -> None:
                 help="windows per subject and level, in ABBA order, pooled (default 1); "
                 "more rounds even out a machine that other jobs share",
             )
-        if name == "ledger":
+        if name in ("ledger", "registry"):
             p.add_argument(
                 "--engines",
                 help="comma-separated engines to measure (default embedded,fabric; fabric is "

@@ -91,8 +91,8 @@ def test_gateway_checks_throughput_and_client_cpu() -> None:
 def test_registry_checks_rate_and_latency_bounds_at_the_best_level() -> None:
     report = BenchReport("registry")
     report.results = [
-        _r("registry", 10, 200, {}, p50=0.2),
-        _r("registry", 50, 260, {}, p50=0.6),
+        _r("embedded", 10, 200, {}, p50=0.2),
+        _r("embedded", 50, 260, {}, p50=0.6),
     ]
     registry.add_checks(report)
     assert _by_label(report) == {
