@@ -23,6 +23,16 @@ DEFAULT_LEVELS = {
     "registry": "1,10,50",
 }
 ENGINES = ("embedded", "fabric")
+_ROUNDS = (
+    "windows per {} and level, in ABBA order (who goes first swaps every round and level), "
+    "pooled (default 1); more rounds even out a machine whose speed drifts during the run"
+)
+ROUNDS_HELP = {
+    "ledger": _ROUNDS.format("engine"),
+    "chaincode": _ROUNDS.format("subject"),
+    "gateway": _ROUNDS.format("subject"),
+    "registry": _ROUNDS.format("engine"),
+}
 HELP = {
     "ledger": "embedded engine vs real Fabric (FABRIC_BIN) or its published figures (issue 4)",
     "chaincode": "Python chaincode runtime vs Fabric's Node contract API (issue 5)",
@@ -63,7 +73,7 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
         profile=args.profile,
         topology=args.topology,
         keep=args.keep,
-        rounds=getattr(args, "rounds", 1),
+        rounds=args.rounds,
         say=_progress(args.json),
     )
 
@@ -155,14 +165,12 @@ def add_bench_parser(subparsers: Any) -> None:
         p.add_argument(
             "--json", action="store_true", help="print the report as JSON (progress to stderr)"
         )
-        if name in ("chaincode", "gateway"):
-            p.add_argument(
-                "--rounds",
-                type=int,
-                default=1,
-                help="windows per subject and level, in ABBA order, pooled (default 1); "
-                "more rounds even out a machine that other jobs share",
-            )
+        p.add_argument(
+            "--rounds",
+            type=int,
+            default=1,
+            help=ROUNDS_HELP[name],
+        )
         if name in ("ledger", "registry"):
             p.add_argument(
                 "--engines",

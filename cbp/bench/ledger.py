@@ -1,8 +1,10 @@
 """`cbp bench ledger` (issue 4): the embedded engine against real Fabric, same chaincode,
 same client, same channel settings.
 
-Each engine gets its own fresh sandbox, one after the other (never both at once on 2 cores),
-and the Python driver submits `smoke` Put at every concurrency level. The engine's CPU is the
+Both engines get their own fresh sandbox, both started before either is measured (the second
+on ports shifted clear of the first's); then at every concurrency level the Python driver
+submits `smoke` Put to one engine and then the other, in ABBA order over `--rounds` rounds, so
+a machine whose speed drifts during the run weighs on both alike. The engine's CPU is the
 embedded engine process, or Fabric's peers plus orderer; the chaincode server is measured
 apart, being the same program on both. Without Fabric binaries the real-Fabric column is
 skipped with the reason and the published reference is printed instead.
@@ -10,47 +12,86 @@ skipped with the reason and the published reference is printed instead.
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Callable, Mapping, Sequence
 
 from cbp.bench import reference as ref
+from cbp.bench.paired import Measure, run_paired
+from cbp.bench.protocol import DriverConfig
 from cbp.bench.report import BenchReport, ratio_check
 from cbp.bench.runner import CLIENT, Watch, python_driver_argv, run_driver
 from cbp.bench.settings import BenchSettings
-from cbp.bench.target import Target, bench_target
+from cbp.bench.stats import LevelResult
+from cbp.bench.target import Target, engine_targets, engines_to_run, fabric_missing
 from cbp.bench.workloads import SMOKE_PUT, put_config
-from network.sandbox import Engine
 
 ENGINE = "engine"
 CHAINCODE = "chaincode"
 
-
-def fabric_missing() -> str | None:
-    """Why real Fabric cannot run here, or None when its binaries are found."""
-    from network.fabric.binaries import find_binaries
-
-    try:
-        find_binaries()
-    except Exception as exc:  # BinariesMissing: its message says what to install
-        return str(exc)
-    return None
+# what one driver run submits: (target, level, run) -> the driver's config
+ConfigFor = Callable[[Target, int, int], DriverConfig]
 
 
-def measure(target: Target, settings: BenchSettings, report: BenchReport, run: int) -> None:
-    chaincode, function = SMOKE_PUT
-    watch = Watch({ENGINE: target.engine_pids(), CHAINCODE: target.chaincode_pid(chaincode)})
-    if not watch.groups[ENGINE]:
-        report.notes.append(
-            f"{target.engine}: no pid files under {target.paths.run}; CPU and memory not measured"
+def engine_measure(
+    targets: Mapping[str, Target],
+    settings: BenchSettings,
+    report: BenchReport,
+    chaincode: str,
+    config_for: ConfigFor,
+    log_name: str,
+) -> Measure:
+    """One driver run at one level against the subject's sandbox, its engine and the
+    chaincode server under load watched."""
+
+    def measure(subject: str, level: int, run: int) -> list[LevelResult]:
+        target = targets[subject]
+        watch = Watch({ENGINE: target.engine_pids(), CHAINCODE: target.chaincode_pid(chaincode)})
+        note = f"{subject}: no pid files under {target.paths.run}; CPU and memory not measured"
+        if not watch.groups[ENGINE] and note not in report.notes:
+            report.notes.append(note)
+        return run_driver(
+            python_driver_argv(),
+            config_for(target, level, run),
+            watch,
+            subject=subject,
+            say=settings.say,
+            log_path=target.paths.logs / log_name,
         )
-    cfg = put_config(target.profile, settings, chaincode, function, run=run)
-    report.results += run_driver(
-        python_driver_argv(),
-        cfg,
-        watch,
-        subject=target.engine,
-        say=settings.say,
-        log_path=target.paths.logs / "bench-ledger-driver.log",
-    )
+
+    return measure
+
+
+def run_engines(
+    bench: str,
+    settings: BenchSettings,
+    report: BenchReport,
+    engines: Sequence[str] | None,
+    chaincode: str,
+    config_for: ConfigFor,
+    prepare: Callable[[Target], None] | None = None,
+) -> None:
+    """Every engine's sandbox up (each `prepare`d), then the levels in ABBA order across the
+    engines, rounds pooled per engine and level, into `report.results`."""
+    wanted = engines_to_run(settings, engines, report.notes)
+    if not wanted:
+        return
+    with engine_targets(wanted, settings, report) as targets:
+        if prepare is not None:
+            for target in targets.values():
+                prepare(target)
+        subjects = list(targets)
+        if len(subjects) > 1:
+            report.settings["sandboxes"] = (
+                ", ".join(f"{s} port offset {t.topology.port_offset}" for s, t in targets.items())
+                + ", all up for the whole run"
+            )
+        settings.say(
+            f"{bench}: {' and '.join(subjects)}, {settings.rounds} round(s) per level"
+            + (" in ABBA order" if len(subjects) > 1 else "")
+        )
+        measure = engine_measure(
+            targets, settings, report, chaincode, config_for, f"bench-{bench}-driver.log"
+        )
+        report.results += run_paired(subjects, settings.levels, settings.rounds, measure)
 
 
 def run_ledger(settings: BenchSettings, engines: list[str] | None = None) -> BenchReport:
@@ -62,22 +103,17 @@ def run_ledger(settings: BenchSettings, engines: list[str] | None = None) -> Ben
             "concurrency": ",".join(map(str, settings.levels)),
             "duration_s": settings.duration,
             "warmup_s": settings.warmup,
+            "rounds": settings.rounds,
             "chaincode": "smoke Put (Python runtime)",
             "client": "gateway.aio, one connection",
         },
     )
-    wanted = engines or ["embedded", "fabric"]
-    if settings.attached:
-        wanted = wanted[:1]  # a running sandbox is one engine; it decides which
-    for run, engine in enumerate(wanted):
-        if engine == "fabric" and not settings.attached:
-            why = fabric_missing()
-            if why is not None:
-                report.notes.append(f"real Fabric column skipped: {why}")
-                continue
-        settings.say(f"ledger: {engine} engine")
-        with bench_target(cast(Engine, engine), settings, report) as target:
-            measure(target, settings, report, run)
+    chaincode, function = SMOKE_PUT
+
+    def config_for(target: Target, level: int, run: int) -> DriverConfig:
+        return put_config(target.profile, settings, chaincode, function, run=run, levels=[level])
+
+    run_engines("ledger", settings, report, engines, chaincode, config_for)
     add_checks(report)
     return report
 
@@ -162,4 +198,4 @@ def add_checks(report: BenchReport) -> None:
     )
 
 
-__all__ = ["fabric_missing", "run_ledger"]
+__all__ = ["engine_measure", "fabric_missing", "run_engines", "run_ledger"]

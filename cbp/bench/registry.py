@@ -2,37 +2,36 @@
 (gateway -> engine -> registry chaincode) at each concurrency, with p50/p99, on the embedded
 engine and on real Fabric in the same run.
 
-Each engine gets its own fresh sandbox, one after the other (never both at once on 2 cores);
-real Fabric is skipped, with the reason, when its binaries are missing. In each, before the
-load, the TSO admits itself (bootstrapping the registry's BNA), BSP1 and Areti on bsp1-channel,
-as the registry requires; then BSP1's User1 registers new PODs (IT002E + a unique number, in
-Areti's grid), each a complete seed table-3 record, one RegisterPod per transaction. The issue's
-targets are held against the embedded engine; Fabric's figures say how far they are from what
-Fabric itself does on the same machine.
+Both engines get their own fresh sandbox, both started before either is measured (the second
+on ports shifted clear of the first's); real Fabric is skipped, with the reason, when its
+binaries are missing. In each, before the load, the TSO admits itself (bootstrapping the
+registry's BNA), BSP1 and Areti on bsp1-channel, as the registry requires; then at every level
+BSP1's User1 registers new PODs (IT002E + a unique number, in Areti's grid), each a complete
+seed table-3 record, one RegisterPod per transaction, on one engine and then the other in ABBA
+order over `--rounds` rounds (`cbp.bench.paired`). The issue's targets are held against the
+embedded engine; Fabric's figures say how far they are from what Fabric itself does on the
+same machine.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import cast
 
 from cbp.bench import reference as ref
-from cbp.bench.ledger import fabric_missing
+from cbp.bench.ledger import run_engines
 from cbp.bench.protocol import DriverConfig
 from cbp.bench.report import BenchReport, bound_check, fmt_ms, fmt_s, ratio_check
-from cbp.bench.runner import BenchError, Watch, python_driver_argv, run_driver
+from cbp.bench.runner import BenchError
 from cbp.bench.settings import BenchSettings, Say
 from cbp.bench.stats import LevelResult
-from cbp.bench.target import Target, bench_target
+from cbp.bench.target import Target
 from cbp.bench.workloads import CHANNEL, ORG, USER, id_base, pod_template
-from network.sandbox import Engine
 
 ENGINE = "engine"
 CHAINCODE = "chaincode"
 REGISTRY = "registry"
 EMBEDDED, FABRIC = "embedded", "fabric"
-ENGINES: tuple[Engine, ...] = ("embedded", "fabric")
 BNA_ORG, DSO_ORG = "tso", "areti"
 # Areti's distributor code: the digits after IT in its POD codes (the topology has no field
 # for it, and the registry needs it to route PODs to their DSO)
@@ -72,7 +71,9 @@ def bootstrap(target: Target, say: Say) -> None:
                 say(f"registry: {p['mspId']} was already admitted")
 
 
-def pod_config(target: Target, settings: BenchSettings, run: int = 0) -> DriverConfig:
+def pod_config(
+    target: Target, settings: BenchSettings, run: int = 0, levels: list[int] | None = None
+) -> DriverConfig:
     orgs = target.topology.orgs
     template = pod_template(
         bsp_eic=str(orgs[ORG].eic), tso_eic=str(orgs[BNA_ORG].eic), dso_eic=str(orgs[DSO_ORG].eic)
@@ -86,43 +87,9 @@ def pod_config(target: Target, settings: BenchSettings, run: int = 0) -> DriverC
         function="RegisterPod",
         args=[template],
         id_base=id_base(settings, run),
-        levels=settings.levels,
+        levels=levels or settings.levels,
         duration=settings.duration,
         warmup=settings.warmup,
-    )
-
-
-def engines_to_run(
-    settings: BenchSettings, engines: Sequence[str] | None, notes: list[str]
-) -> list[Engine]:
-    """The engines this run measures, in order; a skipped one is noted with the reason."""
-    wanted = [cast(Engine, e) for e in engines] if engines else list(ENGINES)
-    if settings.attached:
-        return wanted[:1]  # a running sandbox is one engine; it decides which
-    out: list[Engine] = []
-    for engine in wanted:
-        if engine == FABRIC:
-            why = fabric_missing()
-            if why is not None:
-                notes.append(f"real Fabric column skipped: {why}")
-                continue
-        out.append(engine)
-    return out
-
-
-def measure(target: Target, settings: BenchSettings, report: BenchReport, run: int) -> None:
-    watch = Watch({ENGINE: target.engine_pids(), CHAINCODE: target.chaincode_pid(REGISTRY)})
-    if not watch.groups[ENGINE]:
-        report.notes.append(
-            f"{target.engine}: no pid files under {target.paths.run}; CPU and memory not measured"
-        )
-    report.results += run_driver(
-        python_driver_argv(),
-        pod_config(target, settings, run),
-        watch,
-        subject=target.engine,
-        say=settings.say,
-        log_path=target.paths.logs / "bench-registry-driver.log",
     )
 
 
@@ -136,15 +103,24 @@ def run_registry(settings: BenchSettings, engines: Sequence[str] | None = None) 
             "concurrency": ",".join(map(str, settings.levels)),
             "duration_s": settings.duration,
             "warmup_s": settings.warmup,
+            "rounds": settings.rounds,
             "transaction": f"registry RegisterPod by {ORG} {USER} on {CHANNEL}",
             "client": "gateway.aio, one connection",
         },
     )
-    for run, engine in enumerate(engines_to_run(settings, engines, report.notes)):
-        settings.say(f"registry: {engine} engine")
-        with bench_target(engine, settings, report) as target:
-            bootstrap(target, settings.say)
-            measure(target, settings, report, run)
+
+    def config_for(target: Target, level: int, run: int) -> DriverConfig:
+        return pod_config(target, settings, run, levels=[level])
+
+    run_engines(
+        "registry",
+        settings,
+        report,
+        engines,
+        REGISTRY,
+        config_for,
+        prepare=lambda target: bootstrap(target, settings.say),
+    )
     add_checks(report)
     return report
 
@@ -212,8 +188,8 @@ def fabric_verdict(best: LevelResult) -> str:
 __all__ = [
     "add_checks",
     "bootstrap",
-    "engines_to_run",
     "fabric_verdict",
     "participants",
+    "pod_config",
     "run_registry",
 ]

@@ -50,7 +50,7 @@ class BenchSettings:
     profile: str | None = None
     topology: str | None = None
     keep: bool = False  # keep the bench's own sandbox folder (logs) afterwards
-    rounds: int = 1  # windows per subject and level in the paired benches (chaincode, gateway)
+    rounds: int = 1  # windows per subject (or engine) and level, taken in ABBA order
     say: Say = lambda _msg: None
 
     def __post_init__(self) -> None:

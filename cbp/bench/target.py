@@ -4,6 +4,10 @@ A bench starts its own sandbox in a fresh folder (so no earlier data skews it) a
 process it started when it ends, even on error or Ctrl-C. With `--home` (or `--profile`) it
 drives a running sandbox and stops nothing; processes are measured only when their pid files
 can be found under that folder.
+
+A bench comparing engines starts one sandbox per engine before measuring any, each on its own
+ports (the second shifted clear of the first's), so the engines can take turns level by level
+(`cbp.bench.paired`) instead of one after the other.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from cbp.bench.report import BenchReport
+from cbp.bench.runner import BenchError
 from cbp.bench.settings import BenchSettings
 from network.paths import SandboxPaths, sandbox_paths
 from network.processes import Supervisor
@@ -27,6 +33,9 @@ log = logging.getLogger(__name__)
 
 Say = Callable[[str], None]
 CHAINCODE_PREFIX = "chaincode-"
+ENGINES: tuple[Engine, ...] = ("embedded", "fabric")
+PORT_LIMIT = 65536
+SHIFT_STEP = 100  # shifts in hundreds keep each node's ports recognisable (7051 -> 7151)
 
 
 @dataclass
@@ -141,4 +150,115 @@ def bench_target(engine: Engine, settings: BenchSettings, report: BenchReport) -
         yield target
 
 
-__all__ = ["EMBEDDED", "Target", "attach", "bench_target", "own_sandbox", "target_for"]
+def fabric_missing() -> str | None:
+    """Why real Fabric cannot run here, or None when its binaries are found."""
+    from network.fabric.binaries import find_binaries
+
+    try:
+        find_binaries()
+    except Exception as exc:  # BinariesMissing: its message says what to install
+        return str(exc)
+    return None
+
+
+def engines_to_run(
+    settings: BenchSettings, engines: Sequence[str] | None, notes: list[str]
+) -> list[Engine]:
+    """The engines a bench measures, in order; a skipped one is noted with the reason."""
+    wanted = [cast(Engine, e) for e in engines] if engines else list(ENGINES)
+    if settings.attached:
+        return wanted[:1]  # a running sandbox is one engine; it decides which
+    out: list[Engine] = []
+    for engine in wanted:
+        if engine == "fabric":
+            why = fabric_missing()
+            if why is not None:
+                notes.append(f"real Fabric column skipped: {why}")
+                continue
+        out.append(engine)
+    return out
+
+
+def port_shift(ports: Iterable[int], copies: int = 2, step: int = SHIFT_STEP) -> int:
+    """The smallest multiple D of `step` such that `copies` copies of `ports`, the k-th moved by
+    k*D, share no port and every port stays below 65536."""
+    base = set(ports)
+    if not base:
+        raise ValueError("port_shift needs at least one port")
+    top = max(base)
+    d = step
+    while top + (copies - 1) * d < PORT_LIMIT:
+        if all(base.isdisjoint({p + k * d for p in base}) for k in range(1, copies)):
+            return d
+        d += step
+    raise ValueError(
+        f"no shift in steps of {step} fits {copies} copies of ports {min(base)}..{top} "
+        f"below {PORT_LIMIT}: lower the port offset"
+    )
+
+
+def engine_port_offsets(base: int, count: int, topology_file: str | None = None) -> list[int]:
+    """Port offsets for `count` sandboxes side by side: `base` for the first, then shifted so
+    that none listens on another's port (every listener of the running nodes counted, admin,
+    cluster and operations included, since real Fabric binds them all)."""
+    if count <= 1:
+        return [base][:count]
+    try:
+        ports = [p for _, p in load_topology(topology_file, port_offset=base).all_ports()]
+        shift = port_shift(ports, copies=count)
+        offsets = [base + k * shift for k in range(count)]
+        load_topology(topology_file, port_offset=offsets[-1])  # the topology's own offset rules
+    except ValueError as exc:
+        raise BenchError(
+            f"port offset {base}: no room for {count} sandboxes side by side ({exc}); "
+            "use a smaller --port-offset"
+        ) from exc
+    return offsets
+
+
+@contextmanager
+def engine_targets(
+    engines: Sequence[Engine], settings: BenchSettings, report: BenchReport
+) -> Iterator[dict[str, Target]]:
+    """The sandbox of every engine, by subject name, all started before the first is measured.
+
+    Attached (`--home`/`--profile`): the running sandbox alone, named by its engine. Otherwise
+    one fresh sandbox per engine, the first on the settings' port offset, the next shifted by
+    `engine_port_offsets`; every one started is stopped when the block ends, also on error,
+    Ctrl-C, or when a later one fails to start.
+    """
+    if settings.attached or len(engines) <= 1:
+        if not engines:
+            yield {}
+            return
+        with bench_target(engines[0], settings, report) as target:
+            yield {target.engine: target}
+        return
+    offsets = engine_port_offsets(settings.port_offset, len(engines), settings.topology)
+    with ExitStack() as stack:
+        targets: dict[str, Target] = {}
+        for engine, offset in zip(engines, offsets, strict=True):
+            settings.say(f"{engine}: own sandbox on port offset {offset}")
+            target = stack.enter_context(
+                own_sandbox(engine, offset, settings.say, settings.topology, settings.keep)
+            )
+            if target.up_seconds is not None:
+                report.startup_seconds[engine] = target.up_seconds
+            targets[engine] = target
+        yield targets
+
+
+__all__ = [
+    "EMBEDDED",
+    "ENGINES",
+    "Target",
+    "attach",
+    "bench_target",
+    "engine_port_offsets",
+    "engine_targets",
+    "engines_to_run",
+    "fabric_missing",
+    "own_sandbox",
+    "port_shift",
+    "target_for",
+]

@@ -102,35 +102,6 @@ def test_report_text_shows_both_subjects_the_ratio_and_the_fabric_line() -> None
     assert "note: real Fabric in the same run did NOT meet" in text
 
 
-def test_fabric_is_skipped_with_the_reason_when_its_binaries_are_missing(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(registry, "fabric_missing", lambda: "peer not found in PATH")
-    notes: list[str] = []
-    assert registry.engines_to_run(_settings(), None, notes) == ["embedded"]
-    assert notes == ["real Fabric column skipped: peer not found in PATH"]
-
-
-def test_both_engines_by_default_embedded_first_when_fabric_is_found(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(registry, "fabric_missing", lambda: None)
-    notes: list[str] = []
-    assert registry.engines_to_run(_settings(), None, notes) == ["embedded", "fabric"]
-    assert registry.engines_to_run(_settings(), ["fabric"], notes) == ["fabric"]
-    assert notes == []
-
-
-def test_attached_measures_only_the_running_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
-    def never() -> str:
-        raise AssertionError("a running sandbox needs no binaries lookup")
-
-    monkeypatch.setattr(registry, "fabric_missing", never)
-    notes: list[str] = []
-    assert registry.engines_to_run(_settings(home="/tmp/sb"), None, notes) == ["embedded"]
-    assert notes == []
-
-
 def test_cli_passes_engines_and_keeps_the_issue_levels(monkeypatch: pytest.MonkeyPatch) -> None:
     from cbp import bench_cli
 
