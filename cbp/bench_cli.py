@@ -150,7 +150,13 @@ def add_bench_parser(subparsers: Any) -> None:
         p.add_argument(
             "--port-offset",
             type=int,
-            help="port offset of the bench's own sandbox (default $CBP_PORT_OFFSET or 0)",
+            help="port offset of the bench's own sandbox (default $CBP_PORT_OFFSET or 0)"
+            + (
+                "; with both engines, Fabric's sandbox runs on a larger offset, its ports clear "
+                "of the first's"
+                if name in ("ledger", "registry")
+                else ""
+            ),
         )
         p.add_argument(
             "--home", help="drive the sandbox running in this folder instead of starting one"
