@@ -23,12 +23,24 @@ SMOKE_PUT = ("smoke", "Put")
 SMOKE_NODE_PUT = ("smoke-node", "put")
 
 
+# `$ID` has 8 digits (POD codes are IT + 3 digits + E + 8 digits), so every number of a run
+# must stay below this
+ID_LIMIT = 10**8
+# Subjects a bench can alternate at one level (engines, runtimes, clients)
+MAX_SUBJECTS = 2
+
+
 def id_base(settings: BenchSettings, run: int = 0) -> int:
-    """Where `$ID` starts: 0 on a fresh sandbox; on a running one, somewhere random so a second
-    run does not register the same PODs again. `run` spaces the drivers of one bench apart."""
+    """Where `$ID` starts: on a fresh sandbox, run `run`'s own share of the 8-digit range (a bench
+    makes at most levels x rounds x subjects driver runs, each given an equal block so none
+    reuses another's keys); on a running one, somewhere random so a second bench does not
+    register the same PODs again."""
     if settings.attached:
         return random.randrange(10**7, 9 * 10**7)
-    return run * 10**6
+    runs = len(settings.levels) * settings.rounds * MAX_SUBJECTS
+    if not 0 <= run < runs:
+        raise ValueError(f"driver run {run} is outside this bench's {runs} runs")
+    return run * (ID_LIMIT // runs)
 
 
 def put_config(

@@ -160,8 +160,8 @@ def test_ledger_starts_both_sandboxes_then_alternates_abba_and_pools_rounds(
         "down fabric",
         "down embedded",
     ]  # fmt: skip
-    # every driver run writes its own keys
-    assert [c.id_base for c in fakes.configs] == [n * 10**6 for n in range(8)]
+    # every driver run writes its own keys: 8 runs, each an eighth of the 8-digit range
+    assert [c.id_base for c in fakes.configs] == [n * 12_500_000 for n in range(8)]
     rows = [(r.subject, r.concurrency, r.window_seconds, r.tps) for r in report.results]
     assert rows == [
         ("embedded", 1, 6.0, 100.0), ("fabric", 1, 6.0, 80.0),

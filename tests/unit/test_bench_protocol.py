@@ -85,8 +85,12 @@ def test_pod_template_is_a_register_pod_argument_with_a_pod_code_per_id() -> Non
 
 
 def test_id_base_is_spaced_on_a_fresh_sandbox_and_random_on_a_running_one() -> None:
-    fresh = BenchSettings(levels=[1], duration=1, warmup=0, port_offset=0)
-    assert id_base(fresh, 0) == 0
-    assert id_base(fresh, 3) == 3 * 10**6
+    fresh = BenchSettings(levels=[1, 10], duration=1, warmup=0, port_offset=0, rounds=2)
+    # 2 levels x 2 rounds x 2 subjects = 8 driver runs, each with an eighth of the 8 digits
+    bases = [id_base(fresh, run) for run in range(8)]
+    assert bases == [run * 12_500_000 for run in range(8)]
+    assert bases[-1] + 12_500_000 - 1 < 10**8  # the last run's numbers still have 8 digits
+    with pytest.raises(ValueError, match="driver run 8 is outside this bench's 8 runs"):
+        id_base(fresh, 8)
     attached = BenchSettings(levels=[1], duration=1, warmup=0, port_offset=0, home="/x")
     assert 10**7 <= id_base(attached) < 9 * 10**7
