@@ -19,9 +19,9 @@ import json
 from collections.abc import Sequence
 
 from cbp.bench import reference as ref
-from cbp.bench.ledger import run_engines
+from cbp.bench.ledger import engine_rate_checks, run_engines
 from cbp.bench.protocol import DriverConfig
-from cbp.bench.report import BenchReport, bound_check, fmt_ms, fmt_s, ratio_check
+from cbp.bench.report import BenchReport, bound_check, fmt_ms, fmt_s
 from cbp.bench.runner import BenchError
 from cbp.bench.settings import BenchSettings, Say
 from cbp.bench.stats import LevelResult
@@ -150,26 +150,7 @@ def add_checks(report: BenchReport) -> None:
     theirs = report.best(FABRIC)
     if theirs is None:
         return
-    if ours is not None:
-        report.checks.append(
-            ratio_check(
-                "best registrations/s, embedded vs fabric (same run)",
-                ours.tps,
-                theirs.tps,
-                at_least=ref.REGISTRY_FABRIC_RATIO_TARGET,
-            )
-        )
-        for r in report.results:
-            other = report.at(FABRIC, r.concurrency)
-            if r.subject == EMBEDDED and other is not None:
-                report.checks.append(
-                    ratio_check(
-                        f"registrations/s at c={r.concurrency}, embedded vs fabric",
-                        r.tps,
-                        other.tps,
-                        at_least=ref.REGISTRY_FABRIC_RATIO_TARGET,
-                    )
-                )
+    report.checks += engine_rate_checks(report, "registrations/s", ref.REGISTRY_FABRIC_RATIO_TARGET)
     report.notes.append(fabric_verdict(theirs))
 
 
