@@ -32,18 +32,25 @@ class _Slots:
 class ConcurrencyLimiter(grpc.aio.ServerInterceptor):
     def __init__(self, limits: dict[str, int] | None = None) -> None:
         self._slots = {s: _Slots(s, n) for s, n in (limits or DEFAULT_LIMITS).items() if n > 0}
+        # A method's handler is fixed once the server runs (servicers are added before start),
+        # so each limited handler is built once, not on every call.
+        self._limited: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
         method = details.method or ""
+        limited = self._limited.get(method)
+        if limited is not None:
+            return limited
+        handler = await continuation(details)
         slots = self._slots.get(method[: method.rfind("/")])
         if handler is None or slots is None:
             return handler
-        return _limited(handler, slots)
+        limited = self._limited[method] = _limited(handler, slots)
+        return limited
 
 
 def _limited(handler: grpc.RpcMethodHandler, slots: _Slots) -> grpc.RpcMethodHandler:
