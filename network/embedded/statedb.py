@@ -165,6 +165,9 @@ class StateDB:
         self._writer.execute("PRAGMA cache_size=-1024")
         self._writer.executescript(_SCHEMA)
         self._write_lock = threading.Lock()
+        # Bumped after every committed write transaction: a reader that sees the same number
+        # twice knows nothing was committed in between (caches of derived values key on it).
+        self.generation = 0
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -201,6 +204,7 @@ class StateDB:
                 self._writer.execute("ROLLBACK")
                 raise
             self._writer.execute("COMMIT")
+            self.generation += 1
 
     # --- reads ---------------------------------------------------------------------------------
 

@@ -125,21 +125,29 @@ def definition_key(name: str) -> str:
 
 
 def definitions_from_state(db: StateDB) -> Callable[[str], ChaincodeDefinition | None]:
-    # Parsed definitions by (name, version of the record): endorsement and validation look
-    # definitions up for every transaction; the record changes only with a new sequence.
+    # Endorsement and validation look definitions up several times per transaction; the answer
+    # can change only when the state commits, so it is kept per state generation, and parsed
+    # again only when the record's version moved.
     parsed: dict[str, tuple[tuple[int, int], ChaincodeDefinition]] = {}
+    answers: dict[str, tuple[int, ChaincodeDefinition | None]] = {}
 
     def lookup(name: str) -> ChaincodeDefinition | None:
-        vv = db.get(LIFECYCLE_NS, definition_key(name))
-        if vv is None:
-            return None
-        hit = parsed.get(name)
-        if hit is not None and hit[0] == vv.version:
+        generation = db.generation  # read first: a commit after this makes the answer stale
+        hit = answers.get(name)
+        if hit is not None and hit[0] == generation:
             return hit[1]
-        d = ChaincodeDefinition.from_proto(
-            name, lifecycle_pb2.QueryChaincodeDefinitionResult.FromString(vv.value)
-        )
-        parsed[name] = (vv.version, d)
+        vv = db.get(LIFECYCLE_NS, definition_key(name))
+        d: ChaincodeDefinition | None = None
+        if vv is not None:
+            known = parsed.get(name)
+            if known is not None and known[0] == vv.version:
+                d = known[1]
+            else:
+                d = ChaincodeDefinition.from_proto(
+                    name, lifecycle_pb2.QueryChaincodeDefinitionResult.FromString(vv.value)
+                )
+                parsed[name] = (vv.version, d)
+        answers[name] = (generation, d)
         return d
 
     return lookup

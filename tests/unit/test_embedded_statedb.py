@@ -121,3 +121,37 @@ def test_statedb_get_many_loads_present_and_absent_keys(db: StateDB) -> None:
     assert got[("other", "k2")].version == (1, 2)  # type: ignore[union-attr]
     assert got[("cc", "k2")] is None and got[("cc", "missing")] is None
     assert sum(v is not None for v in got.values()) == 451
+
+
+def _definition(version: str, sequence: int) -> bytes:
+    from fabric_protos.peer.lifecycle import lifecycle_pb2
+
+    return lifecycle_pb2.QueryChaincodeDefinitionResult(
+        version=version, sequence=sequence
+    ).SerializeToString()
+
+
+def test_chaincode_definitions_follow_every_commit(db: StateDB) -> None:
+    from network.embedded.validator import LIFECYCLE_NS, definition_key, definitions_from_state
+
+    lookup = definitions_from_state(db)
+    assert lookup("smoke") is None
+    b = UpdateBatch()
+    b.put(LIFECYCLE_NS, definition_key("smoke"), _definition("1.0", 1), (1, 0))
+    _commit(db, b, 1)
+    first = lookup("smoke")
+    assert first is not None and (first.version, first.sequence) == ("1.0", 1)
+    assert lookup("smoke") is first  # nothing committed since: the same answer
+    b = UpdateBatch()
+    b.put("other", "k", b"v", (2, 0))
+    _commit(db, b, 2)
+    assert lookup("smoke") is first  # a commit elsewhere: re-read, same record, same object
+    b = UpdateBatch()
+    b.put(LIFECYCLE_NS, definition_key("smoke"), _definition("2.0", 2), (3, 0))
+    _commit(db, b, 3)
+    upgraded = lookup("smoke")
+    assert upgraded is not None and (upgraded.version, upgraded.sequence) == ("2.0", 2)
+    b = UpdateBatch()
+    b.put(LIFECYCLE_NS, definition_key("smoke"), None, (4, 0))
+    _commit(db, b, 4)
+    assert lookup("smoke") is None
