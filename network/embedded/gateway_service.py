@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import grpc
-from fabric_protos.common import common_pb2
+from fabric_protos.common import common_pb2, policies_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_pb2
 
@@ -107,14 +107,24 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
         self.peer = peer
         self.peers = peers
         self.orderer = orderer
+        # Peers join their channels when the engine is built, before any gateway serves, so
+        # who serves a channel and, per chaincode definition and channel config, which peers
+        # satisfy its endorsement policy are worked out once.
+        self._peers_of: dict[str, list[PeerNode]] = {}
+        self._plans: dict[tuple[str, str, str, int, str, int], list[PeerNode]] = {}
 
     def _detail(self, peer: PeerNode, message: str) -> gateway_pb2.ErrorDetail:
         return gateway_pb2.ErrorDetail(address=peer.address, msp_id=peer.msp_id, message=message)
 
     def _channel_peers(self, channel: str) -> list[PeerNode]:
-        # the gateway's own peer first, as Fabric's registry prefers the local org
-        ps = [p for p in self.peers if channel in p.channels]
-        return sorted(ps, key=lambda p: p is not self.peer)
+        ps = self._peers_of.get(channel)
+        if ps is None:
+            # the gateway's own peer first, as Fabric's registry prefers the local org
+            ps = sorted(
+                (p for p in self.peers if channel in p.channels), key=lambda p: p is not self.peer
+            )
+            self._peers_of[channel] = ps
+        return ps
 
     @staticmethod
     def _parse(signed: proposal_pb2.SignedProposal) -> ParsedProposal:
@@ -204,10 +214,26 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
         """The smallest set of channel peers, the first one included, meeting the policy."""
         channel = first.channels[pp.channel_id]
         definition = channel.definition(pp.chaincode_name)
-        candidates = self._channel_peers(pp.channel_id)
         if definition is None or definition.endorsement_policy is None:
             return [first]
-        env = definition.endorsement_policy
+        # Fabric's lifecycle gives every change of a definition a new sequence.
+        key = (
+            pp.channel_id,
+            pp.chaincode_name,
+            definition.version,
+            definition.sequence,
+            first.name,
+            channel.config.sequence,
+        )
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._new_plan(channel, definition.endorsement_policy, first)
+        return plan
+
+    def _new_plan(
+        self, channel: PeerChannel, env: policies_pb2.SignaturePolicyEnvelope, first: PeerNode
+    ) -> list[PeerNode]:
+        candidates = self._channel_peers(channel.channel_id)
         others = [p for p in candidates if p is not first]
         ids = {p.name: self._identity(channel, p) for p in candidates}
         for size in range(0, len(others) + 1):

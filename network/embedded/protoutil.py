@@ -321,22 +321,19 @@ class ParsedProposal:
     chaincode_header_ext: proposal_pb2.ChaincodeHeaderExtension
     payload: proposal_pb2.ChaincodeProposalPayload
     invocation: chaincode_pb2.ChaincodeInvocationSpec
+    # Read from the messages once: the gateway, each endorser and the chaincode handler ask
+    # for them again and again, and every read through a protobuf message allocates.
+    txid: str = ""
+    channel_id: str = ""
+    creator: bytes = b""
+    chaincode_name: str = ""
+    _proposal_hash: bytes | None = None
 
-    @property
-    def txid(self) -> str:
-        return self.channel_header.tx_id
-
-    @property
-    def channel_id(self) -> str:
-        return self.channel_header.channel_id
-
-    @property
-    def creator(self) -> bytes:
-        return self.signature_header.creator
-
-    @property
-    def chaincode_name(self) -> str:
-        return self.invocation.chaincode_spec.chaincode_id.name
+    def __post_init__(self) -> None:
+        self.txid = self.channel_header.tx_id
+        self.channel_id = self.channel_header.channel_id
+        self.creator = self.signature_header.creator
+        self.chaincode_name = self.invocation.chaincode_spec.chaincode_id.name
 
     @property
     def args(self) -> list[bytes]:
@@ -347,7 +344,9 @@ class ParsedProposal:
         return dict(self.payload.TransientMap)
 
     def proposal_hash(self) -> bytes:
-        return proposal_hash(self.header, self.payload)
+        if self._proposal_hash is None:
+            self._proposal_hash = proposal_hash(self.header, self.payload)
+        return self._proposal_hash
 
 
 def unpack_proposal(signed: proposal_pb2.SignedProposal | bytes) -> ParsedProposal:
