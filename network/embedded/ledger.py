@@ -24,6 +24,7 @@ from .blockstore import BlockIndex, BlockStore
 from .channelconfig import ChannelConfig, channel_id_of_block
 from .history import HistoryDB, HistoryEntry
 from .rwset import TxSimulator
+from .singleflight import SingleFlight
 from .statedb import StateDB
 from .validator import BlockValidation, ChaincodeDefinition, Validator, definitions_from_state
 
@@ -61,6 +62,10 @@ def _expired(d: ChaincodeDefinition | None, coll: str, written: int, last: int) 
     return btl > 0 and last >= written + btl + 1
 
 
+# A block's validation, shared by the peers of a channel whose ledgers agree (see commit).
+_VALIDATIONS: SingleFlight[BlockValidation] = SingleFlight()
+
+
 class LedgerError(RuntimeError):
     """A block cannot be committed or the ledger on disk is inconsistent."""
 
@@ -92,6 +97,11 @@ class PeerLedger:
         self._commit_lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._definitions = chaincode_definitions or definitions_from_state(self.state)
+        # Part of the shared-validation key: peers share a block's validation only when their
+        # definitions come from the same place (their own states, or one given lookup).
+        self._definitions_source: object = (
+            "state" if chaincode_definitions is None else id(chaincode_definitions)
+        )
         self._config = ChannelConfig.from_block(genesis_block, channel_id)
         self.validator = Validator(self._config, self._lookup_definition, msp_id=msp_id)
         self._last_header: common_pb2.BlockHeader | None = None
@@ -120,6 +130,7 @@ class PeerLedger:
         self, lookup: Callable[[str], ChaincodeDefinition | None]
     ) -> None:
         self._definitions = lookup
+        self._definitions_source = id(lookup)
 
     # --- recovery -------------------------------------------------------------------------------
 
@@ -231,23 +242,41 @@ class PeerLedger:
                 # Fabric creates the ledger from the genesis block without validating it.
                 validation = self.validator.replay_block(own, [Code.VALID] * len(own.data.data), {})
             else:
-                validation = self.validator.validate_block(
-                    own,
-                    self.state,
-                    self.tx_exists,
-                    private_data,
-                    txids_existing=lambda ids: BlockIndex.existing(self.state.reader, ids),
-                )
+
+                def validate() -> BlockValidation:
+                    return self.validator.validate_block(
+                        own,
+                        self.state,
+                        self.tx_exists,
+                        private_data,
+                        txids_existing=lambda ids: BlockIndex.existing(self.state.reader, ids),
+                    )
+
+                if private_data:
+                    validation = validate()  # what this peer keeps depends on its org
+                else:
+                    # Peers whose commit hashes agree have applied the same updates to the same
+                    # genesis, so they give this block the same codes and updates: one of the
+                    # channel's peers validates it, the others apply its result.
+                    key = (
+                        self.channel_id,
+                        n,
+                        bytes(own.header.data_hash),
+                        self._commit_hash,
+                        self._definitions_source,
+                    )
+                    validation = _VALIDATIONS.run(key, validate)
             own.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(validation.codes)
             self._add_commit_hash(own, validation)
             self.blocks.append(own, validation.private_kept or None)
             self._apply(own, validation)
+        codes = list(validation.codes)  # the validation may be shared with other peers
         for listener in list(self._listeners):
             try:
-                listener(own, validation.codes)
+                listener(own, codes)
             except Exception:
                 log.exception("ledger listener failed on block %d", n)
-        return validation.codes
+        return codes
 
     def _add_commit_hash(self, block: common_pb2.Block, validation: BlockValidation) -> None:
         """COMMIT_HASH metadata as Fabric's kvledger chains it: peers that agree on every

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -46,6 +44,7 @@ from .protoutil import (
     unpack_envelope,
 )
 from .rwset import TxRWSet, parse_tx_rwset
+from .singleflight import SingleFlight
 from .statedb import (
     StateDB,
     UpdateBatch,
@@ -655,35 +654,12 @@ class _Prepass:
     txids: list[str] = field(default_factory=list)
 
 
-@dataclass
-class _Flight:
-    done: threading.Event = field(default_factory=threading.Event)
-    result: _Prepass | None = None
-
-
-_FLIGHTS: OrderedDict[tuple[bytes, int, bytes], _Flight] = OrderedDict()
-_FLIGHTS_LOCK = threading.Lock()
+# Parse and signature pass per (config, block number, data hash), shared by a channel's peers.
+_PREPASSES: SingleFlight[_Prepass] = SingleFlight()
 
 
 def _shared_prepass(key: tuple[bytes, int, bytes], compute: Callable[[], _Prepass]) -> _Prepass:
-    """Single flight per block: the first peer computes, the others (often validating the same
-    block at the same moment on their own threads) wait for and share its result."""
-    with _FLIGHTS_LOCK:
-        flight = _FLIGHTS.get(key)
-        owner = flight is None
-        if flight is None:
-            flight = _FLIGHTS[key] = _Flight()
-            while len(_FLIGHTS) > 16:
-                _FLIGHTS.popitem(last=False)
-    if owner:
-        try:
-            flight.result = compute()
-        finally:
-            flight.done.set()
-        return flight.result
-    if flight.done.wait(timeout=60) and flight.result is not None:
-        return flight.result
-    return compute()  # the owner failed: do the work here
+    return _PREPASSES.run(key, compute)
 
 
 def _header_code(exc: ProtoError) -> int:

@@ -335,3 +335,35 @@ def test_ledger_rebuilds_state_built_from_other_blocks(chain: Chain, tmp_path: P
     again = _open(chain, tmp_path / "one")
     assert again.get_state(CC, "two1") == b"1"
     assert again.get_state(CC, "one1") is None
+
+
+def test_peers_with_the_same_history_share_a_block_validation(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from network.embedded.validator import Validator
+
+    lookup = lambda n: DEFINITION if n == CC else None  # noqa: E731 - one lookup for both
+    a = chain.open_ledger(tmp_path / "a", chaincode_definitions=lookup)
+    b = chain.open_ledger(tmp_path / "b", chaincode_definitions=lookup)
+    other = _open(chain, tmp_path / "c")  # its own lookup: never shares
+    calls: list[str] = []
+    real = Validator.validate_block
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(self.channel_config.channel_id)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Validator, "validate_block", counting)
+    factory = chain.factory(a)
+    first = endorse(a, chain.user("bsp1"), [chain.peer("tso")], _write("shared", b"1"))
+    second = endorse(a, chain.user("bsp1"), [chain.peer("tso")], _write("shared", b"2"))
+    block = factory.make_block([first.envelope, second.envelope, first.envelope])
+    expected = [Code.VALID, Code.VALID, Code.DUPLICATE_TXID]
+    assert a.commit(block) == expected
+    assert b.commit(block) == expected
+    assert len(calls) == 1  # b applied a's validation
+    assert other.commit(block) == expected
+    assert len(calls) == 2
+    for ledger in (a, b, other):
+        assert ledger.get_state(CC, "shared") == b"2"  # blind writes: the later one stands
+        assert ledger.get_block(1).metadata.metadata == a.get_block(1).metadata.metadata
