@@ -323,11 +323,11 @@ class ParsedProposal:
     invocation: chaincode_pb2.ChaincodeInvocationSpec
     # Read from the messages once: the gateway, each endorser and the chaincode handler ask
     # for them again and again, and every read through a protobuf message allocates.
-    txid: str = ""
-    channel_id: str = ""
-    creator: bytes = b""
-    chaincode_name: str = ""
-    _proposal_hash: bytes | None = None
+    txid: str = field(init=False)
+    channel_id: str = field(init=False)
+    creator: bytes = field(init=False)
+    chaincode_name: str = field(init=False)
+    _proposal_hash: bytes | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.txid = self.channel_header.tx_id
