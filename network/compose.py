@@ -19,8 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from network import yamlio
 from network.fabric import lifecycle as lc
 from network.fabric.config import render_node_config
 from network.fabric.nodes import FabricNode, node_table
@@ -219,7 +218,7 @@ def compose_spec(topology: Topology) -> dict[str, Any]:
 
 
 def render_compose(topology: Topology) -> str:
-    return HEADER + yaml.safe_dump(compose_spec(topology), sort_keys=False, width=100)
+    return HEADER + yamlio.safe_dump(compose_spec(topology), sort_keys=False, width=100)
 
 
 def default_topology() -> Topology:

@@ -26,6 +26,7 @@ from fabric_protos.orderer import configuration_pb2 as orderer_config_pb2
 from fabric_protos.orderer.etcdraft import configuration_pb2 as etcdraft_pb2
 from fabric_protos.peer import configuration_pb2 as peer_config_pb2
 
+from network import yamlio
 from network.identities import CryptoLayout
 from network.topology import Org, Topology
 
@@ -444,6 +445,6 @@ def write_configtx_yaml(topology: Topology, crypto_dir: Path, path: Path) -> Pat
     return path
 
 
-class _NoAliases(yaml.SafeDumper):
+class _NoAliases(yamlio.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True

@@ -13,8 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from network import yamlio
 
 DEFAULT_TOPOLOGY = Path(__file__).with_name("topology.yaml")
 
@@ -430,7 +431,7 @@ def load_topology(
         except ValueError:
             raise ValueError(f"CBP_PORT_OFFSET={raw_offset!r} is not a whole number") from None
     try:
-        raw = yaml.safe_load(p.read_text())
+        raw = yamlio.safe_load(p.read_text())
     except FileNotFoundError:
         raise FileNotFoundError(f"topology file {p} not found") from None
     return Topology(

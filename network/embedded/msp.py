@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,6 +30,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from cryptography.x509.oid import NameOID
 from fabric_protos.msp import identities_pb2, msp_config_pb2, msp_principal_pb2
+
+from network import yamlio
 
 log = logging.getLogger(__name__)
 
@@ -453,7 +454,7 @@ def msp_config_from_dir(msp_id: str, msp_dir: Path) -> msp_config_pb2.MSPConfig:
     )
     cfg_file = msp_dir / "config.yaml"
     if cfg_file.is_file():
-        doc = yaml.safe_load(cfg_file.read_text()) or {}
+        doc = yamlio.safe_load(cfg_file.read_text()) or {}
         node_ous = doc.get("NodeOUs") or {}
         if node_ous.get("Enable"):
             fab.fabric_node_ous.enable = True

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from string import Template
 
-import yaml
+from network import yamlio
 
 from ..identities import CryptoLayout
 from ..paths import SandboxPaths
@@ -31,7 +31,7 @@ def _render(template: str, values: dict[str, str], what: str) -> str:
         raise ValueError(
             f"template {template}: placeholder {exc} has no value for {what}"
         ) from None
-    yaml.safe_load(text)  # a broken render fails here, not inside the Fabric process
+    yamlio.safe_load(text)  # a broken render fails here, not inside the Fabric process
     return text
 
 
