@@ -12,12 +12,14 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from network.paths import SandboxPaths
+from network.prefork import Child, python_module, write_plan
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,60 @@ class Supervisor:
         self.paths.pidfile(name).write_text(str(proc.pid))
         return Running(name, proc.pid, logfile)
 
+    def start_preforked(
+        self, launcher: str, preload: Sequence[str], env: dict[str, str] | None = None
+    ) -> None:
+        """Start a launcher that imports `preload`, then waits for `release_preforked` to say
+        which processes to fork from it (see prefork.py): the imports run while the caller
+        is still preparing what those processes will read."""
+        plan = self._plan(launcher)
+        plan.unlink(missing_ok=True)
+        argv = [sys.executable, "-m", "network.prefork", str(plan), "--preload", ",".join(preload)]
+        self.start(launcher, argv, env=env)
+
+    def release_preforked(
+        self,
+        launcher: str,
+        children: Sequence[tuple[str, Sequence[str]]],
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """Start `children` (name, argv): those that run a module on this interpreter are
+        forked by the launcher, any other is started as `start` would. Returns at once."""
+        forked: list[Child] = []
+        for name, argv in children:
+            self.paths.pidfile(name).unlink(missing_ok=True)  # a stale one would pass for started
+            module = python_module(argv)
+            if module is None:
+                self.start(name, argv, env=env)
+                continue
+            log, pidfile = self.paths.log(name), self.paths.pidfile(name)
+            forked.append(Child(name, module[0], module[1], str(log), str(pidfile)))
+        write_plan(self._plan(launcher), forked)
+
+    def await_preforked(self, launcher: str, names: Sequence[str], timeout: float = 60) -> None:
+        """Wait until the launcher has exited; fail, naming its log, for any of `names` it did
+        not start."""
+        pid = self.pid(launcher)
+        deadline = time.monotonic() + timeout
+        while pid is not None and pid_alive(pid):
+            if time.monotonic() > deadline:
+                raise ProcessError(
+                    f"{launcher} still forking after {timeout:.0f} s; read "
+                    f"{self.paths.log(launcher)}:\n" + tail(self.paths.log(launcher))
+                )
+            time.sleep(0.01)
+        self.paths.pidfile(launcher).unlink(missing_ok=True)
+        self._plan(launcher).unlink(missing_ok=True)
+        missing = [n for n in names if self.pid(n) is None]
+        if missing:
+            raise ProcessError(
+                f"{launcher} did not start {', '.join(missing)}; read "
+                f"{self.paths.log(launcher)}:\n" + tail(self.paths.log(launcher))
+            )
+
+    def _plan(self, launcher: str) -> Path:
+        return self.paths.run / f"{launcher}.json"
+
     def pid(self, name: str) -> int | None:
         try:
             return int(self.paths.pidfile(name).read_text().strip())
@@ -141,7 +197,7 @@ class Supervisor:
                     f"{name} not {what} after {timeout:.0f} s; read {self.paths.log(name)}:\n"
                     + tail(self.paths.log(name))
                 )
-            time.sleep(0.05)
+            time.sleep(0.01)
 
     def stop(self, name: str, grace: float = 10.0) -> bool:
         pid = self.pid(name)
@@ -153,12 +209,12 @@ class Supervisor:
             _signal_group(pid, signal.SIGTERM)
             deadline = time.monotonic() + grace
             while pid_alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
+                time.sleep(0.01)
             if pid_alive(pid):
                 log.warning("%s (pid %d) ignored SIGTERM for %.0f s; killing it", name, pid, grace)
                 _signal_group(pid, signal.SIGKILL)
                 while pid_alive(pid):
-                    time.sleep(0.05)
+                    time.sleep(0.01)
             stopped = True
         pidfile.unlink(missing_ok=True)
         return stopped

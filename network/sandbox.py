@@ -26,6 +26,10 @@ from network.topology import Topology
 Engine = Literal["embedded", "fabric"]
 Say = Callable[[str], None]
 EMBEDDED = "embedded-engine"
+# Launchers import what their processes need, fork them, and exit (see network/prefork.py).
+ENGINE_LAUNCHER = "engine-launcher"
+ENGINE_PRELOAD = ["network.embedded.server", "network.embedded.eventloop", "network.identities"]
+CHAINCODE_LAUNCHER = "chaincode-launcher"
 
 
 class SandboxError(RuntimeError):
@@ -97,10 +101,14 @@ class Sandbox:
             self.say("some sandbox processes have stopped; restarting them")
             self.supervisor.stop_all()
         self._check_ports(engine)
-        self.prepare(engine)
         (self.paths.run).mkdir(parents=True, exist_ok=True)
-        (self.paths.run / "engine").write_text(engine)
         try:
+            if engine == "embedded":
+                # the engine's and the chaincode servers' imports (most of start-up's CPU) run
+                # while identities and genesis blocks are written
+                self._preload_embedded()
+            self.prepare(engine)
+            (self.paths.run / "engine").write_text(engine)
             if engine == "embedded":
                 self._up_embedded(one_tx_per_block)
             else:
@@ -140,12 +148,32 @@ class Sandbox:
         return chaincode_server_argv(self.topology, layout, name, chaincode_id(self.topology, name))
 
     def start_chaincodes(self, names: list[str]) -> None:
+        self.supervisor.start_preforked(
+            CHAINCODE_LAUNCHER, self._chaincode_preload(names), self.topology.environment()
+        )
+        self._release_chaincodes(names)
+        self._await_chaincodes(names)
+
+    def _chaincode_preload(self, names: list[str]) -> list[str]:
+        contracts = {
+            self.topology.chaincodes[n].contract.partition(":")[0]
+            for n in names
+            if not self.topology.chaincodes[n].server
+        }
+        return ["chaincode.runtime.cli", "uvloop", *sorted(contracts)]
+
+    def _release_chaincodes(self, names: list[str]) -> None:
+        self.supervisor.release_preforked(
+            CHAINCODE_LAUNCHER,
+            [(f"chaincode-{n}", self.chaincode_argv(n)) for n in names],
+            env=self.topology.environment(),
+        )
         for name in names:
             cc = self.topology.chaincodes[name]
-            self.supervisor.start(
-                f"chaincode-{name}", self.chaincode_argv(name), env=self.topology.environment()
-            )
             self.say(f"chaincode server {name} ({cc.contract}) starting on {cc.address}")
+
+    def _await_chaincodes(self, names: list[str]) -> None:
+        self.supervisor.await_preforked(CHAINCODE_LAUNCHER, [f"chaincode-{n}" for n in names])
         for name in names:
             cc = self.topology.chaincodes[name]
             self.supervisor.wait_until(
@@ -155,14 +183,31 @@ class Sandbox:
                 f"listening on {cc.address}",
             )
 
+    def _autostart_chaincodes(self) -> list[str]:
+        return [n for n, cc in self.topology.chaincodes.items() if cc.autostart]
+
+    def _preload_embedded(self) -> None:
+        """Start the two launchers, the engine's and the chaincode servers', each importing
+        its modules until `_up_embedded` gives it the processes to fork."""
+        env = self.topology.environment()
+        self.supervisor.start_preforked(ENGINE_LAUNCHER, ENGINE_PRELOAD, env)
+        self.supervisor.start_preforked(
+            CHAINCODE_LAUNCHER, self._chaincode_preload(self._autostart_chaincodes()), env
+        )
+
     def _up_embedded(self, one_tx_per_block: bool) -> None:
-        self.start_chaincodes([n for n, cc in self.topology.chaincodes.items() if cc.autostart])
+        # The engine dials a chaincode server only when a transaction first needs it (as a
+        # peer does with CCaaS), so both start at once: start-up is the slower of the two, not
+        # their sum.
+        chaincodes = self._autostart_chaincodes()
         argv = [sys.executable, "-m", "network.embedded", "--home", str(self.paths.home)]
         if one_tx_per_block:
             argv.append("--one-tx-per-block")
         log = self.paths.log(EMBEDDED)
         offset = log.stat().st_size if log.exists() else 0
-        self.supervisor.start(EMBEDDED, argv, env=self.topology.environment())
+        env = self.topology.environment()
+        self.supervisor.release_preforked(ENGINE_LAUNCHER, [(EMBEDDED, argv)], env=env)
+        self._release_chaincodes(chaincodes)
         nodes = len(self.topology.peers) + len(self.topology.orderers)
         self.say(
             f"embedded engine starting: {len(self.topology.peers)} peers, "
@@ -178,7 +223,9 @@ class Sandbox:
             except FileNotFoundError:
                 return False
 
+        self.supervisor.await_preforked(ENGINE_LAUNCHER, [EMBEDDED])
         took = self.supervisor.wait_until(EMBEDDED, ready, 60, "ready")
+        self._await_chaincodes(chaincodes)
         self.say(f"embedded engine ready: {nodes} nodes serving in {took:.2f} s")
 
     def _up_fabric(self) -> None:

@@ -1,0 +1,89 @@
+"""The pre-forking launcher, with real processes: it imports first, forks only once the plan is
+written, and leaves each child an ordinary supervised process (own pid file, log, session)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from network.paths import SandboxPaths
+from network.prefork import python_module
+from network.processes import ProcessError, Supervisor, port_open
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(cond, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def sup(tmp_path: Path):  # type: ignore[no-untyped-def]
+    s = Supervisor(SandboxPaths(tmp_path))
+    yield s
+    s.stop_all()
+
+
+def test_children_are_forked_only_after_the_plan_and_run_as_python_dash_m(sup: Supervisor) -> None:
+    port = _free_port()
+    sup.start_preforked("launcher", ["http.server", "json"])
+    time.sleep(0.5)  # long enough to import; nothing may start before the plan exists
+    assert not port_open("127.0.0.1", port)
+    assert sup.is_running("launcher")
+    web = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+    zen = [sys.executable, "-m", "this"]
+    sup.release_preforked("launcher", [("web", web), ("zen", zen)])
+    sup.await_preforked("launcher", ["web", "zen"])
+
+    assert not sup.paths.pidfile("launcher").exists()
+    assert _wait(lambda: port_open("127.0.0.1", port))
+    web_pid = sup.pid("web")
+    assert web_pid is not None and sup.is_running("web")
+    assert os.getsid(web_pid) == web_pid  # its own session: stop signals its group alone
+    assert _wait(lambda: "Beautiful is better than ugly" in sup.paths.log("zen").read_text())
+    assert "started web" in sup.paths.log("launcher").read_text()
+
+    assert sup.stop("web")
+    assert _wait(lambda: not port_open("127.0.0.1", port))
+    assert not sup.paths.pidfile("web").exists()
+
+
+def test_a_command_that_is_not_this_python_is_started_as_it_is(sup: Supervisor) -> None:
+    assert python_module(["node", "server.js"]) is None
+    assert python_module([sys.executable, "-m", "pkg.mod", "-x"]) == ("pkg.mod", ["-x"])
+    sup.start_preforked("launcher", [])
+    sup.release_preforked("launcher", [("shell", ["/bin/sh", "-c", "echo plain; sleep 30"])])
+    sup.await_preforked("launcher", ["shell"])
+    assert sup.is_running("shell")
+    assert _wait(lambda: "plain" in sup.paths.log("shell").read_text())
+
+
+def test_a_preload_that_fails_is_reported_with_the_launcher_log(sup: Supervisor) -> None:
+    sup.start_preforked("launcher", ["no_such_module_here"])
+    sup.release_preforked("launcher", [("zen", [sys.executable, "-m", "this"])])
+    with pytest.raises(ProcessError) as err:
+        sup.await_preforked("launcher", ["zen"])
+    text = str(err.value)
+    assert "launcher did not start zen" in text and "no_such_module_here" in text
+    assert "launcher.log" in text
+
+
+def test_a_launcher_never_given_a_plan_gives_up(sup: Supervisor, tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "network.prefork", str(tmp_path / "never.json"), "--timeout", "0.3"]
+    sup.start("launcher", argv)
+    assert _wait(lambda: not sup.is_running("launcher"))
+    assert "no plan at" in sup.paths.log("launcher").read_text()
