@@ -16,6 +16,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[dev]'
   touch "$stamp"
 fi
+# Byte-code for our own packages (pip compiles only what it installs, not an editable checkout):
+# with PYTHONDONTWRITEBYTECODE set, as on CI machines, every sandbox process would otherwise
+# compile them from source at each start. Only files newer than their byte-code are compiled.
+.venv/bin/python -m compileall -q cbp network chaincode gateway connector simulations >/dev/null
 if [ "${CBP_SKIP_NPM:-0}" != "1" ]; then
   for d in tests/conformance/node tests/conformance/node-chaincode; do
     if [ -f "$d/package.json" ] && { [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules" ]; }; then
