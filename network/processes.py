@@ -123,7 +123,8 @@ class Supervisor:
         env: dict[str, str] | None = None,
     ) -> None:
         """Start `children` (name, argv): those that run a module on this interpreter are
-        forked by the launcher, any other is started as `start` would. Returns at once."""
+        forked by the launcher, any other is started as `start` would. Returns at once. With no
+        launcher started, only children of the second kind may be given."""
         forked: list[Child] = []
         for name, argv in children:
             self.paths.pidfile(name).unlink(missing_ok=True)  # a stale one would pass for started
@@ -133,6 +134,8 @@ class Supervisor:
                 continue
             log, pidfile = self.paths.log(name), self.paths.pidfile(name)
             forked.append(Child(name, module[0], module[1], str(log), str(pidfile)))
+        if forked and self.pid(launcher) is None:
+            raise ProcessError(f"{launcher} was not started: nothing can fork {forked[0].name}")
         write_plan(self._plan(launcher), forked)
 
     def await_preforked(self, launcher: str, names: Sequence[str], timeout: float = 60) -> None:

@@ -148,9 +148,10 @@ class Sandbox:
         return chaincode_server_argv(self.topology, layout, name, chaincode_id(self.topology, name))
 
     def start_chaincodes(self, names: list[str]) -> None:
-        self.supervisor.start_preforked(
-            CHAINCODE_LAUNCHER, self._chaincode_preload(names), self.topology.environment()
-        )
+        if any(not self.topology.chaincodes[n].server for n in names):  # a Python one to fork
+            self.supervisor.start_preforked(
+                CHAINCODE_LAUNCHER, self._chaincode_preload(names), self.topology.environment()
+            )
         self._release_chaincodes(names)
         self._await_chaincodes(names)
 

@@ -65,11 +65,13 @@ def test_children_are_forked_only_after_the_plan_and_run_as_python_dash_m(sup: S
 def test_a_command_that_is_not_this_python_is_started_as_it_is(sup: Supervisor) -> None:
     assert python_module(["node", "server.js"]) is None
     assert python_module([sys.executable, "-m", "pkg.mod", "-x"]) == ("pkg.mod", ["-x"])
-    sup.start_preforked("launcher", [])
+    # no launcher is needed for such a command, and none was started
     sup.release_preforked("launcher", [("shell", ["/bin/sh", "-c", "echo plain; sleep 30"])])
     sup.await_preforked("launcher", ["shell"])
     assert sup.is_running("shell")
     assert _wait(lambda: "plain" in sup.paths.log("shell").read_text())
+    with pytest.raises(ProcessError, match="launcher was not started: nothing can fork zen"):
+        sup.release_preforked("launcher", [("zen", [sys.executable, "-m", "this"])])
 
 
 def test_a_preload_that_fails_is_reported_with_the_launcher_log(sup: Supervisor) -> None:
