@@ -94,6 +94,17 @@ def _hash_for(curve: ec.EllipticCurve) -> hashes.HashAlgorithm:
     return hashes.SHA384() if curve.name == "secp384r1" else hashes.SHA256()
 
 
+# The signature schemes, made once: building them on every signature and verification showed
+# in the engine's profile (about 2 % of its time under load). They hold no per-call state.
+_SIGN_SCHEME = {
+    n: ec.ECDSA(h) for n, h in (("secp256r1", hashes.SHA256()), ("secp384r1", hashes.SHA384()))
+}
+_VERIFY_SCHEME = {
+    "secp256r1": (hashlib.sha256, ec.ECDSA(Prehashed(hashes.SHA256()))),
+    "secp384r1": (hashlib.sha384, ec.ECDSA(Prehashed(hashes.SHA384()))),
+}
+
+
 def is_low_s(curve: ec.EllipticCurve, signature: bytes) -> bool:
     order = _CURVE_ORDERS.get(curve.name)
     if order is None:
@@ -302,14 +313,14 @@ class Identity:
         try:
             key = self.public_key
             curve = key.curve
-            algo = _hash_for(curve)
-            digest = (hashlib.sha384 if algo.name == "sha384" else hashlib.sha256)(message).digest()
+            digest_of, scheme = _VERIFY_SCHEME.get(curve.name, _VERIFY_SCHEME["secp256r1"])
+            digest = digest_of(message).digest()
             cache_key = (self.serialized, digest, signature)
             if cache_key in _VERIFIED:
                 return True
             if not is_low_s(curve, signature):
                 return False
-            key.verify(signature, digest, ec.ECDSA(Prehashed(algo)))
+            key.verify(signature, digest, scheme)
         except (InvalidSignature, ValueError, MSPError):
             return False
         _remember_verified(cache_key)
@@ -373,7 +384,7 @@ class SigningIdentity(Identity):
 
     def sign(self, message: bytes) -> bytes:
         curve = self._key.curve
-        sig = self._key.sign(message, ec.ECDSA(_hash_for(curve)))
+        sig = self._key.sign(message, _SIGN_SCHEME.get(curve.name) or ec.ECDSA(_hash_for(curve)))
         return to_low_s(curve, sig)
 
 
