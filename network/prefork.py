@@ -8,7 +8,8 @@ then waits for the plan file (written once they exist), forks one child per proc
 exits. Each child starts its own session, appends to its own log and runs its module as
 `python -m <module> <args>` would; the launcher writes each child's pid file in the
 supervisor's format. From then on a child is an ordinary sandbox process: stopped by its pid,
-its log where the supervisor expects it. A child keeps the launcher's command line in `ps`.
+its log where the supervisor expects it. A child keeps the launcher's command line (`ps aux`)
+but takes its own name as the process name (`ps -e`, `top`), cut to Linux's 15 characters.
 
 Forking is safe because the launcher has started no thread: importing grpc starts none (its
 core initialises when a channel or server is first made, in the child).
@@ -17,6 +18,7 @@ core initialises when a channel or server is first made, in the child).
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import importlib
 import json
@@ -68,9 +70,19 @@ def _write_pid(path: str, pid: int) -> None:
     tmp.replace(path)
 
 
+def _set_process_name(name: str) -> None:
+    """Linux's process name (prctl PR_SET_NAME), which threads started later inherit."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, name.encode()[:15] + b"\0", 0, 0, 0)  # 15 = PR_SET_NAME
+    except (OSError, AttributeError):  # not Linux: the name is cosmetic
+        pass
+
+
 def _become(child: Child) -> int:
     """In the forked child: detach, take the child's log, run its module; its exit code."""
     os.setsid()
+    _set_process_name(child.name)
     out = os.open(child.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)

@@ -54,6 +54,7 @@ def test_children_are_forked_only_after_the_plan_and_run_as_python_dash_m(sup: S
     web_pid = sup.pid("web")
     assert web_pid is not None and sup.is_running("web")
     assert os.getsid(web_pid) == web_pid  # its own session: stop signals its group alone
+    assert Path(f"/proc/{web_pid}/comm").read_text().strip() == "web"  # its name in ps and top
     assert _wait(lambda: "Beautiful is better than ugly" in sup.paths.log("zen").read_text())
     assert "started web" in sup.paths.log("launcher").read_text()
 
