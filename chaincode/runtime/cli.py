@@ -78,7 +78,12 @@ async def _serve(server: ChaincodeServer) -> None:
 
 
 def _loop_factory() -> type[asyncio.AbstractEventLoop] | None:
-    if os.environ.get("CBP_EVENT_LOOP", "uvloop").strip().lower() == "asyncio":
+    """uvloop's loop unless CBP_EVENT_LOOP=asyncio (or uvloop is missing); the same choice and
+    the same refusal of any other value as the embedded engine's."""
+    wanted = os.environ.get("CBP_EVENT_LOOP", "uvloop").strip().lower() or "uvloop"
+    if wanted not in ("uvloop", "asyncio"):
+        raise SettingsError(f"CBP_EVENT_LOOP={wanted!r}: expected uvloop or asyncio")
+    if wanted == "asyncio":
         return None
     try:
         import uvloop
@@ -106,12 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         contracts = [load_contract(spec) for spec in args.contracts]
         title = args.title or settings.chaincode_id.partition(":")[0]
         router = ContractRouter(contracts, title=title, version=args.version)
+        loop_factory = _loop_factory()
     except (SettingsError, TypeError, ValueError) as exc:
         logger.error("%s", exc)
         return 2
     try:
         with profiled(settings.chaincode_id.partition(":")[0]):
-            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
                 runner.run(_serve(ChaincodeServer(router, settings)))
     except OSError as exc:
         logger.error("%s", exc)
