@@ -113,8 +113,9 @@ class Sandbox:
                 self._up_embedded(one_tx_per_block)
             else:
                 self._up_fabric()
-        except Exception:
-            self.say("start failed; stopping what was started")
+        except BaseException as exc:  # Ctrl-C too: a half-started network is not left behind
+            why = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            self.say(f"start {why}; stopping what was started")
             self.supervisor.stop_all()
             raise
         elapsed = time.monotonic() - started

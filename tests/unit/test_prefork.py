@@ -86,7 +86,36 @@ def test_a_preload_that_fails_is_reported_with_the_launcher_log(sup: Supervisor)
 
 
 def test_a_launcher_never_given_a_plan_gives_up(sup: Supervisor, tmp_path: Path) -> None:
-    argv = [sys.executable, "-m", "network.prefork", str(tmp_path / "never.json"), "--timeout", "0.3"]
+    argv = [
+        sys.executable,
+        "-m",
+        "network.prefork",
+        str(tmp_path / "never.json"),
+        "--timeout",
+        "0.3",
+    ]
     sup.start("launcher", argv)
     assert _wait(lambda: not sup.is_running("launcher"))
     assert "no plan at" in sup.paths.log("launcher").read_text()
+
+
+def test_an_interrupted_up_stops_the_launchers_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from network.sandbox import CHAINCODE_LAUNCHER, ENGINE_LAUNCHER, Sandbox
+    from network.topology import load_topology
+
+    said: list[str] = []
+    sb = Sandbox(load_topology(port_offset=4700), SandboxPaths(tmp_path), say=said.append)
+
+    def interrupted(engine: str) -> None:
+        assert sb.supervisor.is_running(ENGINE_LAUNCHER)  # launched before identities are made
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sb, "prepare", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sb.up("embedded")
+    assert "start interrupted; stopping what was started" in said
+    assert sb.supervisor.running() == []
+    assert not sb.paths.pidfile(ENGINE_LAUNCHER).exists()
+    assert not sb.paths.pidfile(CHAINCODE_LAUNCHER).exists()
