@@ -121,6 +121,14 @@ def _fork(child: Child) -> int:
         os._exit(code)
 
 
+def _thread_count() -> int:
+    """Threads of this process, C ones included (grpc's would not show in `threading`)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # no procfs: nothing to check against
+        return 1
+
+
 def _wait_for(plan: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not plan.exists():
@@ -133,6 +141,13 @@ def launch(preload: Sequence[str], plan: Path, timeout: float = PLAN_WAIT_SECOND
     gc.disable()  # imports make many long-lived objects; scanning them is wasted work
     for name in preload:
         importlib.import_module(name)
+    threads = _thread_count()
+    if threads > 1:
+        # a lock held by another thread at fork time stays held forever in the child
+        raise RuntimeError(
+            f"{threads} threads are running after importing {', '.join(preload)}: forking now "
+            "could deadlock a child; start these processes without the launcher"
+        )
     _wait_for(plan, timeout)
     children = read_plan(plan)
     gc.freeze()  # what the children share stays shared: no collection touches its pages
@@ -150,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         launch([m for m in args.preload.split(",") if m], args.plan, args.timeout)
-    except (OSError, ValueError, TypeError, KeyError, ImportError) as exc:
+    except (OSError, ValueError, TypeError, KeyError, ImportError, RuntimeError) as exc:
         print(f"network.prefork: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0

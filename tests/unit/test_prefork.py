@@ -119,3 +119,16 @@ def test_an_interrupted_up_stops_the_launchers_it_started(
     assert sb.supervisor.running() == []
     assert not sb.paths.pidfile(ENGINE_LAUNCHER).exists()
     assert not sb.paths.pidfile(CHAINCODE_LAUNCHER).exists()
+
+
+def test_a_preload_that_starts_a_thread_is_refused_before_any_fork(
+    sup: Supervisor, tmp_path: Path
+) -> None:
+    (tmp_path / "starts_a_thread.py").write_text(
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+    )
+    sup.start_preforked("launcher", ["starts_a_thread"], env={"PYTHONPATH": str(tmp_path)})
+    sup.release_preforked("launcher", [("zen", [sys.executable, "-m", "this"])])
+    with pytest.raises(ProcessError) as err:
+        sup.await_preforked("launcher", ["zen"])
+    assert "2 threads are running after importing starts_a_thread" in str(err.value)
