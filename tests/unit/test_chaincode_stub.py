@@ -209,14 +209,18 @@ def test_chaincode_stub_invoke_chaincode_sends_spec_and_reads_nested_response() 
         assert m.Response.FromString(done.payload).payload == b"from-other"
 
 
-def test_chaincode_stub_get_multiple_states_uses_batch_message_when_offered() -> None:
-    class Multi(Contract):
-        @transaction(evaluate=True)
-        def Many(self, ctx: Context, keys: list[str]) -> list[str]:
-            return [v.decode() for v in ctx.stub.get_multiple_states(keys)]
+class _Multi(Contract):
+    @transaction(evaluate=True)
+    def Many(self, ctx: Context, keys: list[str]) -> list[str]:
+        return [v.decode() for v in ctx.stub.get_multiple_states(keys)]
 
-    params = m.PeerParams(use_get_multiple_keys=True, max_size_get_multiple_keys=100)
-    with FakePeer(ContractRouter([Multi]), params=params) as peer:
+
+# a peer that offers GET_STATE_MULTIPLE
+_MULTI_PARAMS = m.PeerParams(use_get_multiple_keys=True, max_size_get_multiple_keys=100)
+
+
+def test_chaincode_stub_get_multiple_states_uses_batch_message_when_offered() -> None:
+    with FakePeer(ContractRouter([_Multi]), params=_MULTI_PARAMS) as peer:
         peer.state[("", "a")] = b"1"
         peer.state[("", "b")] = b"2"
         outcome = peer.invoke("Many", '["a","b","c"]')
@@ -225,13 +229,7 @@ def test_chaincode_stub_get_multiple_states_uses_batch_message_when_offered() ->
 
 
 def test_chaincode_stub_get_multiple_states_refuses_an_answer_short_of_values() -> None:
-    class Multi(Contract):
-        @transaction(evaluate=True)
-        def Many(self, ctx: Context, keys: list[str]) -> list[str]:
-            return [v.decode() for v in ctx.stub.get_multiple_states(keys)]
-
-    params = m.PeerParams(use_get_multiple_keys=True, max_size_get_multiple_keys=100)
-    with FakePeer(ContractRouter([Multi]), params=params) as peer:
+    with FakePeer(ContractRouter([_Multi]), params=_MULTI_PARAMS) as peer:
         msg = peer.transaction_message("Many", '["a","b","c"]')
         peer.handler.handle(msg)
         request = peer.receive()
