@@ -21,7 +21,7 @@ from cbp.bench.report import BenchReport, Check, ratio_check
 from cbp.bench.runner import CLIENT, Watch, python_driver_argv, run_driver
 from cbp.bench.settings import BenchSettings
 from cbp.bench.stats import LevelResult
-from cbp.bench.target import Target, engine_targets, engines_to_run, fabric_missing
+from cbp.bench.target import Target, engine_targets, engines_to_run
 from cbp.bench.workloads import SMOKE_PUT, put_config
 
 ENGINE = "engine"
@@ -205,4 +205,4 @@ def add_checks(report: BenchReport) -> None:
     )
 
 
-__all__ = ["engine_measure", "engine_rate_checks", "fabric_missing", "run_engines", "run_ledger"]
+__all__ = ["engine_measure", "engine_rate_checks", "run_engines", "run_ledger"]
