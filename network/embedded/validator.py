@@ -221,7 +221,7 @@ class Validator:
         # Parse and check signatures of every tx first (once per block for all the peers of the
         # channel in this process), then load the committed versions of every key the block
         # touches in a few queries (Fabric's bulk preload of read sets).
-        pre = _shared_prepass(
+        pre = _PREPASSES.run(
             (self.channel_config.digest, block_num, bytes(block.header.data_hash)),
             lambda: self._prepass(block),
         )
@@ -656,10 +656,6 @@ class _Prepass:
 
 # Parse and signature pass per (config, block number, data hash), shared by a channel's peers.
 _PREPASSES: SingleFlight[_Prepass] = SingleFlight()
-
-
-def _shared_prepass(key: tuple[bytes, int, bytes], compute: Callable[[], _Prepass]) -> _Prepass:
-    return _PREPASSES.run(key, compute)
 
 
 def _header_code(exc: ProtoError) -> int:
