@@ -101,6 +101,7 @@ class Simulator(Protocol):
     """What the handler needs of `rwset.TxSimulator`."""
 
     def get_state(self, ns: str, key: str) -> bytes | None: ...
+    def get_states(self, ns: str, keys: list[str]) -> list[bytes | None]: ...
     def put_state(self, ns: str, key: str, value: bytes) -> None: ...
     def del_state(self, ns: str, key: str) -> None: ...
     def get_state_range(
@@ -390,14 +391,9 @@ def _get_state_multiple(ctx: TransactionContext, payload: bytes) -> bytes:
             _sim(ctx).get_private_data(ctx.namespace, req.collection, k) or b"" for k in req.keys
         ]
     else:
-        sim = _sim(ctx)
-        # TxSimulator reads all keys in one SQLite query (each query releases and retakes the
-        # GIL the commit threads contend for); simpler simulators are asked key by key
-        get_states = getattr(sim, "get_states", None)
-        if get_states is not None:
-            values = [v or b"" for v in get_states(ctx.namespace, list(req.keys))]
-        else:
-            values = [sim.get_state(ctx.namespace, k) or b"" for k in req.keys]
+        # one SQLite query for all the keys: each query releases and retakes the GIL that the
+        # commit threads contend for
+        values = [v or b"" for v in _sim(ctx).get_states(ctx.namespace, list(req.keys))]
     return chaincode_shim_pb2.GetStateMultipleResult(values=values).SerializeToString()
 
 

@@ -61,6 +61,9 @@ class FakeSimulator:
     def get_state(self, ns: str, key: str) -> bytes | None:
         return self.state.get((ns, key))
 
+    def get_states(self, ns: str, keys: list[str]) -> list[bytes | None]:
+        return [self.get_state(ns, k) for k in keys]
+
     def put_state(self, ns: str, key: str, value: bytes) -> None:
         self.writes.append((ns, key, value))
         self.state[(ns, key)] = value
