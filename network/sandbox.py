@@ -149,20 +149,24 @@ class Sandbox:
         return chaincode_server_argv(self.topology, layout, name, chaincode_id(self.topology, name))
 
     def start_chaincodes(self, names: list[str]) -> None:
-        if any(not self.topology.chaincodes[n].server for n in names):  # a Python one to fork
-            self.supervisor.start_preforked(
-                CHAINCODE_LAUNCHER, self._chaincode_preload(names), self.topology.environment()
-            )
+        self._preload_chaincodes(names)
         self._release_chaincodes(names)
         self._await_chaincodes(names)
 
-    def _chaincode_preload(self, names: list[str]) -> list[str]:
+    def _preload_chaincodes(self, names: list[str]) -> None:
+        """Start the chaincode launcher for the Python chaincodes among `names`, if any (a
+        server with its own command, like the Node one, is started as it is)."""
         contracts = {
             self.topology.chaincodes[n].contract.partition(":")[0]
             for n in names
             if not self.topology.chaincodes[n].server
         }
-        return ["chaincode.runtime.cli", "uvloop", *sorted(contracts)]
+        if contracts:
+            self.supervisor.start_preforked(
+                CHAINCODE_LAUNCHER,
+                ["chaincode.runtime.cli", "uvloop", *sorted(contracts)],
+                self.topology.environment(),
+            )
 
     def _release_chaincodes(self, names: list[str]) -> None:
         self.supervisor.release_preforked(
@@ -191,11 +195,10 @@ class Sandbox:
     def _preload_embedded(self) -> None:
         """Start the two launchers, the engine's and the chaincode servers', each importing
         its modules until `_up_embedded` gives it the processes to fork."""
-        env = self.topology.environment()
-        self.supervisor.start_preforked(ENGINE_LAUNCHER, ENGINE_PRELOAD, env)
         self.supervisor.start_preforked(
-            CHAINCODE_LAUNCHER, self._chaincode_preload(self._autostart_chaincodes()), env
+            ENGINE_LAUNCHER, ENGINE_PRELOAD, self.topology.environment()
         )
+        self._preload_chaincodes(self._autostart_chaincodes())
 
     def _up_embedded(self, one_tx_per_block: bool) -> None:
         # The engine dials a chaincode server only when a transaction first needs it (as a
