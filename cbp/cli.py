@@ -32,6 +32,7 @@ def cmd_network(args: argparse.Namespace) -> int:
     sb = _sandbox(args)
     if args.action == "up":
         sb.up(engine=args.engine, one_tx_per_block=args.one_tx_per_block)
+        _registry_ready(sb)
         return 0
     if args.action == "down":
         sb.down()
@@ -77,6 +78,19 @@ def cmd_network(args: argparse.Namespace) -> int:
                 for cc, d in info["chaincodes"].items():
                     print(f"    chaincode {cc:<24} {d}")
     return 0 if st.up or args.action == "status" else 1
+
+
+def _registry_ready(sb: Sandbox) -> None:
+    """The BNA admits every participant the topology places on a registry channel (idempotent),
+    so that the registry is ready to use as soon as `up` returns."""
+    import asyncio
+    import time
+
+    from connector.bootstrap import admit_all
+
+    start = time.monotonic()
+    asyncio.run(admit_all(sb.paths.connection_profile, say=lambda m: _say(
+        f"{m} ({time.monotonic() - start:.1f} s)")))
 
 
 def _fabric_status(sb: Sandbox) -> dict[str, Any] | None:
@@ -154,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cc.set_defaults(func=cmd_chaincode)
 
+    from cbp.connector_cli import add_connector_parser
+    from cbp.registry_cli import add_registry_parsers
+
+    add_connector_parser(sub)
+    add_registry_parsers(sub)
     try:
         from cbp.audit_cli import add_audit_parser
 

@@ -38,6 +38,10 @@ def connection_profile(topology: Topology, layout: CryptoLayout, engine: str) ->
             "users": users,
             "tlsCACert": str(layout.tlsca_cert(key)),
         }
+        if org.distributor_code:
+            entry["distributorCode"] = org.distributor_code
+        if org.connector_port is not None:
+            entry["connectorUrl"] = f"http://{topology.host}:{org.connector_port}"
         if org.kind == "peer":
             host_org = org.tenant_of or key
             host_peers = [p.host for p in topology.peers if p.org == host_org]

@@ -72,6 +72,10 @@ class OrgSpec(_Strict):
     bna: bool = False
     tenant_of: str | None = None
     peers: list[PeerSpec] = []
+    # the org's CBP Connector (REST API and dashboard), for orgs that run one
+    connector_port: int | None = Field(default=None, ge=1024, le=65535)
+    # a DSO's distributor code: the digits after IT in the POD codes of its grid
+    distributor_code: str | None = Field(default=None, pattern=r"^\d{3}$")
 
 
 class UserSpec(_Strict):
@@ -193,6 +197,9 @@ def _all_ports(spec: TopologySpec) -> list[tuple[str, int]]:
             ]
     for cc, c in spec.chaincodes.items():
         out.append((f"chaincode {cc}", c.port))
+    for key, org in spec.organizations.items():
+        if org.connector_port is not None:
+            out.append((f"connector {key}", org.connector_port))
     return out
 
 
@@ -207,6 +214,8 @@ class Org:
     eic: str | None
     bna: bool
     tenant_of: str | None
+    connector_port: int | None = None
+    distributor_code: str | None = None
 
     @property
     def is_tenant(self) -> bool:
@@ -299,6 +308,8 @@ class Topology:
                 o.eic,
                 o.bna,
                 o.tenant_of,
+                None if o.connector_port is None else o.connector_port + self.port_offset,
+                o.distributor_code,
             )
             for k, o in self.spec.organizations.items()
         }
@@ -409,9 +420,10 @@ class Topology:
         return [UserSpec(name=u.name, attrs={**base, **u.attrs}) for u in self.spec.users]
 
     def all_ports(self) -> list[tuple[str, int]]:
-        """Every (listener, port) of the nodes that run with this raft size."""
+        """Every (listener, port) of the nodes that run with this raft size (the network's own;
+        the organisations' connectors are started apart, by `cbp connector up`)."""
         running = {o.name for o in self.orderers}
-        spare = {n.name for n in self.spec.orderer.nodes} - running
+        spare = {n.name for n in self.spec.orderer.nodes} - running | {"connector"}
         return [
             (n, p + self.port_offset)
             for n, p in _all_ports(self.spec)

@@ -10,6 +10,7 @@ from gateway.aio.events import BlockEventsRequest, ChaincodeEventsRequest, Event
 from gateway.aio.flow import Commit, Proposal, Transaction
 from gateway.aio.gateway import Gateway, connect
 from gateway.aio.network import Network
+from gateway.aio.profile import from_profile
 
 __all__ = [
     "BlockEventsRequest",
@@ -22,4 +23,5 @@ __all__ = [
     "Proposal",
     "Transaction",
     "connect",
+    "from_profile",
 ]

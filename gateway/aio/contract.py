@@ -41,13 +41,23 @@ class Contract:
         *args: Arg,
         transient: Mapping[str, Arg] | None = None,
         endorsing_organizations: Sequence[str] = (),
+        context: TransactionContext | None = None,
     ) -> Proposal:
-        """Build (but do not sign or send) a proposal for `transaction_name(*args)`."""
+        """Build (but do not sign or send) a proposal for `transaction_name(*args)`.
+
+        `context` fixes the nonce, hence the transaction id, in advance (from
+        `TransactionContext.new(gateway.identity.creator)`): a caller that must know the id
+        before it builds the arguments, or record it before the first attempt, passes one.
+        """
+        if context is None:
+            context = TransactionContext.new(self._signing.creator)
+        elif context.creator != self._signing.creator:
+            raise ValueError("the transaction context was made for another identity")
         proposed = build_proposed_transaction(
             channel=self.channel,
             chaincode=self.chaincode_name,
             transaction_name=qualified_name(transaction_name, self.contract_name),
-            context=TransactionContext.new(self._signing.creator),
+            context=context,
             args=args,
             transient=transient,
             endorsing_organizations=endorsing_organizations,

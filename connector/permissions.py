@@ -1,0 +1,47 @@
+"""Who may do what in a connector: one table from (organisation role, user access) to actions.
+
+The connector serves one organisation; its users differ only in access. What the ledger allows
+is decided again by the registry chaincode, and channel policies decide who reads a channel.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from connector.org import Role
+
+
+class Access(StrEnum):
+    viewer = "viewer"  # reads only
+    operator = "operator"  # the organisation's work
+    admin = "admin"  # the operator's work, and the BNA's admissions for the TSO
+
+
+class Action(StrEnum):
+    read = "read the organisation's resources and operations"
+    register = "register and change the BSP's resources"
+    review = "review PODs and qualify UVAMs (the TSO)"
+    validate = "validate PODs of the DSO's grid and set constraints (the DSO)"
+    admit = "admit participants (the BNA)"
+    webhook = "set the organisation's webhook"
+
+
+_WORK: dict[Role, frozenset[Action]] = {
+    Role.BSP: frozenset({Action.register}),
+    Role.TSO: frozenset({Action.review}),
+    Role.DSO: frozenset({Action.validate}),
+}
+
+
+def allowed(role: Role, access: Access) -> frozenset[Action]:
+    actions = {Action.read}
+    if access in (Access.operator, Access.admin):
+        actions |= _WORK[role] | {Action.webhook}
+    if access is Access.admin and role is Role.TSO:
+        actions.add(Action.admit)
+    return frozenset(actions)
+
+
+def fabric_user(access: Access) -> str:
+    """The Fabric identity of the organisation a user of this access signs with."""
+    return "Admin" if access is Access.admin else "User1"

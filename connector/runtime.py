@@ -1,0 +1,93 @@
+"""One connector's running parts, made from its settings, started and stopped with the app.
+
+settings -> org (from the connection profile) -> database (migrated) -> ledger door
+         -> runner (operations) + event sync (per channel) + webhook deliveries + bus
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from connector import auth
+from connector.bus import Bus
+from connector.ledger import Ledger
+from connector.org import OrgContext, load_org
+from connector.runner import Runner
+from connector.schemas.common import OperationOut
+from connector.services.accept import Acceptor
+from connector.services.registry import RegistryService
+from connector.settings import ConnectorSettings
+from connector.store import operations, users
+from connector.store.database import Database
+from connector.store.tables import Operation
+from connector.sync import EventSync
+from connector.webhooks import Deliveries
+
+log = logging.getLogger(__name__)
+
+
+class Connector:
+    def __init__(self, settings: ConnectorSettings, org: OrgContext | None = None) -> None:
+        self.settings = settings
+        self.org = org or load_org(settings.org, settings.profile_path)
+        settings.folder.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.database)
+        self.ledger = Ledger(self.org, settings.ledger_timeout_seconds)
+        self.bus = Bus()
+        self.tokens = auth.Tokens(
+            auth.token_key(settings.folder),
+            f"cbp-connector:{self.org.me.key}",
+            settings.token_minutes,
+        )
+        self._webhook_wake = asyncio.Event()
+        self.runner = Runner(self.db, self.ledger, settings.submit_concurrency, self._final)
+        self.acceptor = Acceptor(
+            self.db, self.ledger, self.runner, self.bus, settings.retry_for_seconds
+        )
+        self.registry = RegistryService(self.org)
+        self.sync = EventSync(
+            self.db, self.ledger, self.org, self.runner, self.bus.publish, self._webhook_wake.set
+        )
+        self.deliveries = Deliveries(self.db, settings.webhook_attempts, self._webhook_wake)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.demo_logins: dict[str, str] = {}
+
+    async def _final(self, op: Operation) -> None:
+        self.bus.publish("operation", operations.out(op).model_dump(mode="json"))
+        self._webhook_wake.set()
+
+    def publish_operation(self, op: OperationOut) -> None:
+        self.bus.publish("operation", op.model_dump(mode="json"))
+
+    async def start(self) -> None:
+        await self.db.migrate()
+        if self.settings.demo_users:
+            async with self.db.session() as session:
+                self.demo_logins = await users.ensure_demo_users(
+                    session,
+                    self.org.me.key,
+                    self.org.me.name,
+                    self.org.me.role.value,
+                    self.settings.folder,
+                )
+                await session.commit()
+        left = await self.runner.recover()
+        if left:
+            log.info("resuming %d operations left unfinished", left)
+        for channel in self.org.channels:
+            self._spawn(self.sync.run(channel), f"events of {channel}")
+        self._spawn(self.deliveries.run(), "webhook deliveries")
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        self._tasks.append(asyncio.create_task(coro, name=name))
+
+    async def stop(self) -> None:
+        await self.runner.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.deliveries.close()
+        await self.ledger.close()
+        await self.db.close()

@@ -1,0 +1,126 @@
+"""Accepting a write: checked, its transaction prepared and stored, queued, answered at once.
+
+The operation row, with its transaction id and proposal, is committed before the reply (and
+before the runner sees it), together with an attachment's bytes: nothing is half-written, and
+a crash right after the reply loses nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from connector.bus import Bus
+from connector.errors import Conflict
+from connector.ledger import Ledger
+from connector.runner import Runner, deadline
+from connector.schemas.common import OperationStatus
+from connector.services.documents import Checked, keep
+from connector.store import operations
+from connector.store.database import Database
+from connector.store.tables import Operation
+
+# builds the chaincode arguments once the transaction id is known: -> (args, resource id)
+ArgsBuilder = Callable[[str], tuple[list[str], str]]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One call of a CBP API service, ready to become an operation."""
+
+    service: str
+    function: str
+    channel: str
+    lane: str
+    kind: str
+    build: ArgsBuilder
+    document: Checked | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The logged-in user as the services see it."""
+
+    username: str
+    access: str
+    fabric_user: str
+
+
+class Acceptor:
+    def __init__(
+        self, db: Database, ledger: Ledger, runner: Runner, bus: Bus, retry_for: float
+    ) -> None:
+        self._db = db
+        self._ledger = ledger
+        self._runner = runner
+        self._bus = bus
+        self._retry_for = retry_for
+
+    async def _operation(
+        self, caller: Caller, write: Write, key: str | None, load_id: str | None
+    ) -> Operation:
+        context = await self._ledger.new_context(caller.fabric_user)
+        args, resource_id = write.build(context.transaction_id)
+        prepared = await self._ledger.prepare(
+            caller.fabric_user, write.channel, write.function, args, context
+        )
+        return Operation(
+            id=uuid.uuid4().hex,
+            service=write.service,
+            function=write.function,
+            channel=write.channel,
+            args=args,
+            lane=f"{write.channel}/{write.lane}",
+            resource_kind=write.kind,
+            resource_id=resource_id,
+            status=OperationStatus.accepted.value,
+            attempt=1,
+            tx_id=prepared.tx_id,
+            tx_ids=[prepared.tx_id],
+            proposal=prepared.proposal,
+            fabric_user=caller.fabric_user,
+            username=caller.username,
+            idempotency_key=key,
+            load_id=load_id,
+            retry_until=deadline(self._retry_for),
+        )
+
+    async def accept(self, caller: Caller, write: Write, key: str | None = None) -> Operation:
+        async with self._db.session() as session:
+            if key is not None:
+                earlier = await operations.by_key(session, caller.username, key)
+                if earlier is not None:
+                    if (earlier.function, earlier.channel) != (write.function, write.channel):
+                        raise Conflict(
+                            f"Idempotency-Key {key!r} was used for {earlier.function} "
+                            f"(operation {earlier.id}); use a new key for a new request",
+                            code="IdempotencyKeyReused",
+                        )
+                    return earlier
+            op = await self._operation(caller, write, key, None)
+            session.add(op)
+            if write.document is not None:
+                await keep(session, write.document)
+            await session.commit()
+        self._queued([op])
+        return op
+
+    async def accept_many(
+        self, caller: Caller, writes: Sequence[Write], load_id: str
+    ) -> list[Operation]:
+        """Several writes in one transaction (a mass load's rows): all stored, then all queued."""
+        ops = [await self._operation(caller, w, None, load_id) for w in writes]
+        async with self._db.session() as session:
+            session.add_all(ops)
+            for write in writes:
+                if write.document is not None:
+                    await keep(session, write.document)
+            await session.commit()
+        self._queued(ops)
+        return ops
+
+    def _queued(self, ops: Sequence[Operation]) -> None:
+        for op in ops:
+            self._runner.enqueue(op.id, op.lane)
+            self._bus.publish("operation", operations.out(op).model_dump(mode="json"))

@@ -1,0 +1,161 @@
+"""Operations in the store: created when accepted, moved on by the runner, read by everyone."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connector.schemas.common import ErrorBody, OperationOut, OperationStatus
+from connector.store.tables import Operation, now
+
+FINAL = (OperationStatus.committed.value, OperationStatus.failed.value)
+
+
+async def get(session: AsyncSession, op_id: str) -> Operation | None:
+    return (
+        await session.execute(select(Operation).where(Operation.id == op_id))
+    ).scalar_one_or_none()
+
+
+async def by_key(session: AsyncSession, username: str, key: str) -> Operation | None:
+    query = select(Operation).where(
+        Operation.username == username, Operation.idempotency_key == key
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def by_tx(session: AsyncSession, tx_id: str) -> Operation | None:
+    """The operation whose current attempt is `tx_id`."""
+    return (
+        await session.execute(select(Operation).where(Operation.tx_id == tx_id))
+    ).scalar_one_or_none()
+
+
+async def unfinished(session: AsyncSession) -> Sequence[Operation]:
+    """Every operation not yet committed or failed, in the order it was accepted."""
+    query = select(Operation).where(Operation.status.not_in(FINAL)).order_by(Operation.seq)
+    return (await session.execute(query)).scalars().all()
+
+
+async def pending_for(session: AsyncSession, resource_id: str) -> Sequence[Operation]:
+    query = (
+        select(Operation)
+        .where(Operation.resource_id == resource_id, Operation.status.not_in(FINAL))
+        .order_by(Operation.seq)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+def _cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"o{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("o"):
+            raise ValueError
+        return int(text[1:])
+    except ValueError:
+        raise ValueError(f"cursor {cursor[:40]!r} was not handed out by this connector") from None
+
+
+async def page(
+    session: AsyncSession,
+    limit: int,
+    cursor: str | None,
+    status: str | None = None,
+    username: str | None = None,
+    load_id: str | None = None,
+) -> tuple[Sequence[Operation], int, str | None]:
+    where = []
+    if status is not None:
+        where.append(Operation.status == status)
+    if username is not None:
+        where.append(Operation.username == username)
+    if load_id is not None:
+        where.append(Operation.load_id == load_id)
+    query = select(Operation).where(*where).order_by(Operation.seq.desc())
+    if cursor:
+        query = query.where(Operation.seq < decode_cursor(cursor))
+    items = (await session.execute(query.limit(limit + 1))).scalars().all()
+    total = (await session.execute(select(func.count(Operation.seq)).where(*where))).scalar_one()
+    more = len(items) > limit
+    items = items[:limit]
+    return items, int(total), _cursor(items[-1].seq) if more and items else None
+
+
+async def counts(session: AsyncSession, load_id: str | None = None) -> dict[str, int]:
+    query = select(Operation.status, func.count(Operation.seq))
+    if load_id is not None:
+        query = query.where(Operation.load_id == load_id)
+    rows = (await session.execute(query.group_by(Operation.status))).all()
+    return {str(s): int(n) for s, n in rows}
+
+
+async def finalize(session: AsyncSession, op_id: str, values: dict[str, Any]) -> Operation | None:
+    """Make the operation final with `values`, unless it already is: one conditional UPDATE,
+    so that the runner and the event listener, racing on the same commit, finish it once."""
+    changed = await session.execute(
+        update(Operation)
+        .where(Operation.id == op_id, Operation.status.not_in(FINAL))
+        .values(**values, updated_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(changed, "rowcount", 0) != 1:
+        return None
+    stored = await get(session, op_id)
+    if stored is not None:
+        await session.refresh(stored)
+    return stored
+
+
+def touch(op: Operation, **changes: Any) -> None:
+    for name, value in changes.items():
+        setattr(op, name, value)
+    op.updated_at = now()
+
+
+def error_of(op: Operation) -> ErrorBody | None:
+    if op.error_status is None:
+        return None
+    return ErrorBody(
+        status=op.error_status,
+        code=op.error_code or "Error",
+        message=op.error_message or "",
+        operationId=op.id,
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every time the connector writes is UTC
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=now().tzinfo)
+
+
+def out(op: Operation) -> OperationOut:
+    links = {"self": f"/operations/{op.id}"}
+    if op.resource_kind in ("pod", "uvam") and op.status == OperationStatus.committed:
+        links["resource"] = f"/{op.resource_kind}s/{op.resource_id}"
+    return OperationOut(
+        id=op.id,
+        service=op.service,
+        function=op.function,
+        channel=op.channel,
+        status=OperationStatus(op.status),
+        resourceKind=op.resource_kind,
+        resourceId=op.resource_id,
+        transactionId=op.tx_id,
+        attempts=op.attempt,
+        blockNumber=op.block_number,
+        validationCode=op.validation_code,
+        result=op.result,
+        error=error_of(op),
+        createdAt=_aware(op.created_at),
+        updatedAt=_aware(op.updated_at),
+        links=links,
+    )

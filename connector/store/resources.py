@@ -1,0 +1,194 @@
+"""The ledger mirror: registry records by (channel, kind, id), with the columns lists filter on."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connector.store.tables import Resource, now
+
+# docType of a ledger record -> the mirror's kind and the field that holds its id
+_KINDS: dict[str, tuple[str, str]] = {
+    "pod": ("pod", "meteringPointId"),
+    "device": ("device", "resourceId"),
+    "attachment": ("attachment", "attachmentId"),
+    "uvam": ("uvam", "resourceGroupId"),
+    "relation": ("relation", "relationId"),
+    "connection": ("connection", "resourceGroupId"),
+    "participant": ("participant", "mspId"),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """The filterable columns of a record, derived from it (never stored apart from it)."""
+
+    kind: str
+    id: str
+    owner_eic: str | None
+    dso_eic: str | None
+    parent_id: str | None
+    status: str | None
+    name: str | None
+
+
+def row_of(record: dict[str, Any]) -> Row | None:
+    """How the mirror files a ledger record; None for a record it does not know."""
+    known = _KINDS.get(str(record.get("docType")))
+    if known is None:
+        return None
+    kind, id_field = known
+    parent = {
+        "device": record.get("parentResourceId"),
+        "attachment": record.get("targetId"),
+        "relation": record.get("resourceGroupId"),
+        "connection": record.get("resourceGroupId"),
+    }.get(kind)
+    status = record.get("status")
+    if kind == "attachment":
+        status = "Linked"
+    elif kind == "connection":
+        status = "Registered"
+    return Row(
+        kind=kind,
+        id=str(record[id_field]),
+        owner_eic=record.get("flexibilityServiceProviderId") or record.get("eic"),
+        dso_eic=record.get("distributionGridOperatorName"),
+        parent_id=parent,
+        status=status,
+        name=record.get("resourceName")
+        or record.get("name")
+        or record.get("externalDocumentId")
+        or record.get("resource"),
+    )
+
+
+async def upsert(
+    session: AsyncSession, channel: str, record: dict[str, Any], block_number: int
+) -> Resource | None:
+    """Store the record as committed in `block_number` (or later); a copy from an older block
+    never replaces a newer one, whichever of the event listener and the operation runner
+    arrives first."""
+    row = row_of(record)
+    if row is None:
+        return None
+    found = (
+        await session.execute(
+            select(Resource).where(
+                Resource.channel == channel, Resource.kind == row.kind, Resource.id == row.id
+            )
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        if found.block_number > block_number:
+            return found
+        target = found
+    else:
+        target = Resource(channel=channel, kind=row.kind, id=row.id)
+        session.add(target)
+    target.owner_eic = row.owner_eic
+    target.dso_eic = row.dso_eic
+    target.parent_id = row.parent_id
+    target.status = row.status
+    target.name = row.name
+    target.data = record
+    target.last_tx_id = record.get("lastTxId")
+    target.block_number = block_number
+    target.updated_at = now()
+    return target
+
+
+@dataclass(frozen=True)
+class Filters:
+    kind: str
+    channel: str | None = None
+    status: str | None = None
+    owner_eic: str | None = None
+    dso_eic: str | None = None
+    parent_id: str | None = None
+    search: str | None = None
+
+
+def _filtered(query: Select[Any], f: Filters) -> Select[Any]:
+    query = query.where(Resource.kind == f.kind)
+    for column, value in (
+        (Resource.channel, f.channel),
+        (Resource.status, f.status),
+        (Resource.owner_eic, f.owner_eic),
+        (Resource.dso_eic, f.dso_eic),
+        (Resource.parent_id, f.parent_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if f.search:
+        pattern = "%" + f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(Resource.id.ilike(pattern, escape="\\"), Resource.name.ilike(pattern, escape="\\"))
+        )
+    return query
+
+
+class CursorError(ValueError):
+    """A cursor this connector did not hand out."""
+
+
+def encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"r{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("r"):
+            raise ValueError
+        return int(text[1:])
+    except ValueError:
+        raise CursorError(f"cursor {cursor[:40]!r} was not handed out by this connector") from None
+
+
+async def page(
+    session: AsyncSession, f: Filters, limit: int, cursor: str | None
+) -> tuple[Sequence[Resource], int, str | None]:
+    """Newest first; the cursor is the position after the last item of the previous page."""
+    query = _filtered(select(Resource), f).order_by(Resource.seq.desc())
+    if cursor:
+        query = query.where(Resource.seq < decode_cursor(cursor))
+    items = (await session.execute(query.limit(limit + 1))).scalars().all()
+    total = (await session.execute(_filtered(select(func.count(Resource.seq)), f))).scalar_one()
+    more = len(items) > limit
+    items = items[:limit]
+    return items, int(total), encode_cursor(items[-1].seq) if more and items else None
+
+
+async def get(
+    session: AsyncSession, kind: str, resource_id: str, channel: str | None = None
+) -> list[Resource]:
+    """Every copy of the resource (one per channel it is on; usually one)."""
+    query = select(Resource).where(Resource.kind == kind, Resource.id == resource_id)
+    if channel is not None:
+        query = query.where(Resource.channel == channel)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def children(
+    session: AsyncSession, kind: str, parent_id: str, channel: str
+) -> Sequence[Resource]:
+    query = (
+        select(Resource)
+        .where(Resource.kind == kind, Resource.parent_id == parent_id, Resource.channel == channel)
+        .order_by(Resource.seq)
+    )
+    return (await session.execute(query)).scalars().all()
+
+
+async def counts_by_status(session: AsyncSession, kind: str, **where: str) -> dict[str, int]:
+    query = select(Resource.status, func.count(Resource.seq)).where(Resource.kind == kind)
+    for name, value in where.items():
+        query = query.where(getattr(Resource, name) == value)
+    rows = (await session.execute(query.group_by(Resource.status))).all()
+    return {str(status): int(n) for status, n in rows}
