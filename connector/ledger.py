@@ -16,6 +16,7 @@ caller can store it before the first attempt and ask the ledger about that id af
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -198,10 +199,13 @@ class Ledger:
     async def find_transaction(
         self, fabric_user: str, channel: str, tx_id: str
     ) -> TransactionRecord | None:
-        """The committed transaction with this id, or None if no block holds it."""
+        """The committed transaction with this id and its block, or None if no block holds it."""
         gw = await self.gateway(fabric_user)
+        network = gw.get_network(channel)
         try:
-            return await gw.get_network(channel).get_transaction(tx_id)
+            record = await network.get_transaction(tx_id)
+            block = await network.get_block_by_transaction_id(tx_id)
+            return dataclasses.replace(record, block_number=int(block.header.number))
         except GatewayError as exc:
             text = " ".join([exc.message, *(d.message for d in exc.details)]).lower()
             if "not found" in text or "failed to get transaction" in text:

@@ -51,6 +51,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="default: the topology's port for the organisation")
     p.add_argument("--host", help="default 127.0.0.1 (loopback only)")
     p.add_argument("--home", help="sandbox folder (default $CBP_HOME or ./.sandbox)")
+    p.add_argument("--profile", help="connection profile (default HOME/connection-profile.json)")
     p.add_argument(
         "--database-url",
         dest="database_url",

@@ -130,6 +130,12 @@ class Network:
         block.ParseFromString(await self._qscc("GetBlockByNumber", str(number)))
         return block
 
+    async def get_block_by_transaction_id(self, transaction_id: str) -> Any:
+        """The `common.Block` holding the transaction (qscc GetBlockByTxID)."""
+        block = common_pb2.Block()
+        block.ParseFromString(await self._qscc("GetBlockByTxID", transaction_id))
+        return block
+
     async def get_transaction(self, transaction_id: str) -> TransactionRecord:
         """A committed transaction with its validation code (qscc GetTransactionByID)."""
         return decode_processed_transaction(await self._qscc("GetTransactionByID", transaction_id))

@@ -11,13 +11,17 @@ start embedded sandboxes of their own) are then skipped.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from connectors import Connectors
+from pgcluster import ClusterUnavailable, PgCluster
 
+from connector.bootstrap import admit_all
 from network.paths import sandbox_paths
 from network.sandbox import Sandbox
 from network.topology import load_topology
@@ -67,3 +71,45 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 @pytest.fixture(scope="session")
 def profile_path(sandbox: Sandbox) -> str:
     return str(sandbox.paths.connection_profile)
+
+
+@pytest.fixture(scope="session")
+def registry_ready(sandbox: Sandbox) -> None:
+    """What `cbp network up` does after starting: the BNA admits every participant."""
+    asyncio.run(admit_all(sandbox.paths.connection_profile))
+
+
+ORGS = ("tso", "areti", "bsp1", "bsp2")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    try:
+        cluster = PgCluster()
+    except ClusterUnavailable as exc:
+        pytest.fail(f"the connector must be tested on PostgreSQL too: {exc}")
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def connectors(
+    request: pytest.FixtureRequest,
+    sandbox: Sandbox,
+    registry_ready: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Connectors]:
+    """One connector per organisation, as real processes, on SQLite and then on PostgreSQL."""
+    urls = None
+    if request.param == "postgresql":
+        cluster: PgCluster = request.getfixturevalue("pg_cluster")
+        urls = {org: cluster.create_database(f"connector_{org}") for org in ORGS}
+    running = Connectors(sandbox, tmp_path_factory.mktemp(f"connectors-{request.param}"), urls)
+    running.start(*ORGS)
+    try:
+        yield running
+    finally:
+        running.stop_all()
