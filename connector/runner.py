@@ -62,6 +62,8 @@ class Runner:
         self._final: dict[str, asyncio.Event] = {}
         self._on_final = on_final
         self._stopping = False
+        # why an operation still waits, when the ledger could not be reached or answered late
+        self.held_up: dict[str, LedgerError] = {}
 
     # -- queueing ---------------------------------------------------------------------------
 
@@ -208,6 +210,7 @@ class Runner:
         )
 
     async def _may_retry(self, op: Operation, exc: LedgerError) -> bool:
+        self.held_up[op.id] = exc
         if datetime.now(UTC) < _aware(op.retry_until):
             log.info("operation %s: %s; will retry", op.id, exc)
             return True
@@ -274,6 +277,7 @@ class Runner:
 
     async def announce(self, op: Operation) -> None:
         """After the outcome is stored: wake whoever waits on it, tell the live streams."""
+        self.held_up.pop(op.id, None)
         waiting = self._final.pop(op.id, None)
         if waiting is not None:
             waiting.set()

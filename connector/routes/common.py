@@ -21,6 +21,7 @@ from connector.errors import (
     LedgerDown,
     LedgerSlow,
     NotFound,
+    from_ledger,
 )
 from connector.errors import responses as error_responses
 from connector.runtime import Connector
@@ -76,5 +77,8 @@ async def answer(
         if op.status == OperationStatus.committed:
             response.status_code = 200
             return operations.out(op)
+        held_up = connector.runner.held_up.get(op.id)
+        if held_up is not None:  # still queued, and retried: say why the wait was not enough
+            raise from_ledger(held_up, operation_id=op.id)
     response.status_code = 202
     return operations.out(op)

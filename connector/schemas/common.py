@@ -47,6 +47,11 @@ class OperationOut(BaseModel):
     resourceId: str
     transactionId: str = Field(description="fixed before the first submission")
     attempts: int
+    attemptTransactionIds: list[str] = Field(
+        default=[],
+        description="every attempt's transaction id, in order (a write invalidated "
+        "by a concurrent one is tried again under a new id)",
+    )
     blockNumber: int | None = None
     validationCode: str | None = None
     result: dict[str, Any] | None = Field(default=None, description="the record as committed")

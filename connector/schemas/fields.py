@@ -52,8 +52,14 @@ def _ident(value: str) -> str:
     return value
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _time(value: Any) -> str:
-    """Unix seconds or ISO 8601 with an offset, as UTC `YYYY-MM-DDTHH:MM:SSZ`."""
+    """Unix seconds, ISO 8601 with an offset, or a date alone (midnight UTC), as UTC
+    `YYYY-MM-DDTHH:MM:SSZ`."""
+    if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        value = value.strip() + "T00:00:00Z"
     if isinstance(value, bool):
         raise ValueError("a time is unix seconds or ISO 8601 text, not a boolean")
     try:

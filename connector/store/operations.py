@@ -151,6 +151,7 @@ def out(op: Operation) -> OperationOut:
         resourceId=op.resource_id,
         transactionId=op.tx_id,
         attempts=op.attempt,
+        attemptTransactionIds=list(op.tx_ids or [op.tx_id]),
         blockNumber=op.block_number,
         validationCode=op.validation_code,
         result=op.result,

@@ -24,6 +24,9 @@ class Connectors:
         self.profile = sandbox.paths.connection_profile
         self.database_urls = database_urls
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.extra_args: list[str] = []
+        self._clients: dict[tuple[str, str], httpx.Client] = {}
+        self.env: dict[str, str] = {}
         profile = json.loads(self.profile.read_text())
         self.urls = {
             k: o["connectorUrl"]
@@ -37,6 +40,16 @@ class Connectors:
 
     def log(self, org: str) -> Path:
         return self.home / f"connector-{org}.log"
+
+    def variant(self, name: str, profile: Path, port: int, env: dict[str, str]) -> Connectors:
+        """Another set of connectors on another profile (a ledger that is down, say), in a folder
+        and on a port of their own."""
+        other = Connectors(self.sandbox, self.home / name, None)
+        other.profile = profile
+        other.urls = {org: f"http://127.0.0.1:{port}" for org in self.urls}
+        other.extra_args = ["--port", str(port)]
+        other.env = env
+        return other
 
     def start(self, *orgs: str, timeout: float = 90) -> None:
         """Start these connectors together; return once each answers its health check."""
@@ -59,6 +72,7 @@ class Connectors:
         ]
         if self.database_urls:
             argv += ["--database-url", self.database_urls[org]]
+        argv += self.extra_args
         self.home.mkdir(parents=True, exist_ok=True)
         with open(self.log(org), "ab") as out:
             self.procs[org] = subprocess.Popen(
@@ -66,7 +80,7 @@ class Connectors:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, "CBP_HOME": str(self.home)},
+                env={**os.environ, "CBP_HOME": str(self.home), **self.env},
             )
 
     def _await(self, org: str, timeout: float) -> None:
@@ -75,7 +89,7 @@ class Connectors:
             if self.procs[org].poll() is not None:
                 raise AssertionError(f"connector {org} died:\n{self.log(org).read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.urls[org]}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{self.urls[org]}/health", timeout=5).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -83,6 +97,7 @@ class Connectors:
         raise AssertionError(f"connector {org} not answering after {timeout} s")
 
     def stop(self, org: str) -> None:
+        self._forget(org)
         proc = self.procs.pop(org, None)
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -92,7 +107,12 @@ class Connectors:
                 proc.kill()
                 proc.wait()
 
+    def _forget(self, org: str) -> None:
+        for key in [k for k in self._clients if k[0] == org]:
+            self._clients.pop(key).close()
+
     def kill(self, org: str) -> None:
+        self._forget(org)
         proc = self.procs.pop(org)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -106,6 +126,10 @@ class Connectors:
         return str(logins[f"{org}-{access}"])
 
     def client(self, org: str, access: str = "operator") -> httpx.Client:
+        """A logged-in client, kept for the next call (a log-in hashes a password: slow)."""
+        cached = self._clients.get((org, access))
+        if cached is not None:
+            return cached
         client = httpx.Client(base_url=self.urls[org], timeout=60)
         reply = client.post(
             "/auth/token",
@@ -113,4 +137,5 @@ class Connectors:
         )
         reply.raise_for_status()
         client.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
+        self._clients[(org, access)] = client
         return client
