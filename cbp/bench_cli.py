@@ -127,7 +127,7 @@ def _run(bench: str, settings: BenchSettings, args: argparse.Namespace) -> Any:
 def add_bench_parser(subparsers: Any) -> None:
     bench = subparsers.add_parser(
         "bench",
-        help="benchmarks: ledger, chaincode, gateway, registry",
+        help="benchmarks: ledger, chaincode, gateway, registry, routing",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -184,6 +184,9 @@ def add_bench_parser(subparsers: Any) -> None:
                 "skipped with the reason when its binaries are missing)",
             )
         p.set_defaults(func=cmd_bench)
+    from simulations.routing.cli import add_bench_parser as add_routing_bench
+
+    add_routing_bench(sub)
 
 
 __all__ = ["add_bench_parser"]

@@ -185,6 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
         add_bench_parser(sub)
     except ImportError:
         pass
+    try:
+        from cbp.simulate_cli import add_simulate_parser
+
+        add_simulate_parser(sub)
+    except ImportError:
+        pass
+    try:
+        from simulations.routing.cli import add_routing_parser
+
+        add_routing_parser(sub)
+    except ImportError:
+        pass
     return p
 
 

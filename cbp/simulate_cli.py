@@ -1,0 +1,27 @@
+"""`cbp simulate ...`: the case studies, each registered by its own package.
+
+Every scenario lives in `simulations/<name>/cli.py` and exposes `add_parser(subparsers)`; this
+module only gathers them under one `simulate` group, one registration line each.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_simulate_parser(subparsers: Any) -> None:
+    simulate = subparsers.add_parser(
+        "simulate",
+        help="case studies: EV routing on a residential LV grid",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    scenarios = simulate.add_subparsers(dest="scenario", required=True, metavar="SCENARIO")
+
+    from simulations.routing.cli import add_parser as add_routing
+
+    add_routing(scenarios)
+
+
+__all__ = ["add_simulate_parser"]
