@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request, Response
 
@@ -56,6 +57,18 @@ def create_app(settings: ConnectorSettings, connector: Connector | None = None) 
     )
     app.state.connector = runtime
     errors.install(app)
+
+    @app.middleware("http")
+    async def refuse_hidden_characters(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        target = request.url.path + "?" + (request.url.query and unquote(request.url.query))
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+            error = errors.InvalidInput("the URL contains control characters")
+            return Response(
+                error.body().model_dump_json(), status_code=422, media_type="application/json"
+            )
+        return await call_next(request)
 
     @app.middleware("http")
     async def limit_body(

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from connector.ledger import LedgerError, LedgerRefused, LedgerTimeout, LedgerUnavailable
 from connector.schemas.common import ErrorBody, ErrorResponse, FieldError
@@ -138,6 +140,16 @@ def validation_fields(errors: list[dict[str, Any]]) -> list[FieldError]:
     return out
 
 
+def _methods(app: FastAPI, scope: MutableMapping[str, Any]) -> list[str]:
+    """Every method some route serves at this path (each method is a route of its own)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def _response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body().model_dump(), status_code=error.status, headers=error.headers)
 
@@ -160,12 +172,18 @@ def install(app: FastAPI) -> None:
         return _response(InvalidInput(summary or "the request is not valid", fields=fields))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # a body that is not JSON (or not multipart) at all: bad input like any other
+            return _response(InvalidInput(f"the request body cannot be read: {exc.detail}"))
         names = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthenticated"}
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_methods(app, request.scope))
         error = ApiError(
             str(exc.detail),
             code=names.get(exc.status_code, "HttpError"),
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
         error.status = exc.status_code
         return _response(error)

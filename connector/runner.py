@@ -36,7 +36,7 @@ from connector.ledger import (
 from connector.schemas.common import OperationStatus
 from connector.store import operations, resources
 from connector.store.database import Database
-from connector.store.tables import Operation, now
+from connector.store.tables import Operation, as_utc, now
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ class Runner:
 
     async def _may_retry(self, op: Operation, exc: LedgerError) -> bool:
         self.held_up[op.id] = exc
-        if datetime.now(UTC) < _aware(op.retry_until):
+        if datetime.now(UTC) < as_utc(op.retry_until):
             log.info("operation %s: %s; will retry", op.id, exc)
             return True
         status, code = (
@@ -292,10 +292,6 @@ def _record(raw: bytes | None) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def deadline(seconds: float) -> datetime:

@@ -6,6 +6,14 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 "$root/scripts/setup.sh"
+# Debian packages the tests start themselves: PostgreSQL's server (the connector's store is
+# tested on a throw-away cluster as well as on SQLite).
+if ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
+  echo "[test] installing Debian's postgresql (server binaries for the connector's tests)"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+fi
 export PATH="$root/.venv/bin:$PATH"
 echo "[test] ruff"
 ruff check .

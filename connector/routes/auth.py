@@ -38,11 +38,20 @@ class MeOut(BaseModel):
     may: list[str]
 
 
+def _plausible(username: str) -> bool:
+    """A name that could be a user's: never sent to the database otherwise (PostgreSQL refuses
+    NUL characters outright)."""
+    return 0 < len(username) <= 64 and username.isprintable()
+
+
 @router.post("/auth/token", response_model=TokenOut, responses=responses(401, 422))
 async def log_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], connector: ConnectorDep
 ) -> TokenOut:
     """OAuth2 password flow: a signed token that expires (Authorization: Bearer <token>)."""
+    if not _plausible(form.username):
+        burn_time(form.password)
+        raise Unauthenticated("wrong user name or password", headers={"WWW-Authenticate": "Bearer"})
     async with connector.db.session() as session:
         user = await users.get(session, form.username)
     if user is None:

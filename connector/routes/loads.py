@@ -21,7 +21,7 @@ from connector.services import loading
 from connector.services.accept import Write
 from connector.services.registry import Located
 from connector.store import operations
-from connector.store.tables import Load, LoadRow, Operation
+from connector.store.tables import Load, LoadRow, Operation, as_utc
 
 router = APIRouter(prefix="/loads", tags=["Mass loading"])
 MAX_FILE = 8 * 1024 * 1024
@@ -49,7 +49,7 @@ async def _out(session: SessionDep, load: Load) -> LoadOut:
     return LoadOut(
         id=load.id,
         filename=load.filename,
-        createdAt=load.created_at,
+        createdAt=as_utc(load.created_at),
         rows=load.rows_total,
         invalid=load.rows_invalid,
         accepted=accepted,

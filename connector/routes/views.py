@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connector.errors import Conflict, Forbidden, NotFound
 from connector.org import OrgContext, Role
 from connector.schemas.common import ResourceKind, ResourceOut
 from connector.store import resources
-from connector.store.tables import Resource
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+from connector.store.tables import Resource, as_utc
 
 
 def resource_out(r: Resource) -> ResourceOut:
@@ -29,7 +23,7 @@ def resource_out(r: Resource) -> ResourceOut:
         parentId=r.parent_id,
         record=r.data,
         lastTxId=r.last_tx_id,
-        updatedAt=_aware(r.updated_at),
+        updatedAt=as_utc(r.updated_at),
     )
 
 

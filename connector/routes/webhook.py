@@ -13,7 +13,7 @@ from connector import webhooks
 from connector.deps import Principal, Reader, SessionDep, requires
 from connector.errors import NotFound, responses
 from connector.permissions import Action
-from connector.store.tables import Webhook, WebhookDelivery
+from connector.store.tables import Webhook, WebhookDelivery, as_utc
 
 router = APIRouter(prefix="/webhook", tags=["Webhook"])
 Manager = Annotated[Principal, Depends(requires(Action.webhook))]
@@ -45,7 +45,7 @@ async def get_webhook(user: Reader, session: SessionDep) -> WebhookOut:
     return WebhookOut(
         url=hook.url,
         createdBy=hook.created_by,
-        createdAt=hook.created_at,
+        createdAt=as_utc(hook.created_at),
         deliveries={str(s): int(n) for s, n in rows.all()},
     )
 
@@ -61,7 +61,10 @@ async def set_webhook(body: WebhookIn, user: Manager, session: SessionDep) -> We
     session.add(hook)
     await session.commit()
     return WebhookOut(
-        url=hook.url, createdBy=hook.created_by, createdAt=hook.created_at, secret=hook.secret
+        url=hook.url,
+        createdBy=hook.created_by,
+        createdAt=as_utc(hook.created_at),
+        secret=hook.secret,
     )
 
 

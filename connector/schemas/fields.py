@@ -109,19 +109,54 @@ class VoltageLevel(StrEnum):
     EHV = "EHV"
 
 
+# The patterns are documentation for clients and generators; the validators enforce the rules
+# (and word their refusal better than a regular expression would).
 Eic = Annotated[
     str,
     AfterValidator(_eic_code),
-    Field(examples=["10XIT-BSP-ALFA-U"], description="16-character ENTSO-E EIC code"),
+    Field(
+        examples=["10XIT-BSP-ALFA-U"],
+        description="16-character ENTSO-E EIC code, the last one its check character",
+        json_schema_extra={"pattern": "^[0-9A-Z-]{16}$"},
+    ),
 ]
 PodCode = Annotated[
     str,
     AfterValidator(_pod_code),
-    Field(examples=["IT002E00112233"], description="POD code: IT + distributor + E + 8 digits"),
+    Field(
+        examples=["IT002E00112233"],
+        description="POD code: IT + distributor + E + 8 digits",
+        json_schema_extra={"pattern": r"^IT\d{3}E\d{8}$"},
+    ),
 ]
-Ident = Annotated[str, AfterValidator(_ident), Field(max_length=128)]
-Text = Annotated[str, Field(min_length=1, max_length=256)]
-LongText = Annotated[str, Field(min_length=1, max_length=2000)]
+Ident = Annotated[
+    str,
+    AfterValidator(_ident),
+    Field(max_length=128, json_schema_extra={"pattern": "^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,127}$"}),
+]
+# Control characters break logs and displays; bidirectional overrides disguise what a name says.
+_HIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(value: str) -> str:
+    found = _HIDDEN.search(value)
+    if found:
+        raise ValueError(
+            f"must not contain control or direction-override characters "
+            f"(found U+{ord(found.group()):04X} at position {found.start()})"
+        )
+    return value
+
+
+def _one_line(value: str) -> str:
+    _visible(value)
+    if "\n" in value or "\r" in value or "\t" in value:
+        raise ValueError("must be one line")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_one_line), Field(min_length=1, max_length=256)]
+LongText = Annotated[str, AfterValidator(_visible), Field(min_length=1, max_length=2000)]
 Power = Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False, description="kW")]
 Number = Annotated[float, Field(ge=-1e9, le=1e9, allow_inf_nan=False)]
 Time = Annotated[

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connector.schemas.common import ErrorBody, OperationOut, OperationStatus
-from connector.store.tables import Operation, now
+from connector.store.tables import Operation, as_utc, now
 
 FINAL = (OperationStatus.committed.value, OperationStatus.failed.value)
 
@@ -132,11 +131,6 @@ def error_of(op: Operation) -> ErrorBody | None:
     )
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time the connector writes is UTC
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=now().tzinfo)
-
-
 def out(op: Operation) -> OperationOut:
     links = {"self": f"/operations/{op.id}"}
     if op.resource_kind in ("pod", "uvam") and op.status == OperationStatus.committed:
@@ -156,7 +150,7 @@ def out(op: Operation) -> OperationOut:
         validationCode=op.validation_code,
         result=op.result,
         error=error_of(op),
-        createdAt=_aware(op.created_at),
-        updatedAt=_aware(op.updated_at),
+        createdAt=as_utc(op.created_at),
+        updatedAt=as_utc(op.updated_at),
         links=links,
     )

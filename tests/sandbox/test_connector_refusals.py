@@ -148,6 +148,20 @@ CASES: dict[str, tuple[Call, int, str, str | None, str]] = {
         "resourceNam",
         "is not a field of this request",
     ),
+    "direction override in a name": (
+        _post_pod("bsp1", resourceName="Parking \u202eenitsO"),
+        422,
+        "InvalidArgument",
+        "resourceName",
+        "direction-override characters",
+    ),
+    "NUL in a path": (
+        _get("bsp1", "/pods/IT002E%00"),
+        422,
+        "InvalidArgument",
+        None,
+        "control characters",
+    ),
     "missing field": (
         _post_pod("bsp1", resourceName=None),
         422,
