@@ -21,6 +21,7 @@ DEFAULT_LEVELS = {
     "chaincode": "10,50",
     "gateway": "10,50",
     "registry": "1,10,50",
+    "connector": "10,50",
 }
 ENGINES = ("embedded", "fabric")
 _ROUNDS = (
@@ -32,6 +33,7 @@ ROUNDS_HELP = {
     "chaincode": _ROUNDS.format("subject"),
     "gateway": _ROUNDS.format("subject"),
     "registry": _ROUNDS.format("engine"),
+    "connector": _ROUNDS.format("path (connector, gateway-direct)"),
 }
 HELP = {
     "ledger": "embedded engine vs real Fabric (FABRIC_BIN) or its published figures (issue 4)",
@@ -39,6 +41,8 @@ HELP = {
     "gateway": "Python gateway client vs Fabric's Node gateway client (issue 6)",
     "registry": "POD registrations per second end to end, embedded engine vs real Fabric "
     "(FABRIC_BIN) (issue 7)",
+    "connector": "registrations/s through the CBP Connector vs gateway-direct; latencies with "
+    "50 users and 10,000 PODs in the store; a 1,000-row mass load",
 }
 
 
@@ -119,6 +123,10 @@ def _run(bench: str, settings: BenchSettings, args: argparse.Namespace) -> Any:
         from cbp.bench.gateway import run_gateway
 
         return run_gateway(settings)
+    if bench == "connector":
+        from cbp.bench.connector import run_connector
+
+        return run_connector(settings)
     from cbp.bench.registry import run_registry
 
     return run_registry(settings, engines=parse_engines(args.engines) if args.engines else None)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import unquote
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connector import errors
 from connector.routes import (
@@ -37,6 +38,47 @@ wait for the outcome instead. Log in with `POST /auth/token` (OAuth2 password fl
 """
 
 
+class EdgeChecks:
+    """What every request is checked for before routing (a plain ASGI middleware: Starlette's
+    BaseHTTPMiddleware costs a task per request): no control characters in the URL, and no
+    body over the limit by its declared length."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = _refusal(scope)
+            if refusal is not None:
+                status, error = refusal
+                body = error.body().model_dump_json().encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": status,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+
+def _refusal(scope: Scope) -> tuple[int, errors.ApiError] | None:
+    target = scope["path"] + unquote(scope.get("query_string", b"").decode("latin-1"))
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return 422, errors.InvalidInput("the URL contains control characters")
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
+            return 413, errors.TooLarge(
+                f"the request body is {int(value) / 1024 / 1024:.1f} MB; at most 8 MB"
+            )
+    return None
+
+
 def create_app(settings: ConnectorSettings, connector: Connector | None = None) -> FastAPI:
     runtime = connector or Connector(settings)
 
@@ -58,32 +100,7 @@ def create_app(settings: ConnectorSettings, connector: Connector | None = None) 
     app.state.connector = runtime
     errors.install(app)
 
-    @app.middleware("http")
-    async def refuse_hidden_characters(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        target = request.url.path + "?" + (request.url.query and unquote(request.url.query))
-        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
-            error = errors.InvalidInput("the URL contains control characters")
-            return Response(
-                error.body().model_dump_json(), status_code=422, media_type="application/json"
-            )
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY:
-            error = errors.TooLarge(
-                f"the request body is {int(length) / 1024 / 1024:.1f} MB; at most 8 MB"
-            )
-            return Response(
-                error.body().model_dump_json(), status_code=413, media_type="application/json"
-            )
-        return await call_next(request)
-
+    app.add_middleware(EdgeChecks)
     for module in (
         health,
         auth,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +31,12 @@ class Bus:
     def listeners(self) -> int:
         return len(self._queues)
 
-    def publish(self, event: str, data: dict[str, Any]) -> None:
-        notice = Notice(next(self._ids), event, data)
+    def publish(self, event: str, data: dict[str, Any] | Callable[[], dict[str, Any]]) -> None:
+        """Send to every open stream; `data` may be a function, called only when one is open
+        (most writes happen with nobody watching)."""
+        if not self._queues:
+            return
+        notice = Notice(next(self._ids), event, data() if callable(data) else data)
         for queue in list(self._queues):
             try:
                 queue.put_nowait(notice)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -16,12 +17,13 @@ from connector.permissions import Access, Action, allowed
 from connector.runtime import Connector
 from connector.services.accept import Caller
 from connector.store import users
+from connector.store.tables import User
 
 SESSION_COOKIE = "cbp_session"
 _bearer = OAuth2PasswordBearer(tokenUrl="auth/token", auto_error=False)
 
 
-def get_connector(request: Request) -> Connector:
+async def get_connector(request: Request) -> Connector:
     connector: Connector = request.app.state.connector
     return connector
 
@@ -30,11 +32,20 @@ ConnectorDep = Annotated[Connector, Depends(get_connector)]
 
 
 async def get_session(connector: ConnectorDep) -> AsyncIterator[AsyncSession]:
+    """A read-only session for the request (writes go through the services)."""
+    async with connector.db.reading() as session:
+        yield session
+
+
+async def get_write_session(connector: ConnectorDep) -> AsyncIterator[AsyncSession]:
+    """A session that writes, for the few routes that store something themselves; never held
+    across a call to the ledger."""
     async with connector.db.session() as session:
         yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
 
 
 @dataclass(frozen=True)
@@ -72,8 +83,7 @@ async def current_user(
         claims = connector.tokens.check(token)
     except TokenRejected as exc:
         raise Unauthenticated(str(exc), headers=_CHALLENGE) from None
-    async with connector.db.session() as session:
-        user = await users.get(session, claims.username)
+    user = await _user(connector, claims.username)
     if user is None or user.disabled:
         raise Unauthenticated("this user no longer exists or is disabled", headers=_CHALLENGE)
     access = Access(user.access)
@@ -87,6 +97,20 @@ async def current_user(
 
 
 UserDep = Annotated[Principal, Depends(current_user)]
+
+# A user row is read once per few seconds, not on every request; a disabled user is refused
+# within that time.
+_USER_TTL = 5.0
+
+
+async def _user(connector: Connector, username: str) -> User | None:
+    cached = connector.user_cache.get(username)
+    if cached is not None and time.monotonic() - cached[0] < _USER_TTL:
+        return cached[1]
+    async with connector.db.reading() as session:
+        user = await users.get(session, username)
+    connector.user_cache[username] = (time.monotonic(), user)
+    return user
 
 
 def requires(action: Action) -> Callable[..., Coroutine[Any, Any, Principal]]:

@@ -7,10 +7,16 @@ final; lanes run side by side, up to `submit_concurrency` at a time.
 One attempt is one transaction id, fixed before it is first sent. The rules that make every
 accepted operation end committed or failed, and none committed twice:
 
-- an operation marked `submitted` may already be on the ledger: before sending it again the
-  runner asks the ledger for that id, and a transaction found there decides the outcome;
+- an operation resumed after a restart, or whose submission went unanswered, may already be
+  on the ledger: before sending it again the runner asks the ledger for that id, and a
+  transaction found there decides the outcome;
 - an attempt invalidated by a conflicting write (MVCC) is burnt: the next attempt gets a new id;
 - an unreachable or slow ledger is retried with back-off until the operation's deadline.
+
+A committed transaction is recorded by the event listener, with the rest of its block's events
+in one database transaction (the endorsed result is handed over in memory); only if the event
+is late does the runner record it itself. `submitted` is thus a state the connector holds in
+memory: in the store an operation is accepted until it is final.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ from typing import Any
 
 from connector import webhooks
 from connector.ledger import (
-    Committed,
     Ledger,
     LedgerError,
     LedgerInvalid,
@@ -33,7 +38,7 @@ from connector.ledger import (
     LedgerTimeout,
     LedgerUnavailable,
 )
-from connector.schemas.common import OperationStatus
+from connector.schemas.common import OperationOut, OperationStatus
 from connector.store import operations, resources
 from connector.store.database import Database
 from connector.store.tables import Operation, as_utc, now
@@ -44,6 +49,7 @@ Completed = Callable[[Operation], Awaitable[None]]
 
 _FIRST_WAIT, _MAX_WAIT = 0.5, 30.0
 _MAX_ATTEMPTS = 5  # transactions per operation lost to conflicting writes before giving up
+_EVENT_GRACE = 5.0  # seconds the event listener has to record a commit before the runner does
 
 
 class Runner:
@@ -53,66 +59,78 @@ class Runner:
         ledger: Ledger,
         concurrency: int,
         on_final: Completed,
+        deliveries: webhooks.Deliveries,
     ) -> None:
         self._db = db
+        self._deliveries = deliveries
         self._ledger = ledger
         self._slots = asyncio.Semaphore(concurrency)
-        self._lanes: dict[str, deque[str]] = {}
+        self._lanes: dict[str, deque[Operation]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._final: dict[str, asyncio.Event] = {}
+        self._finished: dict[str, Operation] = {}  # handed to whoever waited on them
         self._on_final = on_final
         self._stopping = False
         # why an operation still waits, when the ledger could not be reached or answered late
         self.held_up: dict[str, LedgerError] = {}
+        # operations that may be on the ledger already (resumed after a restart)
+        self._unsure: set[str] = set()
+        self.stage: dict[str, str] = {}  # op id -> "submitted", until final
+        self._results: dict[str, dict[str, Any]] = {}  # tx id -> the endorsed record
+        self._committing: dict[str, tuple[Operation, int]] = {}  # tx id -> (op, its block)
+        self._late: set[asyncio.Task[None]] = set()
 
     # -- queueing ---------------------------------------------------------------------------
 
-    def enqueue(self, op_id: str, lane: str) -> None:
-        queue = self._lanes.get(lane)
+    def enqueue(self, op: Operation) -> None:
+        """Queue an accepted operation (as stored) behind the others of its lane."""
+        queue = self._lanes.get(op.lane)
         if queue is not None:
-            queue.append(op_id)
+            queue.append(op)
             return
-        self._lanes[lane] = deque([op_id])
-        task = asyncio.create_task(self._drain(lane), name=f"lane {lane}")
+        self._lanes[op.lane] = deque([op])
+        task = asyncio.create_task(self._drain(op.lane), name=f"lane {op.lane}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def recover(self) -> int:
         """Queue every operation a previous run left unfinished, in acceptance order."""
-        async with self._db.session() as session:
+        async with self._db.reading() as session:
             left = await operations.unfinished(session)
         for op in left:
-            self.enqueue(op.id, op.lane)
+            # a previous run may have sent it even if it says `accepted`: ask the ledger first
+            self._unsure.add(op.id)
+            self.enqueue(op)
         return len(left)
 
     @property
     def in_flight(self) -> int:
         return sum(len(q) for q in self._lanes.values())
 
-    async def wait(self, op_id: str, timeout: float) -> None:
-        """Return when the operation is final, or after `timeout` seconds."""
+    async def wait(self, op_id: str, timeout: float) -> Operation | None:
+        """The operation once final, or None if it is not after `timeout` seconds."""
         event = self._final.setdefault(op_id, asyncio.Event())
         op = await self._load(op_id)  # after registering: a finish in between still wakes us
         if op is None or op.status in operations.FINAL:
-            return
+            return op
         try:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
-            pass
+            return None
+        return self._finished.pop(op_id, None)
 
     async def stop(self) -> None:
         self._stopping = True
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._late]:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._late, return_exceptions=True)
 
     async def _drain(self, lane: str) -> None:
         queue = self._lanes[lane]
         try:
             while queue:
-                op_id = queue[0]
                 async with self._slots:
-                    await self._drive(op_id)
+                    await self._drive(queue[0])
                 queue.popleft()
         finally:
             if not queue or self._stopping:
@@ -121,31 +139,29 @@ class Runner:
     # -- one operation ----------------------------------------------------------------------
 
     async def _load(self, op_id: str) -> Operation | None:
-        async with self._db.session() as session:
+        async with self._db.reading() as session:
             return await operations.get(session, op_id)
 
     async def _save(self, op: Operation, **changes: Any) -> None:
         async with self._db.session() as session:
-            stored = await operations.get(session, op.id)
-            if stored is None:
-                return
-            operations.touch(stored, **changes)
+            await operations.update_fields(session, op.id, **changes)
             await session.commit()
         operations.touch(op, **changes)
 
-    async def _drive(self, op_id: str) -> None:
-        op = await self._load(op_id)
+    async def _drive(self, op: Operation) -> None:
         wait = _FIRST_WAIT
-        while op is not None and op.status not in operations.FINAL:
+        while op.status not in operations.FINAL:
             try:
-                if op.status == OperationStatus.submitted and await self._settled_by_ledger(op):
+                if op.id in self._unsure and await self._settled_by_ledger(op):
                     return
                 endorsed = await self._ledger.endorse(op.fabric_user, op.proposal)
-                await self._save(
-                    op, status=OperationStatus.submitted.value, result=_record(endorsed.result)
-                )
+                result = _record(endorsed.result)
+                if result is not None:
+                    self._results[op.tx_id] = result
+                self.stage[op.id] = OperationStatus.submitted.value
+                self._unsure.add(op.id)  # from here on it may be on the ledger
                 committed = await self._ledger.submit(endorsed)
-                await self._commit(op, committed.block_number, committed)
+                self._expect_event(op, committed.block_number)
                 return
             except LedgerRefused as refused:
                 await self._fail(op, refused.status, refused.code, refused.message)
@@ -174,7 +190,7 @@ class Runner:
         if record is None:
             return False
         if record.valid:
-            await self._commit(op, int(record.block_number or 0), None)
+            await self._commit(op, int(record.block_number or 0))
             return True
         code = record.validation or "INVALID"
         if code in ("MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"):
@@ -228,10 +244,32 @@ class Runner:
 
     # -- outcomes ---------------------------------------------------------------------------
 
-    async def _commit(self, op: Operation, block: int, committed: Committed | None) -> None:
-        result = _record(committed.result) if committed is not None else None
+    def _expect_event(self, op: Operation, block: int) -> None:
+        """VALID in `block`: the event listener records it with the rest of its block (and
+        only then is it `committed` to the API: its records are in the mirror by then); if
+        its event has not come after a grace period, the runner records it itself."""
+        self._committing[op.tx_id] = (op, block)
+        task = asyncio.create_task(self._record_if_late(op.tx_id), name=f"late {op.id}")
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+
+    async def _record_if_late(self, tx_id: str) -> None:
+        await asyncio.sleep(_EVENT_GRACE)
+        pending = self._committing.get(tx_id)
+        if pending is not None:
+            await self._commit(pending[0], pending[1])
+
+    def present(self, op: Operation) -> OperationOut:
+        """The operation as the API shows it, `submitted` included."""
+        return operations.out(op, self.stage.get(op.id))
+
+    def result_for(self, tx_id: str) -> dict[str, Any] | None:
+        """The record the transaction's endorsement returned, if this process endorsed it."""
+        return self._results.get(tx_id)
+
+    async def _commit(self, op: Operation, block: int) -> None:
         async with self._db.session() as session:
-            done = await self.mark_committed(session, op.id, block, result)
+            done = await self.mark_committed(session, op.id, block, self.result_for(op.tx_id))
             await session.commit()
         if done is not None:
             operations.touch(op, status=done.status)
@@ -241,21 +279,30 @@ class Runner:
         self, session: Any, op_id: str, block: int, result: dict[str, Any] | None
     ) -> Operation | None:
         """In the caller's transaction: the operation committed in `block` (None if it was
-        final already). The mirror takes its result; a webhook delivery is queued."""
-        values: dict[str, Any] = {
-            "status": OperationStatus.committed.value,
-            "block_number": block,
-            "validation_code": "VALID",
-        }
-        if result is not None:
-            values["result"] = result
-        stored = await operations.finalize(session, op_id, values)
-        if stored is None:
+        final already); see `record_commits`."""
+        async with self._db.reading() as reader:
+            op = await operations.get(reader, op_id)
+        if op is None:
             return None
-        if stored.result is not None:
-            await resources.upsert(session, stored.channel, stored.result, block)
-        await webhooks.enqueue(session, "operation.completed", operations.out(stored).model_dump())
-        return stored
+        done = await self.record_commits(session, [(op, block, result)])
+        return done[0] if done else None
+
+    async def record_commits(
+        self, session: Any, entries: list[tuple[Operation, int, dict[str, Any] | None]]
+    ) -> list[Operation]:
+        """In the caller's transaction: these operations committed, each in its block. The
+        mirror takes their results; a webhook delivery is queued for each. Returns those this
+        call finished (the others were final already)."""
+        done = await operations.commit_many(session, entries)
+        by_channel: dict[str, list[tuple[dict[str, Any], int]]] = {}
+        for op in done:
+            if op.result is not None:
+                by_channel.setdefault(op.channel, []).append((op.result, int(op.block_number or 0)))
+        for channel, records in by_channel.items():
+            await resources.upsert_many(session, channel, records)
+        for op in done:
+            self._deliveries.enqueue(session, "operation.completed", _completed(op))
+        return done
 
     async def _fail(self, op: Operation, status: int, code: str, message: str) -> None:
         values = {
@@ -268,8 +315,8 @@ class Runner:
             stored = await operations.finalize(session, op.id, values)
             if stored is None:
                 return
-            await webhooks.enqueue(
-                session, "operation.completed", operations.out(stored).model_dump()
+            self._deliveries.enqueue(
+                session, "operation.completed", lambda: operations.out(stored).model_dump()
             )
             await session.commit()
         operations.touch(op, status=stored.status)
@@ -278,10 +325,20 @@ class Runner:
     async def announce(self, op: Operation) -> None:
         """After the outcome is stored: wake whoever waits on it, tell the live streams."""
         self.held_up.pop(op.id, None)
+        self.stage.pop(op.id, None)
+        self._unsure.discard(op.id)
+        for tx_id in op.tx_ids or [op.tx_id]:
+            self._committing.pop(tx_id, None)
+            self._results.pop(tx_id, None)
         waiting = self._final.pop(op.id, None)
         if waiting is not None:
+            self._finished[op.id] = op
             waiting.set()
         await self._on_final(op)
+
+
+def _completed(op: Operation) -> Callable[[], dict[str, Any]]:
+    return lambda: operations.out(op).model_dump()
 
 
 def _record(raw: bytes | None) -> dict[str, Any] | None:

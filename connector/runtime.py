@@ -15,13 +15,12 @@ from connector.bus import Bus
 from connector.ledger import Ledger
 from connector.org import OrgContext, load_org
 from connector.runner import Runner
-from connector.schemas.common import OperationOut
 from connector.services.accept import Acceptor
 from connector.services.registry import RegistryService
 from connector.settings import ConnectorSettings
 from connector.store import operations, users
 from connector.store.database import Database
-from connector.store.tables import Operation
+from connector.store.tables import Operation, User
 from connector.sync import EventSync
 from connector.webhooks import Deliveries
 
@@ -42,24 +41,23 @@ class Connector:
             settings.token_minutes,
         )
         self._webhook_wake = asyncio.Event()
-        self.runner = Runner(self.db, self.ledger, settings.submit_concurrency, self._final)
+        self.deliveries = Deliveries(self.db, settings.webhook_attempts, self._webhook_wake)
+        self.runner = Runner(
+            self.db, self.ledger, settings.submit_concurrency, self._final, self.deliveries
+        )
         self.acceptor = Acceptor(
             self.db, self.ledger, self.runner, self.bus, settings.retry_for_seconds
         )
         self.registry = RegistryService(self.org)
         self.sync = EventSync(
-            self.db, self.ledger, self.org, self.runner, self.bus.publish, self._webhook_wake.set
+            self.db, self.ledger, self.org, self.runner, self.bus.publish, self.deliveries
         )
-        self.deliveries = Deliveries(self.db, settings.webhook_attempts, self._webhook_wake)
         self._tasks: list[asyncio.Task[Any]] = []
+        self.user_cache: dict[str, tuple[float, User | None]] = {}
         self.demo_logins: dict[str, str] = {}
 
     async def _final(self, op: Operation) -> None:
-        self.bus.publish("operation", operations.out(op).model_dump(mode="json"))
-        self._webhook_wake.set()
-
-    def publish_operation(self, op: OperationOut) -> None:
-        self.bus.publish("operation", op.model_dump(mode="json"))
+        self.bus.publish("operation", lambda: operations.out(op).model_dump(mode="json"))
 
     async def start(self) -> None:
         await self.db.migrate()
@@ -73,6 +71,7 @@ class Connector:
                     self.settings.folder,
                 )
                 await session.commit()
+        await self.deliveries.load()
         left = await self.runner.recover()
         if left:
             log.info("resuming %d operations left unfinished", left)

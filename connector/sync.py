@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select, update
 
 from connector import webhooks
 from connector.ledger import Ledger, LedgerError, LedgerRefused
@@ -43,7 +43,8 @@ READERS: dict[str, tuple[str, str]] = {
     "Participant": ("participant", "ReadParticipant"),
 }
 
-Published = Callable[[str, dict[str, Any]], None]
+Published = Callable[[str, dict[str, Any] | Callable[[], dict[str, Any]]], None]
+_BATCH = 500  # events applied in one transaction at most
 
 
 @dataclass(frozen=True)
@@ -62,105 +63,160 @@ class EventSync:
         org: OrgContext,
         runner: Runner,
         publish: Published,
-        wake_webhooks: Callable[[], None],
+        deliveries: webhooks.Deliveries,
     ) -> None:
         self._db = db
         self._ledger = ledger
         self._org = org
         self._runner = runner
         self._publish = publish
-        self._wake_webhooks = wake_webhooks
+        self._deliveries = deliveries
         self.state: dict[str, dict[str, Any]] = {ch: {"connected": False} for ch in org.channels}
 
-    async def run(
-        self, channel: str, on_applied: Callable[[], Awaitable[None]] | None = None
-    ) -> None:
-        """Follow `channel` forever, reconnecting with back-off when the ledger goes away."""
+    async def run(self, channel: str) -> None:
+        """Follow `channel` forever, reconnecting with back-off when the ledger goes away.
+
+        A reader task takes events off the stream as they come; this task applies whatever has
+        arrived in one transaction at a time (a block's events usually arrive together)."""
         wait = 0.5
         while True:
+            queue: asyncio.Queue[ChaincodeEvent | BaseException] = asyncio.Queue(maxsize=5000)
+            reader = asyncio.create_task(self._read(channel, queue), name=f"read {channel}")
             try:
-                position = await self._position(channel)
-                async for event in self._ledger.events("User1", channel, position):
-                    self.state[channel]["connected"] = True
-                    wait = 0.5
-                    await self.apply(channel, event)
-                    if on_applied is not None:
-                        await on_applied()
+                while True:
+                    batch = [await queue.get()]
+                    while not queue.empty() and len(batch) < _BATCH:
+                        batch.append(queue.get_nowait())
+                    failure = next((b for b in batch if isinstance(b, BaseException)), None)
+                    events = [b for b in batch if isinstance(b, ChaincodeEvent)]
+                    if events:
+                        await self.apply(channel, events)
+                        wait = 0.5
+                    if failure is not None:
+                        raise failure
             except asyncio.CancelledError:
                 raise
             except LedgerError as exc:
                 log.info("events of %s: %s; reconnecting in %.1f s", channel, exc, wait)
             except Exception:
                 log.exception("events of %s: unexpected error; reconnecting", channel)
+            finally:
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
             self.state[channel]["connected"] = False
             await asyncio.sleep(wait)
             wait = min(wait * 2, 10.0)
 
+    async def _read(
+        self, channel: str, queue: asyncio.Queue[ChaincodeEvent | BaseException]
+    ) -> None:
+        try:
+            position = await self._position(channel)
+            async for event in self._ledger.events("User1", channel, position):
+                self.state[channel]["connected"] = True
+                await queue.put(event)
+            raise LedgerError(f"the event stream of {channel} ended")
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the applier, which reconnects
+            await queue.put(exc)
+
     async def _position(self, channel: str) -> Position:
-        async with self._db.session() as session:
+        async with self._db.reading() as session:
             mark = await session.get(Checkpoint, channel)
         if mark is None:
             return Position(0, None)
         return Position(mark.block_number, mark.tx_id)
 
-    async def apply(self, channel: str, event: ChaincodeEvent) -> None:
-        tx_id, block = event.transaction_id, event.block_number
-        try:
-            payload = json.loads(event.payload)
-            changes = [c for c in payload.get("changes", []) if isinstance(c, dict)]
-        except (ValueError, AttributeError):
-            log.warning(
-                "event %s in block %d of %s is not the registry's JSON; skipped",
-                event.event_name,
-                block,
-                channel,
-            )
-            payload, changes = {}, []
-        async with self._db.session() as session:
-            own = await operations.by_tx(session, tx_id)
-        records = await self._records(channel, changes, own)
+    async def apply(self, channel: str, events: list[ChaincodeEvent]) -> None:
+        """Apply events, in order, in one transaction with the checkpoint after the last."""
+        async with self._db.reading() as session:
+            ids = [e.transaction_id for e in events]
+            own = {op.tx_id: op for op in await operations.by_txs(session, ids)}
+            already = await applied_among(session, channel, ids)
+        work = []
+        for event in events:
+            if event.transaction_id in already:
+                continue  # applied before a restart; the checkpoint was already past it
+            payload, changes = _payload(event, channel)
+            op = own.get(event.transaction_id)
+            read = await self._records(channel, changes, op)
+            work.append((event, payload, changes, op, read))
 
-        async with self._db.session() as session:
-            if await session.get(AppliedEvent, (channel, tx_id)) is not None:
-                return  # applied before a restart; the checkpoint was already past it
-            done: Operation | None = None
-            if own is not None:
-                done = await self._runner.mark_committed(session, own.id, block, None)
-            for record in records:
-                await resources.upsert(session, channel, record, block)
-            session.add(
-                AppliedEvent(
-                    channel=channel, tx_id=tx_id, block_number=block, event_name=event.event_name
-                )
+        applied: list[dict[str, Any]] = []  # rows of applied_events
+        commits: list[tuple[Operation, int, dict[str, Any] | None]] = []
+        records: list[tuple[dict[str, Any], int]] = []
+        decisions: list[dict[str, Any]] = []
+        for event, payload, _, op, read in work:
+            block = event.block_number
+            if op is not None and op.status not in operations.FINAL:
+                commits.append((op, block, self._runner.result_for(event.transaction_id)))
+            records += [(record, block) for record in read]
+            applied.append(
+                {
+                    "channel": channel,
+                    "tx_id": event.transaction_id,
+                    "block_number": block,
+                    "event_name": event.event_name,
+                    "applied_at": now(),
+                }
             )
-            await self._advance(session, channel, block, tx_id)
             decision = self._decision_for_me(payload)
             if decision is not None:
-                await webhooks.enqueue(session, "resource.changed", decision)
+                decisions.append(decision)
+        # a handful of statements for the whole batch: the writer is held as briefly as can be
+        async with self._db.session() as session:
+            done = await self._runner.record_commits(session, commits)
+            await resources.upsert_many(session, channel, records)
+            if applied:
+                await session.execute(insert(cast(Table, AppliedEvent.__table__)), applied)
+            for decision in decisions:
+                self._deliveries.enqueue(session, "resource.changed", decision)
+            last = events[-1]
+            await self._advance(session, channel, last.block_number, last.transaction_id)
             await session.commit()
-        self.state[channel].update(block=block, txId=tx_id, at=now().isoformat())
-        if done is not None:
-            await self._runner.announce(done)
-        for change in changes:
-            self._publish(
-                "resource",
-                {**change, "channel": channel, "block": block, "actor": payload.get("actor")},
-            )
-        if decision is not None:
-            self._wake_webhooks()
+        self.state[channel].update(
+            block=last.block_number, txId=last.transaction_id, at=now().isoformat()
+        )
+        for finished in done:
+            await self._runner.announce(finished)
+        for event, payload, changes, _, _ in work:
+            for change in changes:
+                if self._may_read(change):
+                    self._publish(
+                        "resource",
+                        {
+                            **change,
+                            "channel": channel,
+                            "block": event.block_number,
+                            "actor": payload.get("actor"),
+                        },
+                    )
 
     async def _advance(self, session: Any, channel: str, block: int, tx_id: str) -> None:
-        mark = await session.get(Checkpoint, channel)
-        if mark is None:
-            session.add(Checkpoint(channel=channel, block_number=block, tx_id=tx_id))
-        else:
-            mark.block_number, mark.tx_id, mark.updated_at = block, tx_id, now()
+        table = cast(Table, Checkpoint.__table__)
+        changed = await session.execute(
+            update(table)
+            .where(table.c.channel == channel)
+            .values(block_number=block, tx_id=tx_id, updated_at=now())
+        )
+        if changed.rowcount == 0:
+            await session.execute(
+                insert(table).values(
+                    channel=channel, block_number=block, tx_id=tx_id, updated_at=now()
+                )
+            )
 
     async def _records(
         self, channel: str, changes: list[dict[str, Any]], own: Operation | None
     ) -> list[dict[str, Any]]:
-        """The current record of every entity the event changed, as this org may read it."""
-        from_op = resources.row_of(own.result) if own is not None and own.result else None
+        """The current record of every entity the event changed, as this org may read it,
+        but for the one its own operation returned (filed with the operation)."""
+        result = None
+        if own is not None:
+            result = own.result or self._runner.result_for(own.tx_id)
+        # that record is filed with its operation (mark_committed), or was when it finished
+        from_op = resources.row_of(result) if result else None
         out: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
         for change in changes:
@@ -170,8 +226,6 @@ class EventSync:
                 continue
             seen.add((reader[0], entity_id))
             if from_op is not None and (from_op.kind, from_op.id) == (reader[0], entity_id):
-                assert own is not None and own.result is not None
-                out.append(own.result)
                 continue
             if not self._may_read(change):
                 continue
@@ -205,8 +259,31 @@ class EventSync:
         return {"actor": actor, "changes": mine, "txId": payload.get("txId")}
 
 
+def _payload(event: ChaincodeEvent, channel: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    try:
+        payload = json.loads(event.payload)
+        return payload, [c for c in payload.get("changes", []) if isinstance(c, dict)]
+    except (ValueError, AttributeError):
+        log.warning(
+            "event %s in block %d of %s is not the registry's JSON; skipped",
+            event.event_name,
+            event.block_number,
+            channel,
+        )
+        return {}, []
+
+
+async def applied_among(session: Any, channel: str, tx_ids: list[str]) -> set[str]:
+    rows = await session.execute(
+        select(AppliedEvent.tx_id).where(
+            AppliedEvent.channel == channel, AppliedEvent.tx_id.in_(tx_ids)
+        )
+    )
+    return {str(t) for (t,) in rows.all()}
+
+
 async def applied_count(db: Database, channel: str) -> int:
-    async with db.session() as session:
+    async with db.reading() as session:
         rows = await session.execute(
             select(AppliedEvent.tx_id).where(AppliedEvent.channel == channel)
         )

@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -56,28 +57,47 @@ async def current(session: AsyncSession) -> Webhook | None:
     return (await session.execute(select(Webhook).limit(1))).scalar_one_or_none()
 
 
-async def enqueue(session: AsyncSession, event: str, payload: dict[str, Any]) -> None:
-    """Record a delivery to the webhook, if one is set, in the caller's transaction."""
-    hook = await current(session)
-    if hook is None:
-        return
-    body = json.dumps(
-        {"event": event, "sentAt": now().isoformat(), "data": payload},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    session.add(WebhookDelivery(webhook_id=hook.id, event=event, body=body, status="pending"))
-
-
 class Deliveries:
-    """The background loop that posts pending deliveries."""
+    """Deliveries to the organisation's webhook: queued with the changes they report, posted
+    by a background loop."""
 
     def __init__(self, db: Database, attempts: int, wake: asyncio.Event) -> None:
         self._db = db
         self._attempts = attempts
         self._wake = wake
         self._client = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        self._hook_id: int | None = None  # kept here: every operation's outcome asks for it
+
+    async def load(self) -> None:
+        async with self._db.reading() as session:
+            hook = await current(session)
+        self.hook_changed(hook)
+
+    def hook_changed(self, hook: Webhook | None) -> None:
+        self._hook_id = None if hook is None else hook.id
+
+    def enqueue(
+        self,
+        session: AsyncSession,
+        event: str,
+        payload: dict[str, Any] | Callable[[], dict[str, Any]],
+    ) -> None:
+        """Record a delivery to the webhook, if one is set, in the caller's transaction
+        (`payload` may be a function, called only then)."""
+        if self._hook_id is None:
+            return
+        if callable(payload):
+            payload = payload()
+        body = json.dumps(
+            {"event": event, "sentAt": now().isoformat(), "data": payload},
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
+        )
+        session.add(
+            WebhookDelivery(webhook_id=self._hook_id, event=event, body=body, status="pending")
+        )
+        self._wake.set()
 
     async def close(self) -> None:
         await self._client.aclose()
@@ -97,7 +117,7 @@ class Deliveries:
                     pass
 
     async def _round(self) -> bool:
-        async with self._db.session() as session:
+        async with self._db.reading() as session:
             due = (
                 await session.execute(
                     select(WebhookDelivery, Webhook)
@@ -110,13 +130,21 @@ class Deliveries:
                     .limit(20)
                 )
             ).all()
-            if not due:
-                return False
-            await asyncio.gather(*(self._post(d, h) for d, h in due))
+        if not due:
+            return False
+        # posted with no database session open: a slow receiver holds up nothing else
+        outcomes = await asyncio.gather(*(self._post(d, h) for d, h in due))
+        async with self._db.session() as session:
+            for (delivery, _), changes in zip(due, outcomes, strict=True):
+                stored = await session.get(WebhookDelivery, delivery.id)
+                if stored is not None:
+                    for name, value in changes.items():
+                        setattr(stored, name, value)
             await session.commit()
         return True
 
-    async def _post(self, delivery: WebhookDelivery, hook: Webhook) -> None:
+    async def _post(self, delivery: WebhookDelivery, hook: Webhook) -> dict[str, Any]:
+        """Post one delivery; returns what to store of the attempt."""
         body = delivery.body.encode()
         headers = {
             "Content-Type": "application/json",
@@ -124,23 +152,26 @@ class Deliveries:
             "X-CBP-Delivery": str(delivery.id),
             "X-CBP-Event": delivery.event,
         }
-        delivery.attempts += 1
+        attempts = delivery.attempts + 1
         try:
             response = await self._client.post(hook.url, content=body, headers=headers)
             ok, error = response.is_success, f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             ok, error = False, f"{type(exc).__name__}: {exc}"[:500]
         if ok:
-            delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now(), None
-            return
-        delivery.last_error = error
-        if delivery.attempts >= self._attempts:
-            delivery.status = "failed"
+            return {
+                "attempts": attempts,
+                "status": "delivered",
+                "delivered_at": now(),
+                "last_error": None,
+            }
+        if attempts >= self._attempts:
             log.warning(
-                "webhook delivery %d gave up after %d attempts: %s",
-                delivery.id,
-                delivery.attempts,
-                error,
+                "webhook delivery %d gave up after %d attempts: %s", delivery.id, attempts, error
             )
-            return
-        delivery.next_attempt_at = now() + timedelta(seconds=min(2**delivery.attempts, 300))
+            return {"attempts": attempts, "status": "failed", "last_error": error}
+        return {
+            "attempts": attempts,
+            "last_error": error,
+            "next_attempt_at": now() + timedelta(seconds=min(2**attempts, 300)),
+        }

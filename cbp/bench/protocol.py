@@ -29,8 +29,22 @@ from pydantic import BaseModel, ConfigDict, Field
 ID_TOKEN = "$ID"
 
 
-class DriverConfig(BaseModel):
+class LoadConfig(BaseModel):
+    """What every driver is told: the levels and the windows."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id_base: int = Field(default=0, ge=0)
+    levels: list[int] = Field(min_length=1)
+    duration: float = Field(gt=0)
+    warmup: float = Field(default=2.0, ge=0)
+    progress_every: float = Field(default=2.0, gt=0)
+    # a worker still waiting this long after the window closed is abandoned
+    drain_timeout: float = Field(default=30.0, gt=0)
+
+
+class DriverConfig(LoadConfig):
+    """A gateway driver: transactions submitted straight to the ledger."""
 
     profile: str  # connection-profile.json
     org: str  # org key in the profile, e.g. "bsp1"
@@ -39,13 +53,25 @@ class DriverConfig(BaseModel):
     chaincode: str
     function: str
     args: list[str] = Field(default_factory=list)
-    id_base: int = Field(default=0, ge=0)
-    levels: list[int] = Field(min_length=1)
-    duration: float = Field(gt=0)
-    warmup: float = Field(default=2.0, ge=0)
-    progress_every: float = Field(default=2.0, gt=0)
-    # a worker still waiting this long after the window closed is abandoned
-    drain_timeout: float = Field(default=30.0, gt=0)
+
+
+class HttpDriverConfig(LoadConfig):
+    """An HTTP driver (`python -m cbp.bench.http_driver`) against a connector's REST API.
+
+    `commit`: each worker registers a POD (`body`, `$ID` filled) and waits for its commit
+    (`Prefer: wait`); a request counts when it answers 200. `mix`: each worker sends, at random
+    by `shares`, an accepted write (POST without waiting, 202), a list page or a detail of one
+    of `read_ids`; the window's end event carries each kind's latencies in `kinds`."""
+
+    url: str
+    username: str
+    password: str
+    mode: str = Field(pattern="^(commit|mix)$")
+    body: str  # a POD registration, JSON, with $ID
+    read_ids: list[str] = Field(default_factory=list)
+    shares: dict[str, float] = Field(
+        default_factory=lambda: {"write": 0.2, "list": 0.4, "detail": 0.4}
+    )
 
 
 def render_args(args: list[str], n: int) -> list[str]:
@@ -71,4 +97,12 @@ def decode_event(line: str) -> dict[str, Any]:
     return data
 
 
-__all__ = ["DriverConfig", "ID_TOKEN", "decode_event", "encode_event", "render_args"]
+__all__ = [
+    "DriverConfig",
+    "HttpDriverConfig",
+    "ID_TOKEN",
+    "LoadConfig",
+    "decode_event",
+    "encode_event",
+    "render_args",
+]

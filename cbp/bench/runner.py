@@ -22,7 +22,7 @@ from typing import IO, Any
 
 from cbp.bench import procstat
 from cbp.bench.procstat import ProcSample
-from cbp.bench.protocol import DriverConfig, decode_event
+from cbp.bench.protocol import LoadConfig, decode_event
 from cbp.bench.stats import LevelResult
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,10 @@ def level_result(
         cpu_seconds={g: after[g].cpu_seconds - before[g].cpu_seconds for g in after if g in before},
         rss_bytes={g: s.rss_bytes for g, s in after.items()},
         hwm_bytes={g: s.hwm_bytes for g, s in after.items()},
+        kinds={
+            str(k): [float(x) / 1000 for x in v]
+            for k, v in dict(end_event.get("kinds_ms") or {}).items()
+        },
     )
 
 
@@ -97,7 +101,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def run_driver(
     argv: list[str],
-    config: DriverConfig,
+    config: LoadConfig,
     watch: Watch,
     subject: str,
     say: Say,
@@ -155,7 +159,7 @@ def _line_reader(out: IO[str]) -> queue.Queue[str]:
 def _follow(
     proc: subprocess.Popen[str],
     out: IO[str],
-    config: DriverConfig,
+    config: LoadConfig,
     watch: Watch,
     subject: str,
     say: Say,

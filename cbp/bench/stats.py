@@ -59,6 +59,8 @@ class LevelResult:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     rss_bytes: dict[str, int] = field(default_factory=dict)
     hwm_bytes: dict[str, int] = field(default_factory=dict)
+    # latencies (seconds) by kind of request, for drivers that mix kinds (the connector's)
+    kinds: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
     @property
     def tps(self) -> float:
@@ -89,6 +91,10 @@ class LevelResult:
         """The figures as JSON-ready values (latencies summarised, not listed)."""
         d = asdict(self)
         del d["latencies"]
+        d["kinds"] = {
+            k: {"n": len(v), "p50_s": _round(percentile(v, 50)), "p99_s": _round(percentile(v, 99))}
+            for k, v in self.kinds.items()
+        }
         d.update(
             tps=round(self.tps, 2),
             p50_s=_round(self.p50),
@@ -122,6 +128,8 @@ def merge(rounds: Sequence[LevelResult]) -> LevelResult:
         out.committed += r.committed
         out.failed += r.failed
         out.latencies.extend(r.latencies)
+        for kind, values in r.kinds.items():
+            out.kinds.setdefault(kind, []).extend(values)
         for k, n in r.errors.items():
             out.errors[k] = out.errors.get(k, 0) + n
         for g, v in r.cpu_seconds.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Depends
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
@@ -50,13 +51,19 @@ async def log_in(
 ) -> TokenOut:
     """OAuth2 password flow: a signed token that expires (Authorization: Bearer <token>)."""
     if not _plausible(form.username):
-        burn_time(form.password)
+        await anyio.to_thread.run_sync(burn_time, form.password)
         raise Unauthenticated("wrong user name or password", headers={"WWW-Authenticate": "Bearer"})
-    async with connector.db.session() as session:
+    async with connector.db.reading() as session:
         user = await users.get(session, form.username)
+    # a password hash costs tens of milliseconds of CPU: off the event loop, so that a log-in
+    # does not hold up every other request
     if user is None:
-        burn_time(form.password)
-    if user is None or user.disabled or not verify_password(form.password, user.password_hash):
+        await anyio.to_thread.run_sync(burn_time, form.password)
+    if (
+        user is None
+        or user.disabled
+        or not await anyio.to_thread.run_sync(verify_password, form.password, user.password_hash)
+    ):
         raise Unauthenticated("wrong user name or password", headers={"WWW-Authenticate": "Bearer"})
     token, expires = connector.tokens.issue(user.username, user.access)
     return TokenOut(

@@ -68,17 +68,20 @@ async def answer(
     response.headers["Location"] = f"/operations/{op.id}"
     seconds = wanted_wait(prefer, connector.settings.max_wait_seconds)
     if seconds is not None:
-        await connector.runner.wait(op.id, seconds)
-        async with connector.db.session() as session:
-            op = await operations.get(session, op.id) or op
+        finished = await connector.runner.wait(op.id, seconds)
+        if finished is not None:
+            op = finished
+        else:
+            async with connector.db.reading() as session:
+                op = await operations.get(session, op.id) or op
         response.headers["Preference-Applied"] = f"wait={seconds:g}"
         if op.status == OperationStatus.failed:
             raise _failure(op)
         if op.status == OperationStatus.committed:
             response.status_code = 200
-            return operations.out(op)
+            return connector.runner.present(op)
         held_up = connector.runner.held_up.get(op.id)
         if held_up is not None:  # still queued, and retried: say why the wait was not enough
             raise from_ledger(held_up, operation_id=op.id)
     response.status_code = 202
-    return operations.out(op)
+    return connector.runner.present(op)

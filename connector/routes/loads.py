@@ -109,24 +109,25 @@ async def upload(
         rows_total=len(parsed.rows),
         rows_invalid=len(parsed.rows) - len(writes),
     )
-    session.add(load)
-    await session.commit()
+    async with connector.db.session() as writer:
+        writer.add(load)
+        await writer.commit()
     ops = await connector.acceptor.accept_many(user.caller, [w for _, w in writes], load.id)
     by_line = {row.line: op for (row, _), op in zip(writes, ops, strict=True)}
-    for row in parsed.rows:
-        op = by_line.get(row.line)
-        session.add(
+    async with connector.db.session() as writer:
+        writer.add_all(
             LoadRow(
                 load_id=load.id,
                 line=row.line,
                 kind=row.kind,
                 resource_id=row.resource_id,
-                outcome="accepted" if op else "invalid",
+                outcome="accepted" if row.line in by_line else "invalid",
                 reason=row.reason,
-                operation_id=op.id if op else None,
+                operation_id=by_line[row.line].id if row.line in by_line else None,
             )
+            for row in parsed.rows
         )
-    await session.commit()
+        await writer.commit()
     return await _out(session, load)
 
 

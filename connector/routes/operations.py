@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from connector.deps import Reader, SessionDep
+from connector.deps import ConnectorDep, Reader, SessionDep
 from connector.errors import InvalidInput, NotFound, responses
 from connector.schemas.common import OperationOut, OperationStatus, Page
 from connector.store import operations
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/operations", tags=["Operations"])
 @router.get("", response_model=Page[OperationOut], responses=responses(401, 422))
 async def list_operations(
     user: Reader,
+    connector: ConnectorDep,
     session: SessionDep,
     status: OperationStatus | None = None,
     mine: bool = False,
@@ -36,12 +37,14 @@ async def list_operations(
         )
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    return Page(items=[operations.out(o) for o in items], total=total, nextCursor=nxt)
+    return Page(items=[connector.runner.present(o) for o in items], total=total, nextCursor=nxt)
 
 
 @router.get("/{operation_id}", response_model=OperationOut, responses=responses(401, 404))
-async def get_operation(operation_id: str, user: Reader, session: SessionDep) -> OperationOut:
+async def get_operation(
+    operation_id: str, user: Reader, connector: ConnectorDep, session: SessionDep
+) -> OperationOut:
     op = await operations.get(session, operation_id)
     if op is None:
         raise NotFound(f"operation {operation_id} is not known to this connector")
-    return operations.out(op)
+    return connector.runner.present(op)

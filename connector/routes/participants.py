@@ -12,7 +12,7 @@ from connector.permissions import Action
 from connector.routes.views import resource_out
 from connector.schemas.common import OperationOut, ResourceOut
 from connector.schemas.registry import ParticipantCreate
-from connector.store import operations, resources
+from connector.store import resources
 
 router = APIRouter(prefix="/participants", tags=["Participants"])
 
@@ -43,5 +43,5 @@ async def admit_participant(
         op = await connector.acceptor.accept(
             user.caller, connector.registry.admit(body, channel), key
         )
-        out.append(operations.out(op))
+        out.append(connector.runner.present(op))
     return out

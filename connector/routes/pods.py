@@ -65,7 +65,7 @@ async def get_pod(
         **resource_out(pod).model_dump(),
         devices=[resource_out(d) for d in devices],
         attachments=[resource_out(a) for a in attachments],
-        pendingOperations=[operations.out(o) for o in pending],
+        pendingOperations=[connector.runner.present(o) for o in pending],
     )
 
 

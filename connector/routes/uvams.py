@@ -68,7 +68,7 @@ async def get_uvam(
         relations=[resource_out(r) for r in relations],
         attachments=[resource_out(a) for a in attachments],
         connection=resource_out(connection[0]) if connection else None,
-        pendingOperations=[operations.out(o) for o in pending],
+        pendingOperations=[connector.runner.present(o) for o in pending],
     )
 
 

@@ -10,7 +10,14 @@ from pydantic import AnyHttpUrl, BaseModel
 from sqlalchemy import func, select
 
 from connector import webhooks
-from connector.deps import Principal, Reader, SessionDep, requires
+from connector.deps import (
+    ConnectorDep,
+    Principal,
+    Reader,
+    SessionDep,
+    WriteSessionDep,
+    requires,
+)
 from connector.errors import NotFound, responses
 from connector.permissions import Action
 from connector.store.tables import Webhook, WebhookDelivery, as_utc
@@ -51,7 +58,9 @@ async def get_webhook(user: Reader, session: SessionDep) -> WebhookOut:
 
 
 @router.put("", response_model=WebhookOut, responses=responses(401, 403, 422))
-async def set_webhook(body: WebhookIn, user: Manager, session: SessionDep) -> WebhookOut:
+async def set_webhook(
+    body: WebhookIn, user: Manager, session: WriteSessionDep, connector: ConnectorDep
+) -> WebhookOut:
     """Set (or replace) the webhook. The answer shows its signing secret, once: keep it."""
     old = await webhooks.current(session)
     if old is not None:
@@ -60,6 +69,7 @@ async def set_webhook(body: WebhookIn, user: Manager, session: SessionDep) -> We
     hook = Webhook(url=str(body.url), secret=webhooks.new_secret(), created_by=user.username)
     session.add(hook)
     await session.commit()
+    connector.deliveries.hook_changed(hook)
     return WebhookOut(
         url=hook.url,
         createdBy=hook.created_by,
@@ -69,10 +79,13 @@ async def set_webhook(body: WebhookIn, user: Manager, session: SessionDep) -> We
 
 
 @router.delete("", status_code=204, response_class=Response, responses=responses(401, 403, 404))
-async def delete_webhook(user: Manager, session: SessionDep) -> Response:
+async def delete_webhook(
+    user: Manager, session: WriteSessionDep, connector: ConnectorDep
+) -> Response:
     hook = await webhooks.current(session)
     if hook is None:
         raise NotFound("no webhook is set")
     await session.delete(hook)
     await session.commit()
+    connector.deliveries.hook_changed(None)
     return Response(status_code=204)

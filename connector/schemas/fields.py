@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -21,6 +22,7 @@ _IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,127}")
 _EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 
 
+@lru_cache(maxsize=4096)  # stdnum's check is slow, and a connector sees the same few codes
 def _eic_code(value: str) -> str:
     code = value.strip().upper()
     try:
@@ -62,17 +64,20 @@ def _time(value: Any) -> str:
         value = value.strip() + "T00:00:00Z"
     if isinstance(value, bool):
         raise ValueError("a time is unix seconds or ISO 8601 text, not a boolean")
-    try:
-        if isinstance(value, int | float):
+    if isinstance(value, int | float):
+        try:
             moment = datetime.fromtimestamp(value, UTC)
-        elif isinstance(value, str):
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"time {value!r} is out of range (2000-2100)") from None
+    elif isinstance(value, str):
+        try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        else:
-            raise ValueError("a time is unix seconds or ISO 8601 text")
-    except (OverflowError, OSError):
-        raise ValueError(f"time {value!r} is out of range (2000-2100)") from None
-    except ValueError:
-        raise ValueError(f"time {value!r} is not ISO 8601 (e.g. 2026-03-01T00:00:00Z)") from None
+        except ValueError:
+            raise ValueError(
+                f"time {value!r} is not ISO 8601 (e.g. 2026-03-01T00:00:00Z)"
+            ) from None
+    else:
+        raise ValueError("a time is unix seconds or ISO 8601 text")
     if moment.tzinfo is None:
         raise ValueError(f"time {value!r} must carry a UTC offset or Z")
     if not _EARLIEST <= moment < _LATEST:

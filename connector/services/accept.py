@@ -10,6 +10,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from connector.bus import Bus
 from connector.errors import Conflict
@@ -19,7 +22,7 @@ from connector.schemas.common import OperationStatus
 from connector.services.documents import Checked, keep
 from connector.store import operations
 from connector.store.database import Database
-from connector.store.tables import Operation
+from connector.store.tables import Operation, now
 
 # builds the chaincode arguments once the transaction id is known: -> (args, resource id)
 ArgsBuilder = Callable[[str], tuple[list[str], str]]
@@ -47,6 +50,10 @@ class Caller:
     fabric_user: str
 
 
+def _shown(op: Operation) -> Callable[[], dict[str, Any]]:
+    return lambda: operations.out(op).model_dump(mode="json")
+
+
 class Acceptor:
     def __init__(
         self, db: Database, ledger: Ledger, runner: Runner, bus: Bus, retry_for: float
@@ -60,6 +67,7 @@ class Acceptor:
     async def _operation(
         self, caller: Caller, write: Write, key: str | None, load_id: str | None
     ) -> Operation:
+        moment = now()
         context = await self._ledger.new_context(caller.fabric_user)
         args, resource_id = write.build(context.transaction_id)
         prepared = await self._ledger.prepare(
@@ -84,27 +92,43 @@ class Acceptor:
             idempotency_key=key,
             load_id=load_id,
             retry_until=deadline(self._retry_for),
+            created_at=moment,
+            updated_at=moment,
         )
 
     async def accept(self, caller: Caller, write: Write, key: str | None = None) -> Operation:
-        async with self._db.session() as session:
-            if key is not None:
+        if key is not None:
+            async with self._db.reading() as session:
                 earlier = await operations.by_key(session, caller.username, key)
-                if earlier is not None:
-                    if (earlier.function, earlier.channel) != (write.function, write.channel):
-                        raise Conflict(
-                            f"Idempotency-Key {key!r} was used for {earlier.function} "
-                            f"(operation {earlier.id}); use a new key for a new request",
-                            code="IdempotencyKeyReused",
-                        )
-                    return earlier
-            op = await self._operation(caller, write, key, None)
-            session.add(op)
-            if write.document is not None:
-                await keep(session, write.document)
-            await session.commit()
+            if earlier is not None:
+                return self._replayed(earlier, write, key)
+        op = await self._operation(caller, write, key, None)
+        try:
+            async with self._db.session() as session:
+                await operations.store(session, [op])
+                if write.document is not None:
+                    await keep(session, write.document)
+                await session.commit()
+        except IntegrityError:
+            if key is None:
+                raise
+            # the same key raced in on another request: that request's operation stands
+            async with self._db.reading() as session:
+                earlier = await operations.by_key(session, caller.username, key)
+            if earlier is None:
+                raise
+            return self._replayed(earlier, write, key)
         self._queued([op])
         return op
+
+    def _replayed(self, earlier: Operation, write: Write, key: str) -> Operation:
+        if (earlier.function, earlier.channel) != (write.function, write.channel):
+            raise Conflict(
+                f"Idempotency-Key {key!r} was used for {earlier.function} "
+                f"(operation {earlier.id}); use a new key for a new request",
+                code="IdempotencyKeyReused",
+            )
+        return earlier
 
     async def accept_many(
         self, caller: Caller, writes: Sequence[Write], load_id: str
@@ -112,7 +136,7 @@ class Acceptor:
         """Several writes in one transaction (a mass load's rows): all stored, then all queued."""
         ops = [await self._operation(caller, w, None, load_id) for w in writes]
         async with self._db.session() as session:
-            session.add_all(ops)
+            await operations.store(session, ops)
             for write in writes:
                 if write.document is not None:
                     await keep(session, write.document)
@@ -122,5 +146,5 @@ class Acceptor:
 
     def _queued(self, ops: Sequence[Operation]) -> None:
         for op in ops:
-            self._runner.enqueue(op.id, op.lane)
-            self._bus.publish("operation", operations.out(op).model_dump(mode="json"))
+            self._runner.enqueue(op)
+            self._bus.publish("operation", _shown(op))

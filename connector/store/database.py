@@ -46,28 +46,50 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # checkpoints copy the log into the database file, in whichever commit crosses the
+    # threshold: a larger one makes that stall rarer (the log is checkpointed at close too)
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
 
 
 class Database:
-    """The engine and a session factory; `migrate()` brings the schema to the latest revision."""
+    """Engines and session factories; `migrate()` brings the schema to the latest revision.
+
+    `session()` is for writes, `reading()` for reads. On PostgreSQL both share one pool. On
+    SQLite, which lets one writer in at a time and makes the others sleep and retry, every write
+    goes through one connection, taken in turn without sleeping, while reads use a pool of
+    their own (WAL readers never wait for the writer). A write session must therefore never be
+    held across a call to the ledger or the network.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
-        if self.dialect == "sqlite" and parsed.database:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs: dict[str, Any] = {}
-        if self.dialect == "postgresql":
-            kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
-        self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         if self.dialect == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            if parsed.database:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: AsyncEngine = create_async_engine(
+                async_url(url), pool_size=1, max_overflow=0, pool_timeout=120
+            )
+            self.read_engine = create_async_engine(async_url(url), pool_size=8, max_overflow=8)
+            for engine in (self.engine, self.read_engine):
+                event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_async_engine(
+                async_url(url), pool_size=20, max_overflow=20, pool_pre_ping=True
+            )
+            self.read_engine = self.engine
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     def session(self) -> AsyncSession:
+        """A session that writes (SQLite: the one writer connection, in turn)."""
         return self.sessions()
+
+    def reading(self) -> AsyncSession:
+        """A session that only reads."""
+        return self.readers()
 
     async def migrate(self) -> None:
         async with self.engine.begin() as conn:
@@ -75,6 +97,8 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def _upgrade(connection: Connection) -> None:

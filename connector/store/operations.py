@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connector.schemas.common import ErrorBody, OperationOut, OperationStatus
@@ -33,6 +33,15 @@ async def by_tx(session: AsyncSession, tx_id: str) -> Operation | None:
     return (
         await session.execute(select(Operation).where(Operation.tx_id == tx_id))
     ).scalar_one_or_none()
+
+
+async def by_txs(session: AsyncSession, tx_ids: list[str]) -> Sequence[Operation]:
+    """The operations whose current attempts are among `tx_ids`."""
+    return (
+        (await session.execute(select(Operation).where(Operation.tx_id.in_(tx_ids))))
+        .scalars()
+        .all()
+    )
 
 
 async def unfinished(session: AsyncSession) -> Sequence[Operation]:
@@ -99,19 +108,86 @@ async def counts(session: AsyncSession, load_id: str | None = None) -> dict[str,
 
 async def finalize(session: AsyncSession, op_id: str, values: dict[str, Any]) -> Operation | None:
     """Make the operation final with `values`, unless it already is: one conditional UPDATE,
-    so that the runner and the event listener, racing on the same commit, finish it once."""
+    so that the runner and the event listener, racing on the same commit, finish it once.
+    Returns the operation as stored, or None if it was final already."""
+    table = cast(Table, Operation.__table__)
     changed = await session.execute(
+        update(table)
+        .where(table.c.id == op_id, table.c.status.not_in(FINAL))
+        .values(**values, updated_at=now())
+        .returning(*table.c)
+    )
+    row = changed.first()
+    # a plain object, not attached to the session: Core is far cheaper than the unit of work
+    return None if row is None else Operation(**row._mapping)
+
+
+async def commit_many(
+    session: AsyncSession, entries: Sequence[tuple[Operation, int, dict[str, Any] | None]]
+) -> list[Operation]:
+    """Operations committed, each in its block with its result, in two statements: one
+    guarded UPDATE that makes them final (those final already are left alone, so a race with
+    another recorder finishes each once) and one for the results. Returns the operations this
+    call finished, as now stored."""
+    if not entries:
+        return []
+    table = cast(Table, Operation.__table__)
+    by_id = {op.id: (op, block, result) for op, block, result in entries}
+    moment = now()
+    flipped = await session.execute(
+        update(table)
+        .where(table.c.id.in_(list(by_id)), table.c.status.not_in(FINAL))
+        .values(
+            status="committed",
+            validation_code="VALID",
+            updated_at=moment,
+            block_number=case({i: b for i, (_, b, _) in by_id.items()}, value=table.c.id),
+        )
+        .returning(table.c.id)
+    )
+    mine = [str(i) for (i,) in flipped.all()]
+    results = [{"rid": i, "result": by_id[i][2]} for i in mine if by_id[i][2] is not None]
+    if results:
+        await session.execute(
+            update(table).where(table.c.id == bindparam("rid")).values(result=bindparam("result")),
+            results,
+        )
+    done = []
+    for i in mine:
+        op, block, result = by_id[i]
+        done.append(
+            Operation(
+                **{
+                    **columns(op),
+                    "status": "committed",
+                    "validation_code": "VALID",
+                    "block_number": block,
+                    "result": result if result is not None else op.result,
+                    "updated_at": moment,
+                }
+            )
+        )
+    return done
+
+
+def columns(op: Operation) -> dict[str, Any]:
+    """The operation's stored columns, for a Core INSERT."""
+    return {c.key: getattr(op, c.key) for c in Operation.__table__.c if c.key != "seq"}
+
+
+async def store(session: AsyncSession, ops: Sequence[Operation]) -> None:
+    """Store accepted operations (one INSERT)."""
+    await session.execute(insert(cast(Table, Operation.__table__)), [columns(op) for op in ops])
+
+
+async def update_fields(session: AsyncSession, op_id: str, **values: Any) -> None:
+    """Change some fields of a stored operation (one UPDATE, no load)."""
+    await session.execute(
         update(Operation)
-        .where(Operation.id == op_id, Operation.status.not_in(FINAL))
+        .where(Operation.id == op_id)
         .values(**values, updated_at=now())
         .execution_options(synchronize_session=False)
     )
-    if getattr(changed, "rowcount", 0) != 1:
-        return None
-    stored = await get(session, op_id)
-    if stored is not None:
-        await session.refresh(stored)
-    return stored
 
 
 def touch(op: Operation, **changes: Any) -> None:
@@ -131,7 +207,9 @@ def error_of(op: Operation) -> ErrorBody | None:
     )
 
 
-def out(op: Operation) -> OperationOut:
+def out(op: Operation, stage: str | None = None) -> OperationOut:
+    """The operation as the API shows it; `stage` is what the runner knows beyond the store
+    (`submitted`, held in memory)."""
     links = {"self": f"/operations/{op.id}"}
     if op.resource_kind in ("pod", "uvam") and op.status == OperationStatus.committed:
         links["resource"] = f"/{op.resource_kind}s/{op.resource_id}"
@@ -140,7 +218,9 @@ def out(op: Operation) -> OperationOut:
         service=op.service,
         function=op.function,
         channel=op.channel,
-        status=OperationStatus(op.status),
+        status=OperationStatus(
+            stage if stage is not None and op.status not in FINAL else op.status
+        ),
         resourceKind=op.resource_kind,
         resourceId=op.resource_id,
         transactionId=op.tx_id,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connector.store.tables import Resource, now
@@ -68,39 +70,53 @@ def row_of(record: dict[str, Any]) -> Row | None:
     )
 
 
-async def upsert(
-    session: AsyncSession, channel: str, record: dict[str, Any], block_number: int
-) -> Resource | None:
-    """Store the record as committed in `block_number` (or later); a copy from an older block
-    never replaces a newer one, whichever of the event listener and the operation runner
-    arrives first."""
+def _values(channel: str, record: dict[str, Any], block_number: int) -> dict[str, Any] | None:
     row = row_of(record)
     if row is None:
         return None
-    found = (
-        await session.execute(
-            select(Resource).where(
-                Resource.channel == channel, Resource.kind == row.kind, Resource.id == row.id
-            )
-        )
-    ).scalar_one_or_none()
-    if found is not None:
-        if found.block_number > block_number:
-            return found
-        target = found
-    else:
-        target = Resource(channel=channel, kind=row.kind, id=row.id)
-        session.add(target)
-    target.owner_eic = row.owner_eic
-    target.dso_eic = row.dso_eic
-    target.parent_id = row.parent_id
-    target.status = row.status
-    target.name = row.name
-    target.data = record
-    target.last_tx_id = record.get("lastTxId")
-    target.block_number = block_number
-    target.updated_at = now()
-    return target
+    return {
+        "channel": channel,
+        "kind": row.kind,
+        "id": row.id,
+        "owner_eic": row.owner_eic,
+        "dso_eic": row.dso_eic,
+        "parent_id": row.parent_id,
+        "status": row.status,
+        "name": row.name,
+        "data": record,
+        "last_tx_id": record.get("lastTxId"),
+        "block_number": block_number,
+        "updated_at": now(),
+    }
+
+
+async def upsert(
+    session: AsyncSession, channel: str, record: dict[str, Any], block_number: int
+) -> None:
+    """Store the record as committed in `block_number` (or later); see `upsert_many`."""
+    await upsert_many(session, channel, [(record, block_number)])
+
+
+async def upsert_many(
+    session: AsyncSession, channel: str, records: Sequence[tuple[dict[str, Any], int]]
+) -> None:
+    """Store records, each as committed in its block (or later): one INSERT ... ON CONFLICT
+    statement for all. A copy from an older block never replaces a newer one, whichever of the
+    event listener and the operation runner arrives first."""
+    rows = [v for record, block in records if (v := _values(channel, record, block)) is not None]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Resource)
+    fresh = {k: statement.excluded[k] for k in rows[0] if k not in ("channel", "kind", "id")}
+    statement = statement.on_conflict_do_update(
+        index_elements=["channel", "kind", "id"],
+        set_=fresh,
+        where=Resource.block_number <= statement.excluded.block_number,
+    )
+    # rows of one entity in one batch must go in order: executemany keeps it
+    await session.execute(statement, rows)
 
 
 @dataclass(frozen=True)
