@@ -13,7 +13,7 @@ from typing import Any
 def add_simulate_parser(subparsers: Any) -> None:
     simulate = subparsers.add_parser(
         "simulate",
-        help="case studies: EV routing on a residential LV grid",
+        help="case studies: EV routing on a residential LV grid; P2P EV energy trading",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -22,6 +22,10 @@ def add_simulate_parser(subparsers: Any) -> None:
     from simulations.routing.cli import add_parser as add_routing
 
     add_routing(scenarios)
+
+    from simulations.p2p.cli import add_parser as add_p2p
+
+    add_p2p(scenarios)
 
 
 __all__ = ["add_simulate_parser"]
