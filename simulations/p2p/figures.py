@@ -28,6 +28,7 @@ COLOURS = {
     "grid": "#8c8c8c",
     "p2p": "#2ca02c",
 }
+PLURAL = {Role.BUYER: "buyers", Role.SELLER: "sellers", Role.NEUTRAL: "neutral"}
 DPI = 130
 
 
@@ -120,7 +121,7 @@ def soc_capacity(case: Case, path: Path) -> Path:
         x = np.array([ev.capacity_kwh for ev in evs]) + rng.uniform(-4, 4, len(evs))
         y = np.array([float(ev.soc_pct) for ev in evs])
         ax.scatter(
-            x, y, s=22, color=COLOURS[role], alpha=0.8, label=f"{role.value.lower()}s ({len(evs)})"
+            x, y, s=22, color=COLOURS[role], alpha=0.8, label=f"{PLURAL[role]} ({len(evs)})"
         )
     ax.axhline(s.buy_threshold_pct, color=COLOURS[Role.BUYER], ls="--", lw=1)
     ax.axhline(s.sell_threshold_pct, color=COLOURS[Role.SELLER], ls="--", lw=1)
