@@ -90,6 +90,18 @@ def print_report(case: Any) -> None:
         )
 
 
+def print_sweep(rows: list[dict[str, Any]], fleets: int) -> None:
+    print()
+    title = f"mean over {fleets} fleets"
+    print(f"{title:<25}saving EUR  delivered %  peak kW  trades  solve s")
+    for r in rows:
+        print(
+            f"  {r['matching']:<22} {r['buyersSavingEur']:>10.2f}  {r['deliveredPct']:>11.2f}  "
+            f"{r['peakKw']:>7.1f}  {r['trades']:>6.1f}  {r['seconds']:>7.3f}"
+        )
+    print(f"  {'grid only':<22} {0:>10.2f}  {'':>11}  {rows[0]['peakGridOnlyKw']:>7.1f}")
+
+
 def cmd_p2p(args: argparse.Namespace) -> int:
     from .scenario import CaseSettings
 
@@ -114,6 +126,8 @@ def cmd_p2p(args: argparse.Namespace) -> int:
         return _fail(f"--batch-size {args.batch_size} must be between 1 and 500")
     if not 1 <= args.concurrency <= 500:
         return _fail(f"--concurrency {args.concurrency} must be between 1 and 500")
+    if not 0 <= args.sweep <= 100:
+        return _fail(f"--sweep {args.sweep} must be between 0 and 100")
 
     from .figures import write_figures
     from .results import run_case, trade_rows, write_csv, write_summary
@@ -144,8 +158,19 @@ def cmd_p2p(args: argparse.Namespace) -> int:
             return 1
         write_csv(report.rows, out / "trades.csv")  # with the run's ledger ids
         ledger_summary = {"ledger": report.as_json()}
-    write_summary(case, out / "summary.json", ledger_summary)
+    sweep_rows = None
+    if args.sweep:
+        from .results import sweep
+
+        _say(
+            f"sweep: {args.sweep} more fleets (seeds {settings.seed + 1}..{settings.seed + args.sweep})"
+        )
+        sweep_rows = sweep(case, args.sweep)
+    extra = {**(ledger_summary or {}), **({"sweep": sweep_rows} if sweep_rows else {})}
+    write_summary(case, out / "summary.json", extra)
     print_report(case)
+    if sweep_rows:
+        print_sweep(sweep_rows, args.sweep + 1)
     if ledger_summary:
         print()
         print(report.to_text())
@@ -174,7 +199,16 @@ def add_parser(subparsers: Any) -> None:
         choices=["cost", "energy"],
         default="cost",
         help="what the optimal matching maximises: cost = buyers' saving against the grid "
-        "tariff (default), energy = energy traded",
+        "tariff they would pay on arrival (default), energy = energy traded; either prefers "
+        "pairs parked together longest among equal choices",
+    )
+    p.add_argument(
+        "--sweep",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also run K more fleets (seeds S+1..S+K) and print each matching's mean outcome "
+        "over all K+1 (no figures for them)",
     )
     p.add_argument(
         "--price", type=_price, default=Decimal("0.15"), help="P2P price, EUR/kWh (default 0.15)"

@@ -120,9 +120,7 @@ def soc_capacity(case: Case, path: Path) -> Path:
             continue
         x = np.array([ev.capacity_kwh for ev in evs]) + rng.uniform(-4, 4, len(evs))
         y = np.array([float(ev.soc_pct) for ev in evs])
-        ax.scatter(
-            x, y, s=22, color=COLOURS[role], alpha=0.8, label=f"{PLURAL[role]} ({len(evs)})"
-        )
+        ax.scatter(x, y, s=22, color=COLOURS[role], alpha=0.8, label=f"{PLURAL[role]} ({len(evs)})")
     ax.axhline(s.buy_threshold_pct, color=COLOURS[Role.BUYER], ls="--", lw=1)
     ax.axhline(s.sell_threshold_pct, color=COLOURS[Role.SELLER], ls="--", lw=1)
     # Labels between the 60 and 80 kWh columns, where no point falls.

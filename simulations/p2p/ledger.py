@@ -74,6 +74,9 @@ class LedgerReport:
     largest_batch_bytes: int = 0
     wall_seconds: float = 0.0
     checked: int = 0
+    sample: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # a few trades as the ledger has them
 
     @property
     def trades_seconds(self) -> float:
@@ -108,7 +111,7 @@ class LedgerReport:
             f"  submit                  {trades} trades committed in {s.seconds:.1f} s "
             f"({s.per_second:.0f} trades committed/s)",
             f"  confirm                 {sum(self.batch_sizes)} trades in {len(self.batch_sizes)} "
-            f"batches ({', '.join(map(str, self.batch_sizes)) or '-'} confirmations per batch), "
+            f"batch{'' if len(self.batch_sizes) == 1 else 'es'} ({', '.join(map(str, self.batch_sizes)) or '-'} confirmations per batch), "
             f"{c.items - sum(self.batch_sizes)} rejected, in {c.seconds:.1f} s: "
             f"{c.per_second:.0f} trades settled/s, against {d.per_second:.0f}/s for one-record "
             "transactions (the declarations above, same run)",
@@ -119,6 +122,18 @@ class LedgerReport:
             f"whole run {self.wall_seconds:.1f} s (target for 1,000 EVs: {TARGET_SECONDS:.0f} s)",
             f"  checked                 {self.checked} trades on the ledger equal trades.csv",
         ]
+        if self.sample:
+            lines += ["", "the first trades as the ledger holds them:"]
+            lines.append(
+                f"  {'trade':<16} {'buyer (pays)':<16} {'seller':<16} {'kWh':>8} {'EUR':>7}  "
+                f"{'submitted (UTC)':<20} status"
+            )
+            for t in self.sample:
+                lines.append(
+                    f"  {t['tradeId']:<16} {t['buyerId']:<16} {t['sellerId']:<16} "
+                    f"{t['deliveredKwh']:>8} {t['costEur']:>7}  {t['submitted']['at'][:19]:<20} "
+                    f"{t['status']}" + (f" in {t['batchId']}" if t.get("batchId") else "")
+                )
         return "\n".join(lines)
 
 
@@ -317,6 +332,7 @@ async def _run(
             t = json.loads(await user.evaluate_transaction("ReadTrade", r["tradeId"]))
             ledger_rows[t["tradeId"]] = t
         report.checked = _check(rows, ledger_rows)
+        report.sample = [ledger_rows[k] for k in sorted(ledger_rows)[:5]]
     report.wall_seconds = time.perf_counter() - started
     return report
 

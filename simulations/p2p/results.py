@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -148,6 +148,37 @@ def run_case(settings: CaseSettings) -> Case:
     ):
         outcomes.append(Outcome(label, matching, simulate_day(fleet, matching.trades, s)))
     return Case(settings, fleet, outcomes[0], tuple(outcomes))
+
+
+def sweep(case: Case, more: int) -> list[dict[str, Any]]:
+    """Each matching's mean outcome over this fleet and ``more`` others (the next seeds)."""
+    cases = [case] + [
+        run_case(case.settings.model_copy(update={"seed": case.settings.seed + k}))
+        for k in range(1, more + 1)
+    ]
+    rows = []
+    for n, first in enumerate(case.compared):
+        outcomes = [c.compared[n] for c in cases]
+        rows.append(
+            {
+                "matching": first.label,
+                "buyersSavingEur": _mean(
+                    float(c.grid_only_eur - o.buyers_eur)
+                    for c, o in zip(cases, outcomes, strict=True)
+                ),
+                "deliveredPct": _mean(100 * o.delivered_wh / max(o.agreed_wh, 1) for o in outcomes),
+                "peakKw": _mean(o.peak_kw for o in outcomes),
+                "peakGridOnlyKw": _mean(float(c.day.grid_only_kw.max()) for c in cases),
+                "trades": _mean(len(o.matching.trades) for o in outcomes),
+                "seconds": _mean(o.matching.seconds for o in outcomes),
+            }
+        )
+    return rows
+
+
+def _mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return sum(items) / len(items)
 
 
 def trade_rows(case: Case, prefix: str = "") -> list[dict[str, str]]:

@@ -51,7 +51,7 @@ class CaseSettings(BaseModel):
         Decimal("0.15"), gt=0, le=10, decimal_places=4, description="P: the P2P price"
     )
     charger_kw: int = Field(11, ge=1, le=350, description="power of every charger, kW")
-    objective: Objective = Objective.ENERGY
+    objective: Objective = Objective.COST
 
     @model_validator(mode="after")
     def _thresholds(self) -> CaseSettings:

@@ -153,6 +153,17 @@ def test_simulate_p2p_command_writes_figures_csv_and_summary(
     ]
 
 
+def test_simulate_p2p_sweep_prints_the_mean_of_each_matching(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulate", "p2p", "--evs", "20", "--sweep", "2", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "mean over 3 fleets" in out
+    sweep = json.loads((tmp_path / "summary.json").read_text())["sweep"]
+    assert [r["matching"] for r in sweep] == ["optimal, cost", "greedy", "optimal, energy"]
+    assert all(0 < r["deliveredPct"] <= 100 and r["peakKw"] <= r["peakGridOnlyKw"] for r in sweep)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -162,6 +173,7 @@ def test_simulate_p2p_command_writes_figures_csv_and_summary(
         (["--price", "cheap"], "'cheap' is not a price in EUR/kWh"),
         (["--batch-size", "501"], "--batch-size 501 must be between 1 and 500"),
         (["--objective", "fun"], "invalid choice: 'fun'"),
+        (["--sweep", "101"], "--sweep 101 must be between 0 and 100"),
     ],
 )
 def test_simulate_p2p_bad_input_is_one_line_exit_2(
