@@ -6,7 +6,6 @@ module only gathers them under one `simulate` group, one registration line each.
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 
@@ -14,8 +13,9 @@ def add_simulate_parser(subparsers: Any) -> None:
     simulate = subparsers.add_parser(
         "simulate",
         help="case studies: EV routing on a residential LV grid; P2P EV energy trading",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Case studies of the platform, each writing its figures and headline "
+        "numbers: routing (the DSO's EV routing service against the nearest charger), p2p "
+        "(peer-to-peer EV energy trading, also on the sandbox's ledger).",
     )
     scenarios = simulate.add_subparsers(dest="scenario", required=True, metavar="SCENARIO")
 

@@ -241,7 +241,9 @@ def test_trading_two_buyers_race_for_the_last_kwh(market: None, user_gw: Gateway
 def test_trading_simulate_p2p_on_the_ledger(
     market: None, sandbox: Sandbox, profile_path: str, tmp_path: Path
 ) -> None:
-    """`cbp simulate p2p --ledger` drives the sandbox and checks the ledger equals its CSV."""
+    """`cbp simulate p2p --ledger` with 1,000 EVs drives the sandbox, confirms a full batch of
+    500 trades in one transaction under the orderer's preferred block size, and checks that
+    the ledger's trades equal its CSV."""
     out = tmp_path / "p2p"
     proc = subprocess.run(
         [
@@ -251,29 +253,29 @@ def test_trading_simulate_p2p_on_the_ledger(
             "simulate",
             "p2p",
             "--evs",
-            "60",
-            "--seed",
-            "3",
+            "1000",
             "--out",
             str(out),
             "--ledger",
             "--profile",
             profile_path,
             "--batch-size",
-            "20",
+            "500",
         ],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=280,
     )
     assert proc.returncode == 0, proc.stderr
     rows = (out / "trades.csv").read_text().splitlines()
     trades = len(rows) - 1
-    assert trades > 10
+    assert trades > 500
     assert f"checked                 {trades} trades on the ledger equal trades.csv" in proc.stdout
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["ledger"]["tradesChecked"] == trades
-    assert all(0 < n <= 20 for n in summary["ledger"]["confirmationsPerBatch"])
+    ledger = json.loads((out / "summary.json").read_text())["ledger"]
+    assert ledger["tradesChecked"] == trades
+    assert ledger["confirmationsPerBatch"][0] == 500
+    assert sum(ledger["confirmationsPerBatch"]) <= trades
+    assert 0 < ledger["largestBatchBytes"] < 2 * 1024 * 1024  # topology: preferred_max_bytes
     assert {p.name for p in out.glob("*.png")} == {
         "load_profile.png",
         "soc_capacity.png",
