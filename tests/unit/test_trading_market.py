@@ -473,3 +473,26 @@ def test_trading_records_are_deterministic_json() -> None:
                 value
                 == json.dumps(json.loads(value), sort_keys=True, separators=(",", ":")).encode()
             )
+
+
+def test_trading_a_buyer_never_confirms_its_own_trade_even_in_one_org() -> None:
+    """Where one organisation plays both parts, the submitter still cannot settle its trade."""
+    from chaincode.trading import Parties, TradingContract
+
+    class OneOrg(TradingContract):
+        parties = Parties(operator_msp_id="InfraOpMSP", ev_users_msp_id="InfraOpMSP")
+
+    ledger = FakeLedger(contract=OneOrg())  # type: ignore[arg-type]
+    ledger.submit(OPERATOR, "SetMarketParameters", params())
+    me = "User1@infraop.cbp.local"
+    ledger.submit(OPERATOR, "DeclareEv", ev("B", 60, 40, owner=me))
+    ledger.submit(OPERATOR, "DeclareEv", ev("S", 100, 95, owner=me))
+    ledger.submit(OPERATOR, "SubmitTrade", trade("B", "S", 5, "T1"))
+    before = ledger.snapshot()
+    for function, body in (
+        ("ConfirmTrades", {"confirmations": [{"tradeId": "T1"}]}),
+        ("RejectTrade", {"tradeId": "T1", "reason": "mine"}),
+    ):
+        with pytest.raises(ChaincodeError, match="submitted by the caller; a buyer may not"):
+            ledger.submit(OPERATOR, function, body)
+    assert ledger.snapshot() == before
