@@ -77,8 +77,7 @@ def eur_text(value: Decimal) -> str:
 
 def plain(value: Decimal) -> str:
     """A parameter as given, without exponent or trailing zeros (``0.15``, ``70``)."""
-    text = f"{value.normalize():f}"
-    return text
+    return f"{value.normalize():f}"
 
 
 __all__ = [

@@ -1,7 +1,8 @@
-"""The P2P market on real Fabric v3.1 peers: the seed's two trades pending, then confirmed in
+"""The P2P trading market on real Fabric v3.1 peers: the seed's two trades pending, then confirmed in
 one batch by the operator; two buyers racing for a seller's last kWh, one winning. Skipped,
 with the reason, where real Fabric binaries are absent (the sandbox tier runs the same and
-more with CBP_TEST_ENGINE=fabric)."""
+more with CBP_TEST_ENGINE=fabric). Named to run before test_fabric_network, whose last test
+stops the session's network."""
 
 from __future__ import annotations
 
