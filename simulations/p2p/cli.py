@@ -187,7 +187,7 @@ def add_parser(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--evs", type=int, default=100, help="EVs in the lot, 2-5000 (default 100)")
+    p.add_argument("--evs", type=int, default=100, help="EVs in the lot, 2-2000 (default 100)")
     p.add_argument("--seed", type=int, default=1, help="random seed of the fleet (default 1)")
     p.add_argument(
         "--out",
