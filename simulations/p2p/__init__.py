@@ -1,0 +1,1 @@
+"""The peer-to-peer EV energy trading case study (`cbp simulate p2p`)."""
