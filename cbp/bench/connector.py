@@ -6,8 +6,9 @@ connector running beside it:
 1. committed POD registrations per second at each concurrency, through the connector (HTTP,
    each request waiting for its commit with `Prefer: wait`) and straight through the gateway
    (the `registry` bench's own driver), in ABBA order over `--rounds` rounds;
-2. with 10,000 PODs in the connector's store, 50 concurrent users sending accepted writes
-   (202), list pages and details: each kind's p50 and p99;
+2. with 10,000 PODs in the connector's store, 50 users (each thinking a second, on average,
+   between requests, as load-testing tools model users) sending accepted writes (202), list
+   pages and details: each kind's p50 and p99;
 3. the wall time of a 1,000-row mass load (250 PODs with 3 chargers each), to the last commit.
 
 The processes measured: the engine, the registry's chaincode server, the connector and the
@@ -43,6 +44,7 @@ ENGINE, CHAINCODE, CONNECTOR = "engine", "chaincode", "connector"
 GATEWAY_SUBJECT, CONNECTOR_SUBJECT, MIX_SUBJECT = "gateway", "connector", "connector, 50 users"
 STORE_PODS = 10_000
 MIX_USERS = 50
+THINK_SECONDS = 1.0
 LOAD_SITES = 250  # x (1 POD + 3 chargers) = 1,000 rows
 RATIO_TARGET = 0.9
 LATENCY_TARGET = 0.050

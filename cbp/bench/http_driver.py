@@ -84,6 +84,8 @@ async def run_level(
             window.record(t0, t1, error)
             if error is None and window.counts(t1):
                 kinds.setdefault(kind, []).append(t1 - t0)
+            if cfg.think:
+                await asyncio.sleep(random.uniform(0.5, 1.5) * cfg.think)
 
     workers = [asyncio.create_task(worker()) for _ in range(level)]
     await asyncio.sleep(cfg.warmup)

@@ -59,9 +59,11 @@ class HttpDriverConfig(LoadConfig):
     """An HTTP driver (`python -m cbp.bench.http_driver`) against a connector's REST API.
 
     `commit`: each worker registers a POD (`body`, `$ID` filled) and waits for its commit
-    (`Prefer: wait`); a request counts when it answers 200. `mix`: each worker sends, at random
-    by `shares`, an accepted write (POST without waiting, 202), a list page or a detail of one
-    of `read_ids`; the window's end event carries each kind's latencies in `kinds`."""
+    (`Prefer: wait`); a request counts when it answers 200. `mix`: each worker is a user who
+    sends, at random by `shares`, an accepted write (POST without waiting, 202), a list page or
+    a detail of one of `read_ids`, then thinks for `think` seconds on average (uniform between
+    half and one and a half times it, as load-testing tools model users); the window's end event
+    carries each kind's latencies in `kinds_ms`."""
 
     url: str
     username: str
@@ -72,6 +74,7 @@ class HttpDriverConfig(LoadConfig):
     shares: dict[str, float] = Field(
         default_factory=lambda: {"write": 0.2, "list": 0.4, "detail": 0.4}
     )
+    think: float = Field(default=0.0, ge=0)  # seconds between requests, on average (mix)
 
 
 def render_args(args: list[str], n: int) -> list[str]:

@@ -93,6 +93,9 @@ def simulate_day(fleet: Sequence[EV], trades: Sequence[Trade], settings: CaseSet
         grid_need[t.buyer] -= t.amount_wh
     ends = {t.trade_id: min(evs[t.buyer].departure, evs[t.seller].departure) for t in trades}
     by_end = sorted(trades, key=lambda t: (ends[t.trade_id], t.trade_id))
+    mine: dict[str, list[Trade]] = {b.ev_id: [] for b in buyers}
+    for t in trades:
+        mine.setdefault(t.buyer, []).append(t)
     with_p2p = np.zeros(SLOTS_PER_DAY, dtype=np.int64)
     p2p = np.zeros(SLOTS_PER_DAY, dtype=np.int64)
     grid_wh = dict.fromkeys(grid_need, 0)
@@ -108,6 +111,19 @@ def simulate_day(fleet: Sequence[EV], trades: Sequence[Trade], settings: CaseSet
                 head[t.seller] -= e
                 p2p[s] += e
         for b in buyers:
+            # a buyer whose trades can no longer all arrive in the slots it has left moves the
+            # excess to the grid now, while it still has slots to charge it in
+            if b.ev_id in head:
+                pending = [t for t in mine[b.ev_id] if left[t.trade_id]]
+                behind = grid_need[b.ev_id] + sum(left[t.trade_id] for t in pending)
+                excess = behind - slot_wh * (b.departure - s - 1)
+                for t in sorted(pending, key=lambda t: ends[t.trade_id], reverse=True):
+                    if excess <= 0:
+                        break
+                    moved = min(excess, left[t.trade_id])
+                    left[t.trade_id] -= moved
+                    grid_need[b.ev_id] += moved
+                    excess -= moved
             if b.ev_id in head and grid_need[b.ev_id] > 0:
                 e = min(head[b.ev_id], grid_need[b.ev_id])
                 grid_need[b.ev_id] -= e
