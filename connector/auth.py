@@ -18,6 +18,7 @@ from pwdlib import PasswordHash
 
 _HASHER = PasswordHash.recommended()
 _ALGORITHM = "HS256"
+_VERIFIED = 4096
 
 
 class TokenRejected(Exception):
@@ -72,6 +73,8 @@ class Tokens:
         self._key = key
         self.issuer = issuer
         self.minutes = minutes
+        # tokens already verified, until they expire: a client sends the same one every time
+        self._verified: dict[str, Claims] = {}
 
     def issue(self, username: str, access: str) -> tuple[str, datetime]:
         now = datetime.now(UTC)
@@ -87,6 +90,19 @@ class Tokens:
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM), expires
 
     def check(self, token: str) -> Claims:
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires > datetime.now(UTC):
+                return known
+            self._verified.pop(token, None)
+            raise TokenRejected("the session has expired; log in again")
+        claims = self._verify(token)
+        if len(self._verified) >= _VERIFIED:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> Claims:
         try:
             claims = jwt.decode(
                 token,

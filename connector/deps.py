@@ -37,15 +37,7 @@ async def get_session(connector: ConnectorDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_write_session(connector: ConnectorDep) -> AsyncIterator[AsyncSession]:
-    """A session that writes, for the few routes that store something themselves; never held
-    across a call to the ledger."""
-    async with connector.db.session() as session:
-        yield session
-
-
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,8 @@ Completed = Callable[[Operation], Awaitable[None]]
 
 _FIRST_WAIT, _MAX_WAIT = 0.5, 30.0
 _MAX_ATTEMPTS = 5  # transactions per operation lost to conflicting writes before giving up
-_EVENT_GRACE = 5.0  # seconds the event listener has to record a commit before the runner does
+_EVENT_GRACE = 5.0
+_RECENT = 10_000  # finished operations kept in memory for those who wait on them  # seconds the event listener has to record a commit before the runner does
 
 
 class Runner:
@@ -69,6 +70,8 @@ class Runner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._final: dict[str, asyncio.Event] = {}
         self._finished: dict[str, Operation] = {}  # handed to whoever waited on them
+        self._running: set[str] = set()  # queued here and not final yet
+        self._recent: dict[str, Operation] = {}  # the last operations finished, oldest first
         self._on_final = on_final
         self._stopping = False
         # why an operation still waits, when the ledger could not be reached or answered late
@@ -84,6 +87,7 @@ class Runner:
 
     def enqueue(self, op: Operation) -> None:
         """Queue an accepted operation (as stored) behind the others of its lane."""
+        self._running.add(op.id)
         queue = self._lanes.get(op.lane)
         if queue is not None:
             queue.append(op)
@@ -110,9 +114,13 @@ class Runner:
     async def wait(self, op_id: str, timeout: float) -> Operation | None:
         """The operation once final, or None if it is not after `timeout` seconds."""
         event = self._final.setdefault(op_id, asyncio.Event())
-        op = await self._load(op_id)  # after registering: a finish in between still wakes us
-        if op is None or op.status in operations.FINAL:
-            return op
+        finished = self._recent.get(op_id)
+        if finished is not None:
+            return finished
+        if op_id not in self._running:  # not this process's to finish: as the store says
+            op = await self._load(op_id)
+            if op is None or op.status in operations.FINAL:
+                return op
         try:
             await asyncio.wait_for(event.wait(), timeout)
         except TimeoutError:
@@ -255,8 +263,13 @@ class Runner:
 
     async def _record_if_late(self, tx_id: str) -> None:
         await asyncio.sleep(_EVENT_GRACE)
-        pending = self._committing.get(tx_id)
-        if pending is not None:
+        pending = self._committing.pop(tx_id, None)
+        if pending is not None and pending[0].id in self._running:
+            log.info(
+                "operation %s: no event %.0f s after its commit; recorded without it",
+                pending[0].id,
+                _EVENT_GRACE,
+            )
             await self._commit(pending[0], pending[1])
 
     def present(self, op: Operation) -> OperationOut:
@@ -330,6 +343,10 @@ class Runner:
         for tx_id in op.tx_ids or [op.tx_id]:
             self._committing.pop(tx_id, None)
             self._results.pop(tx_id, None)
+        self._running.discard(op.id)
+        self._recent[op.id] = op
+        while len(self._recent) > _RECENT:
+            self._recent.pop(next(iter(self._recent)))
         waiting = self._final.pop(op.id, None)
         if waiting is not None:
             self._finished[op.id] = op

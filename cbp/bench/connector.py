@@ -306,7 +306,7 @@ def run_connector(settings: BenchSettings) -> BenchReport:
         say(f"mixed load: {MIX_USERS} users, accepted writes, lists and details")
         [mix] = run_driver(
             [sys.executable, "-m", "cbp.bench.http_driver"],
-            http_config("mix", MIX_USERS, MIX_IDS, read_ids=read_ids[::10]),
+            http_config("mix", MIX_USERS, MIX_IDS, read_ids=read_ids[::10], think=THINK_SECONDS),
             watch,
             MIX_SUBJECT,
             say,
@@ -339,7 +339,9 @@ def run_connector(settings: BenchSettings) -> BenchReport:
         )
         report.notes.append(
             f"the {STORE_PODS} PODs of the mixed load were written into the connector's store "
-            "directly (reads never ask the ledger); its accepted writes register real PODs"
+            "directly (reads never ask the ledger); its accepted writes register real PODs; "
+            f"each of its {MIX_USERS} users thinks {THINK_SECONDS:g} s on average between "
+            f"requests ({mix.tps:.1f} requests/s in all)"
         )
     return report
 

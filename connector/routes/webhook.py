@@ -15,7 +15,6 @@ from connector.deps import (
     Principal,
     Reader,
     SessionDep,
-    WriteSessionDep,
     requires,
 )
 from connector.errors import NotFound, responses
@@ -58,17 +57,16 @@ async def get_webhook(user: Reader, session: SessionDep) -> WebhookOut:
 
 
 @router.put("", response_model=WebhookOut, responses=responses(401, 403, 422))
-async def set_webhook(
-    body: WebhookIn, user: Manager, session: WriteSessionDep, connector: ConnectorDep
-) -> WebhookOut:
+async def set_webhook(body: WebhookIn, user: Manager, connector: ConnectorDep) -> WebhookOut:
     """Set (or replace) the webhook. The answer shows its signing secret, once: keep it."""
-    old = await webhooks.current(session)
-    if old is not None:
-        await session.delete(old)
-        await session.flush()
-    hook = Webhook(url=str(body.url), secret=webhooks.new_secret(), created_by=user.username)
-    session.add(hook)
-    await session.commit()
+    async with connector.db.session() as session:
+        old = await webhooks.current(session)
+        if old is not None:
+            await session.delete(old)
+            await session.flush()
+        hook = Webhook(url=str(body.url), secret=webhooks.new_secret(), created_by=user.username)
+        session.add(hook)
+        await session.commit()
     connector.deliveries.hook_changed(hook)
     return WebhookOut(
         url=hook.url,
@@ -79,13 +77,12 @@ async def set_webhook(
 
 
 @router.delete("", status_code=204, response_class=Response, responses=responses(401, 403, 404))
-async def delete_webhook(
-    user: Manager, session: WriteSessionDep, connector: ConnectorDep
-) -> Response:
-    hook = await webhooks.current(session)
-    if hook is None:
-        raise NotFound("no webhook is set")
-    await session.delete(hook)
-    await session.commit()
+async def delete_webhook(user: Manager, connector: ConnectorDep) -> Response:
+    async with connector.db.session() as session:
+        hook = await webhooks.current(session)
+        if hook is None:
+            raise NotFound("no webhook is set")
+        await session.delete(hook)
+        await session.commit()
     connector.deliveries.hook_changed(None)
     return Response(status_code=204)

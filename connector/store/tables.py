@@ -122,9 +122,12 @@ class Resource(Base):
     __table_args__ = (
         UniqueConstraint("channel", "kind", "id", name="uq_resource"),
         Index("ix_resource_kind_id", "kind", "id"),
-        Index("ix_resource_kind_status", "kind", "status"),
-        Index("ix_resource_kind_owner", "kind", "owner_eic"),
-        Index("ix_resource_kind_dso", "kind", "dso_eic"),
+        # lists are newest first under equality filters: each index ends with seq, so a page
+        # is read in order and stops at its limit instead of sorting every match
+        Index("ix_resource_kind_seq", "kind", "seq"),
+        Index("ix_resource_kind_status", "kind", "status", "seq"),
+        Index("ix_resource_kind_owner", "kind", "owner_eic", "seq"),
+        Index("ix_resource_kind_dso", "kind", "dso_eic", "seq"),
         Index("ix_resource_kind_parent", "kind", "parent_id"),
     )
 

@@ -127,11 +127,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("channel", "kind", "id", name="uq_resource"),
     )
     with op.batch_alter_table("resources", schema=None) as batch_op:
-        batch_op.create_index("ix_resource_kind_dso", ["kind", "dso_eic"], unique=False)
+        batch_op.create_index("ix_resource_kind_dso", ["kind", "dso_eic", "seq"], unique=False)
         batch_op.create_index("ix_resource_kind_id", ["kind", "id"], unique=False)
-        batch_op.create_index("ix_resource_kind_owner", ["kind", "owner_eic"], unique=False)
+        batch_op.create_index("ix_resource_kind_owner", ["kind", "owner_eic", "seq"], unique=False)
+        batch_op.create_index("ix_resource_kind_seq", ["kind", "seq"], unique=False)
         batch_op.create_index("ix_resource_kind_parent", ["kind", "parent_id"], unique=False)
-        batch_op.create_index("ix_resource_kind_status", ["kind", "status"], unique=False)
+        batch_op.create_index("ix_resource_kind_status", ["kind", "status", "seq"], unique=False)
 
     op.create_table(
         "users",
@@ -204,6 +205,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_resource_kind_status")
         batch_op.drop_index("ix_resource_kind_parent")
         batch_op.drop_index("ix_resource_kind_owner")
+        batch_op.drop_index("ix_resource_kind_seq")
         batch_op.drop_index("ix_resource_kind_id")
         batch_op.drop_index("ix_resource_kind_dso")
 
