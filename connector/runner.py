@@ -13,10 +13,11 @@ accepted operation end committed or failed, and none committed twice:
 - an attempt invalidated by a conflicting write (MVCC) is burnt: the next attempt gets a new id;
 - an unreachable or slow ledger is retried with back-off until the operation's deadline.
 
-A committed transaction is recorded by the event listener, with the rest of its block's events
-in one database transaction (the endorsed result is handed over in memory); only if the event
-is late does the runner record it itself. `submitted` is thus a state the connector holds in
-memory: in the store an operation is accepted until it is final.
+A committed transaction is recorded by the runner as soon as the ledger reports it, with its
+endorsed result filed in the mirror, in one short database transaction; the event listener
+records it instead when the runner could not (a restart, an unanswered status request).
+`submitted` is a state the connector holds in memory: in the store an operation is accepted
+until it is final.
 """
 
 from __future__ import annotations
@@ -80,8 +81,6 @@ class Runner:
         self._unsure: set[str] = set()
         self.stage: dict[str, str] = {}  # op id -> "submitted", until final
         self._results: dict[str, dict[str, Any]] = {}  # tx id -> the endorsed record
-        self._committing: dict[str, tuple[Operation, int]] = {}  # tx id -> (op, its block)
-        self._late: set[asyncio.Task[None]] = set()
 
     # -- queueing ---------------------------------------------------------------------------
 
@@ -129,9 +128,9 @@ class Runner:
 
     async def stop(self) -> None:
         self._stopping = True
-        for task in [*self._tasks, *self._late]:
+        for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._late, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _drain(self, lane: str) -> None:
         queue = self._lanes[lane]
@@ -169,7 +168,7 @@ class Runner:
                 self.stage[op.id] = OperationStatus.submitted.value
                 self._unsure.add(op.id)  # from here on it may be on the ledger
                 committed = await self._ledger.submit(endorsed)
-                self._expect_event(op, committed.block_number)
+                await self._commit(op, committed.block_number)
                 return
             except LedgerRefused as refused:
                 await self._fail(op, refused.status, refused.code, refused.message)
@@ -252,26 +251,6 @@ class Runner:
 
     # -- outcomes ---------------------------------------------------------------------------
 
-    def _expect_event(self, op: Operation, block: int) -> None:
-        """VALID in `block`: the event listener records it with the rest of its block (and
-        only then is it `committed` to the API: its records are in the mirror by then); if
-        its event has not come after a grace period, the runner records it itself."""
-        self._committing[op.tx_id] = (op, block)
-        task = asyncio.create_task(self._record_if_late(op.tx_id), name=f"late {op.id}")
-        self._late.add(task)
-        task.add_done_callback(self._late.discard)
-
-    async def _record_if_late(self, tx_id: str) -> None:
-        await asyncio.sleep(_EVENT_GRACE)
-        pending = self._committing.pop(tx_id, None)
-        if pending is not None and pending[0].id in self._running:
-            log.info(
-                "operation %s: no event %.0f s after its commit; recorded without it",
-                pending[0].id,
-                _EVENT_GRACE,
-            )
-            await self._commit(pending[0], pending[1])
-
     def present(self, op: Operation) -> OperationOut:
         """The operation as the API shows it, `submitted` included."""
         return operations.out(op, self.stage.get(op.id))
@@ -281,24 +260,15 @@ class Runner:
         return self._results.get(tx_id)
 
     async def _commit(self, op: Operation, block: int) -> None:
+        """VALID in `block`: recorded at once, with its result in the mirror, before anyone
+        is told (so a read right after the answer finds it); the event listener, seeing it
+        later, finds it final."""
         async with self._db.session() as session:
-            done = await self.mark_committed(session, op.id, block, self.result_for(op.tx_id))
+            done = await self.record_commits(session, [(op, block, self.result_for(op.tx_id))])
             await session.commit()
-        if done is not None:
-            operations.touch(op, status=done.status)
-            await self.announce(done)
-
-    async def mark_committed(
-        self, session: Any, op_id: str, block: int, result: dict[str, Any] | None
-    ) -> Operation | None:
-        """In the caller's transaction: the operation committed in `block` (None if it was
-        final already); see `record_commits`."""
-        async with self._db.reading() as reader:
-            op = await operations.get(reader, op_id)
-        if op is None:
-            return None
-        done = await self.record_commits(session, [(op, block, result)])
-        return done[0] if done else None
+        for finished in done:
+            operations.touch(op, status=finished.status)
+            await self.announce(finished)
 
     async def record_commits(
         self, session: Any, entries: list[tuple[Operation, int, dict[str, Any] | None]]
@@ -341,7 +311,6 @@ class Runner:
         self.stage.pop(op.id, None)
         self._unsure.discard(op.id)
         for tx_id in op.tx_ids or [op.tx_id]:
-            self._committing.pop(tx_id, None)
             self._results.pop(tx_id, None)
         self._running.discard(op.id)
         self._recent[op.id] = op

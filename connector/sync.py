@@ -215,7 +215,7 @@ class EventSync:
         result = None
         if own is not None:
             result = own.result or self._runner.result_for(own.tx_id)
-        # that record is filed with its operation (mark_committed), or was when it finished
+        # that record is filed with its operation (record_commits), or was when it finished
         from_op = resources.row_of(result) if result else None
         out: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
