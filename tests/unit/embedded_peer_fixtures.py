@@ -24,7 +24,7 @@ from network.embedded.endorser import TransientStore
 from network.embedded.msp import SigningIdentity
 from network.embedded.node import PeerNode
 from network.embedded.tls import ServerTLS
-from network.embedded.validator import ChaincodeDefinition
+from network.embedded.lifecycle import ChaincodeDefinition
 
 PEER_ORGS = ("tso", "bsphost", "dsohost")
 

@@ -123,21 +123,24 @@ def test_statedb_get_many_loads_present_and_absent_keys(db: StateDB) -> None:
     assert sum(v is not None for v in got.values()) == 451
 
 
-def _definition(version: str, sequence: int) -> bytes:
-    from fabric_protos.peer.lifecycle import lifecycle_pb2
+def _put_definition(b: UpdateBatch, version: str, sequence: int, at: tuple[int, int]) -> None:
+    """A committed definition, under Fabric's `_lifecycle` keys (metadata and one per field)."""
+    from network.embedded.lifecycle import serializer as ser
+    from network.embedded.lifecycle.definition import NAMESPACE, NAMESPACES, ChaincodeDefinition
 
-    return lifecycle_pb2.QueryChaincodeDefinitionResult(
-        version=version, sequence=sequence
-    ).SerializeToString()
+    structure = ChaincodeDefinition("smoke", version, sequence, None).structure()
+    b.put(NAMESPACE, ser.metadata_key(NAMESPACES, "smoke"), ser.encode_metadata(structure), at)
+    for field, value in structure.fields:
+        b.put(NAMESPACE, ser.field_key(NAMESPACES, "smoke", field), ser.encode_field(value), at)
 
 
 def test_chaincode_definitions_follow_every_commit(db: StateDB) -> None:
-    from network.embedded.validator import LIFECYCLE_NS, definition_key, definitions_from_state
+    from network.embedded.lifecycle.definition import NAMESPACE, definitions_from_state
 
     lookup = definitions_from_state(db)
     assert lookup("smoke") is None
     b = UpdateBatch()
-    b.put(LIFECYCLE_NS, definition_key("smoke"), _definition("1.0", 1), (1, 0))
+    _put_definition(b, "1.0", 1, (1, 0))
     _commit(db, b, 1)
     first = lookup("smoke")
     assert first is not None and (first.version, first.sequence) == ("1.0", 1)
@@ -147,11 +150,11 @@ def test_chaincode_definitions_follow_every_commit(db: StateDB) -> None:
     _commit(db, b, 2)
     assert lookup("smoke") is first  # a commit elsewhere: re-read, same record, same object
     b = UpdateBatch()
-    b.put(LIFECYCLE_NS, definition_key("smoke"), _definition("2.0", 2), (3, 0))
+    _put_definition(b, "2.0", 2, (3, 0))
     _commit(db, b, 3)
     upgraded = lookup("smoke")
     assert upgraded is not None and (upgraded.version, upgraded.sequence) == ("2.0", 2)
     b = UpdateBatch()
-    b.put(LIFECYCLE_NS, definition_key("smoke"), None, (4, 0))
+    b.put(NAMESPACE, "namespaces/metadata/smoke", None, (4, 0))
     _commit(db, b, 4)
     assert lookup("smoke") is None

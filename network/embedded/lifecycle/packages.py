@@ -1,0 +1,170 @@
+"""A peer's installed chaincode packages (Fabric's `persistence.Store` and package parser).
+
+Packages are kept as `<label>.<sha256>.tar.gz` in the peer's folder, the package id is
+`<label>:<sha256 of the file>`, and the label must match Fabric's rule. The engine runs
+chaincode as a service only: a package must hold `connection.json` in its `code.tar.gz`;
+that file says where the chaincode server listens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import tarfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..tls import ChaincodeConnection, TLSConfigError
+
+LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_FILE = re.compile(r"^(.+)[.]([0-9a-f]{64})[.]tar[.]gz$")
+
+
+class PackageError(ValueError):
+    """A package that cannot be installed or found, with Fabric's wording."""
+
+
+class PackageNotFound(PackageError):
+    """Fabric's CodePackageNotFoundErr (the `_lifecycle` SCC answers 404 for it)."""
+
+    def __init__(self, package_id: str) -> None:
+        super().__init__(f"chaincode install package '{package_id}' not found")
+
+
+@dataclass(frozen=True)
+class InstalledPackage:
+    package_id: str
+    label: str
+    type: str
+    connection: ChaincodeConnection | None  # None: not a ccaas package this engine can run
+
+
+def _files(tar_gz: bytes, what: str) -> dict[str, bytes]:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(tar_gz), mode="r:gz") as tar:
+            out: dict[str, bytes] = {}
+            for member in tar.getmembers():
+                if not member.isfile():
+                    raise PackageError(
+                        f"tar entry {member.name} is not a regular file, type {member.type!r}"
+                    )
+                f = tar.extractfile(member)
+                out[member.name] = f.read() if f is not None else b""
+            return out
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise PackageError(f"error reading {what} as tar.gz: {exc}") from None
+
+
+def parse_package(data: bytes) -> InstalledPackage:
+    """Check a package as Fabric's parser does; the id is computed from `data`."""
+    files = _files(data, "package")
+    if "code.tar.gz" not in files:
+        raise PackageError("did not find a code package inside the package")
+    if "metadata.json" not in files:
+        raise PackageError("did not find any package metadata (missing metadata.json)")
+    try:
+        meta = json.loads(files["metadata.json"])
+    except json.JSONDecodeError as exc:
+        raise PackageError(f"could not unmarshal metadata.json as json: {exc}") from None
+    label = str(meta.get("label", ""))
+    if not LABEL.match(label):
+        raise PackageError(
+            f"invalid label '{label}'. Label must be non-empty, can only consist of "
+            "alphanumerics, symbols from '.+-_', and can only begin with alphanumerics"
+        )
+    kind = str(meta.get("type", ""))
+    connection = None
+    if kind.lower() == "ccaas":
+        code = _files(files["code.tar.gz"], "code package")
+        raw = code.get("connection.json")
+        if raw is not None:
+            try:
+                connection = ChaincodeConnection.from_dict(
+                    json.loads(raw), source=f"{label} connection.json"
+                )
+            except (json.JSONDecodeError, TLSConfigError) as exc:
+                raise PackageError(f"connection.json of package {label}: {exc}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    return InstalledPackage(f"{label}:{digest}", label, kind, connection)
+
+
+def _file_name(pkg: InstalledPackage) -> str:
+    return f"{pkg.label}.{pkg.package_id.rsplit(':', 1)[1]}.tar.gz"
+
+
+class PackageStore:
+    """Installed packages of one peer, on disk (0600: a ccaas package holds a TLS key)."""
+
+    def __init__(self, directory: Path | None) -> None:
+        """`directory` None: a store in memory only (a peer built for a test)."""
+        self.directory = Path(directory) if directory is not None else None
+        self._lock = threading.Lock()
+        self._packages: dict[str, InstalledPackage] = {}
+        self._data: dict[str, bytes] = {}
+        if self.directory is not None and self.directory.is_dir():
+            for f in sorted(self.directory.iterdir()):
+                if _FILE.match(f.name):
+                    try:
+                        pkg = parse_package(f.read_bytes())
+                    except PackageError:
+                        continue  # a damaged file is not installed, as Fabric skips it
+                    self._packages[pkg.package_id] = pkg
+
+    def install(self, data: bytes) -> InstalledPackage:
+        try:
+            pkg = parse_package(data)
+        except PackageError as exc:
+            raise PackageError(f"could not parse as a chaincode install package: {exc}") from None
+        with self._lock:
+            if pkg.package_id in self._packages:
+                raise PackageError(
+                    f"chaincode already successfully installed (package ID '{pkg.package_id}')"
+                )
+            if self.directory is None:
+                self._data[pkg.package_id] = data
+            else:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                path = self.directory / _file_name(pkg)
+                tmp = path.with_name(path.name + ".tmp")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            self._packages[pkg.package_id] = pkg
+        return pkg
+
+    def ensure(self, data: bytes) -> InstalledPackage:
+        """Install unless installed (the sandbox's own packages at every start)."""
+        pkg = parse_package(data)
+        with self._lock:
+            if pkg.package_id in self._packages:
+                return self._packages[pkg.package_id]
+        return self.install(data)
+
+    def get(self, package_id: str) -> InstalledPackage:
+        pkg = self._packages.get(package_id)
+        if pkg is None:
+            raise PackageNotFound(package_id)
+        return pkg
+
+    def load(self, package_id: str) -> bytes:
+        pkg = self.get(package_id)
+        if self.directory is None:
+            return self._data[package_id]
+        return (self.directory / _file_name(pkg)).read_bytes()
+
+    def installed(self) -> list[InstalledPackage]:
+        return sorted(self._packages.values(), key=lambda p: p.package_id)
+
+    def by_id_hash(self, package_hash: bytes) -> InstalledPackage | None:
+        """The installed package whose id hashes (as an approval records it) to `package_hash`."""
+        from .definition import package_id_hash
+
+        for pkg in self._packages.values():
+            if package_id_hash(pkg.package_id) == package_hash:
+                return pkg
+        return None
