@@ -40,6 +40,8 @@ def cmd_network(args: argparse.Namespace) -> int:
     if args.action == "reset":
         sb.reset()
         return 0
+    if args.action == "add-peer":
+        return _add_peer(sb, args.org)
     st = sb.status()
     heights = _channel_heights(sb) if st.up else {}
     fabric = _fabric_status(sb) if st.engine == "fabric" else None
@@ -93,6 +95,33 @@ def _registry_ready(sb: Sandbox) -> None:
         f"{m} ({time.monotonic() - start:.1f} s)")))
 
 
+def _add_peer(sb: Sandbox, org: str | None) -> int:
+    """A real Fabric peer for `org`, joined to its channels (see network/fabric/partner.py)."""
+    if not org:
+        print(
+            "cbp network add-peer: name the org, e.g. `cbp network add-peer tso`", file=sys.stderr
+        )
+        return 2
+    if not sb.status().up:
+        print(
+            "cbp network add-peer: the sandbox is not running; start it with `cbp network up`",
+            file=sys.stderr,
+        )
+        return 2
+    from network.fabric import BinariesMissing, FabricError
+    from network.fabric.partner import PartnerPeers
+
+    try:
+        PartnerPeers(sb.topology, sb.paths, say=_say).add(org)
+    except BinariesMissing as exc:
+        print(f"cbp network add-peer: {exc}", file=sys.stderr)
+        return 2
+    except FabricError as exc:
+        print(f"cbp network add-peer: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _fabric_status(sb: Sandbox) -> dict[str, Any] | None:
     """Per-node health, per-node heights and committed chaincodes, from the fabric engine."""
     try:
@@ -134,10 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     net = sub.add_parser("network", help="start, inspect, stop or reset the sandbox network")
     net.add_argument(
         "action",
-        choices=["up", "status", "down", "reset"],
+        choices=["up", "status", "down", "reset", "add-peer"],
         help="up: start everything (idempotent); status: nodes, channels, chaincodes; "
-        "down: stop every process started; reset: down and delete all data",
+        "down: stop every process started; reset: down and delete all data; add-peer ORG: "
+        "start a real Fabric peer of ORG ($FABRIC_BIN) that joins ORG's channels",
     )
+    net.add_argument("org", nargs="?", help="add-peer: the org key, e.g. tso (see topology.yaml)")
     net.add_argument(
         "--engine",
         choices=["embedded", "fabric"],
