@@ -8,36 +8,21 @@ kinds) must be equal. Skipped, with the reason, where real Fabric binaries are a
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import os
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from connector.bootstrap import admit_all
 from gateway import CommitError, EndorseError, GatewayError, from_profile
 from network.embedded.policydsl import from_string
-from network.paths import sandbox_paths
-from network.sandbox import Sandbox
-from network.topology import load_topology
 
 CHANNEL = "bsp1-channel"
 
 
 @pytest.fixture(scope="module")
-def embedded_profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    offset = int(os.environ.get("CBP_FABRIC_TEST_PORT_OFFSET", "500")) + 2500
-    sb = Sandbox(load_topology(port_offset=offset), sandbox_paths(tmp_path_factory.mktemp("agree")))
-    sb.up("embedded")
-    # as `cbp network up` leaves it, like the real-Fabric network it is compared with
-    asyncio.run(admit_all(sb.paths.connection_profile))
-    try:
-        yield str(sb.paths.connection_profile)
-    finally:
-        sb.down()
+def embedded_profile(embedded_sandbox: Any) -> str:
+    return str(embedded_sandbox.paths.connection_profile)
 
 
 def _outcome(call: Any) -> tuple[str, Any]:
