@@ -21,10 +21,10 @@ from fabric_protos.peer import proposal_response_pb2 as prp_pb2
 from network.embedded import protoutil
 from network.embedded.chaincode_handler import TransactionContext
 from network.embedded.endorser import TransientStore
+from network.embedded.lifecycle import ChaincodeDefinition
 from network.embedded.msp import SigningIdentity
 from network.embedded.node import PeerNode
 from network.embedded.tls import ServerTLS
-from network.embedded.lifecycle import ChaincodeDefinition
 
 PEER_ORGS = ("tso", "bsphost", "dsohost")
 

@@ -11,9 +11,9 @@ from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 from fabric_protos.peer import transaction_pb2
 
 from network.embedded import protoutil
+from network.embedded.lifecycle import ChaincodeDefinition
 from network.embedded.policydsl import from_string
 from network.embedded.rwset import TxSimulator
-from network.embedded.lifecycle import ChaincodeDefinition
 from network.embedded.validator import VALIDATION_PARAMETER
 
 Code = transaction_pb2.TxValidationCode
@@ -526,7 +526,11 @@ def test_validator_chaincode_definition_round_trips_through_lifecycle_fields() -
     ref_fields = dict(by_ref.structure().fields)
     assert (
         ChaincodeDefinition.from_fields(
-            CC, 2, ref_fields["EndorsementInfo"], ref_fields["ValidationInfo"], b""  # type: ignore[arg-type]
+            CC,
+            2,
+            ref_fields["EndorsementInfo"],
+            ref_fields["ValidationInfo"],
+            b"",  # type: ignore[arg-type]
         )
         == by_ref
     )
