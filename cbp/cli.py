@@ -97,25 +97,27 @@ def _registry_ready(sb: Sandbox) -> None:
 
 def _add_peer(sb: Sandbox, org: str | None) -> int:
     """A real Fabric peer for `org`, joined to its channels (see network/fabric/partner.py)."""
-    if not org:
-        print(
-            "cbp network add-peer: name the org, e.g. `cbp network add-peer tso`", file=sys.stderr
-        )
-        return 2
-    if not sb.status().up:
-        print(
-            "cbp network add-peer: the sandbox is not running; start it with `cbp network up`",
-            file=sys.stderr,
-        )
-        return 2
-    from network.fabric import BinariesMissing, FabricError
-    from network.fabric.partner import PartnerPeers
+    from network.fabric import BinariesMissing, FabricError, find_binaries
+    from network.fabric.partner import PartnerPeers, plan
 
+    def refuse(why: str) -> int:
+        print(f"cbp network add-peer: {why}", file=sys.stderr)
+        return 2
+
+    if not org:
+        return refuse("name the org, e.g. `cbp network add-peer tso`")
+    try:
+        plan(sb.topology, sb.paths, org)
+    except FabricError as exc:
+        return refuse(str(exc))
+    if not sb.status().up:
+        return refuse("the sandbox is not running; start it with `cbp network up`")
+    try:
+        find_binaries()
+    except BinariesMissing as exc:
+        return refuse(str(exc))
     try:
         PartnerPeers(sb.topology, sb.paths, say=_say).add(org)
-    except BinariesMissing as exc:
-        print(f"cbp network add-peer: {exc}", file=sys.stderr)
-        return 2
     except FabricError as exc:
         print(f"cbp network add-peer: {exc}", file=sys.stderr)
         return 1

@@ -55,10 +55,17 @@ class PeerTool:
         return out
 
     def run(
-        self, org: str, address: str, *args: str, timeout: float = 120, logging: str = "WARNING"
+        self,
+        org: str,
+        address: str,
+        *args: str,
+        timeout: float = 120,
+        logging: str = "WARNING",
+        peer_org: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """`peer <args>` as `org`'s Admin against the peer at `address` (`logging`: Fabric's
-        log level; INFO shows what `chaincode invoke --waitForEvent` saw committed)."""
+        """`peer <args>` as `org`'s Admin against the peer at `address`, of `peer_org` (default
+        `org`: a tenant names its host); `logging`: Fabric's log level (INFO shows what
+        `chaincode invoke --waitForEvent` saw committed)."""
         admin = self.crypto.user_dir(org, "Admin")
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("CORE_", "FABRIC_"))},
@@ -68,7 +75,7 @@ class PeerTool:
             "CORE_PEER_MSPCONFIGPATH": str(admin / "msp"),
             "CORE_PEER_ADDRESS": address,
             "CORE_PEER_TLS_ENABLED": "true",
-            "CORE_PEER_TLS_ROOTCERT_FILE": str(self.crypto.tlsca_cert(org)),
+            "CORE_PEER_TLS_ROOTCERT_FILE": str(self.crypto.tlsca_cert(peer_org or org)),
         }
         return subprocess.run(
             [str(find_binaries().peer), *args],
