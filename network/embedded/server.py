@@ -126,7 +126,7 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
         )
         wanted = {cc for ch in topo.peer_channels(p) for cc in topo.channel(ch).chaincodes}  # type: ignore[attr-defined]
         for cc in sorted(wanted & set(packages)):
-            node.packages.ensure(packages[cc][1])
+            node.packages.ensure(packages[cc][1], packages[cc][0])
         peer_ref.append(node)
         for ch in topo.peer_channels(p):  # type: ignore[attr-defined]
             ledger = PeerLedger.open(paths.ledger / p.host / ch, ch, genesis[ch], msp_id=p.msp_id)

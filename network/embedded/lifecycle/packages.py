@@ -97,22 +97,24 @@ def _file_name(pkg: InstalledPackage) -> str:
 
 
 class PackageStore:
-    """Installed packages of one peer, on disk (0600: a ccaas package holds a TLS key)."""
+    """Installed packages of one peer, on disk (0600: a ccaas package holds a TLS key).
+
+    As Fabric's lifecycle cache at start, the files' names say what is installed; a package
+    is read and parsed when it is first used."""
 
     def __init__(self, directory: Path | None) -> None:
         """`directory` None: a store in memory only (a peer built for a test)."""
         self.directory = Path(directory) if directory is not None else None
         self._lock = threading.Lock()
-        self._packages: dict[str, InstalledPackage] = {}
+        self._files: dict[str, str] = {}  # package id -> file name
+        self._parsed: dict[str, InstalledPackage] = {}
         self._data: dict[str, bytes] = {}
+        self._by_hash: dict[bytes, str] = {}  # hash of the id as approvals record it -> id
         if self.directory is not None and self.directory.is_dir():
             for f in sorted(self.directory.iterdir()):
-                if _FILE.match(f.name):
-                    try:
-                        pkg = parse_package(f.read_bytes())
-                    except PackageError:
-                        continue  # a damaged file is not installed, as Fabric skips it
-                    self._packages[pkg.package_id] = pkg
+                m = _FILE.match(f.name)
+                if m:
+                    self._files[f"{m.group(1)}:{m.group(2)}"] = f.name
 
     def install(self, data: bytes) -> InstalledPackage:
         try:
@@ -120,51 +122,69 @@ class PackageStore:
         except PackageError as exc:
             raise PackageError(f"could not parse as a chaincode install package: {exc}") from None
         with self._lock:
-            if pkg.package_id in self._packages:
+            if pkg.package_id in self._files:
                 raise PackageError(
                     f"chaincode already successfully installed (package ID '{pkg.package_id}')"
                 )
+            name = _file_name(pkg)
             if self.directory is None:
                 self._data[pkg.package_id] = data
             else:
                 self.directory.mkdir(parents=True, exist_ok=True)
-                path = self.directory / _file_name(pkg)
+                path = self.directory / name
                 tmp = path.with_name(path.name + ".tmp")
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
                 os.replace(tmp, path)
-            self._packages[pkg.package_id] = pkg
+            self._files[pkg.package_id] = name
+            self._parsed[pkg.package_id] = pkg
         return pkg
 
-    def ensure(self, data: bytes) -> InstalledPackage:
-        """Install unless installed (the sandbox's own packages at every start)."""
-        pkg = parse_package(data)
+    def ensure(self, data: bytes, package_id: str) -> None:
+        """Install unless `package_id` (the id of `data`) is installed: the sandbox's own
+        packages, at every start."""
         with self._lock:
-            if pkg.package_id in self._packages:
-                return self._packages[pkg.package_id]
-        return self.install(data)
+            if package_id in self._files:
+                return
+        self.install(data)
 
     def get(self, package_id: str) -> InstalledPackage:
-        pkg = self._packages.get(package_id)
-        if pkg is None:
+        with self._lock:
+            pkg = self._parsed.get(package_id)
+            known = package_id in self._files
+        if pkg is not None:
+            return pkg
+        if not known:
             raise PackageNotFound(package_id)
+        try:
+            pkg = parse_package(self.load(package_id))
+        except PackageError as exc:
+            raise PackageError(f"installed package {package_id} is damaged: {exc}") from None
+        with self._lock:
+            self._parsed[package_id] = pkg
         return pkg
 
     def load(self, package_id: str) -> bytes:
-        pkg = self.get(package_id)
+        with self._lock:
+            name = self._files.get(package_id)
+        if name is None:
+            raise PackageNotFound(package_id)
         if self.directory is None:
             return self._data[package_id]
-        return (self.directory / _file_name(pkg)).read_bytes()
+        return (self.directory / name).read_bytes()
 
     def installed(self) -> list[InstalledPackage]:
-        return sorted(self._packages.values(), key=lambda p: p.package_id)
+        with self._lock:
+            ids = sorted(self._files)
+        return [self.get(pid) for pid in ids]
 
     def by_id_hash(self, package_hash: bytes) -> InstalledPackage | None:
         """The installed package whose id hashes (as an approval records it) to `package_hash`."""
         from .definition import package_id_hash
 
-        for pkg in self._packages.values():
-            if package_id_hash(pkg.package_id) == package_hash:
-                return pkg
-        return None
+        with self._lock:
+            if len(self._by_hash) != len(self._files):
+                self._by_hash = {package_id_hash(pid): pid for pid in self._files}
+            pid = self._by_hash.get(package_hash)
+        return self.get(pid) if pid is not None else None
