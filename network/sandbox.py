@@ -261,6 +261,10 @@ class Sandbox:
             st.listeners[p.host] = port_open(host, p.port)
         for o in self.topology.orderers:
             st.listeners[o.host] = port_open(host, o.port)
+        from network.fabric.partner import load_partners
+
+        for partner in load_partners(self.paths):  # real peers added by `cbp network add-peer`
+            st.listeners[partner.host] = port_open(host, partner.port)
         for name, cc in self.topology.chaincodes.items():
             listening = port_open(host, cc.port)
             if cc.autostart or listening:  # on-request servers (benchmarks) only while they run

@@ -10,7 +10,8 @@ either engine: that the embedded engine's channels can be followed by a real pee
 point of it.
 
 Added peers are `peer<N>.<org domain>` with the ports of the org's first peer plus 10 x N, and
-are recorded in `<CBP_HOME>/partners/peers.json`.
+are recorded in `<CBP_HOME>/partners/peers.json`. `down` stops them with everything else; after
+the next `up`, `add-peer ORG` starts the org's recorded peer again on its own ledgers.
 """
 
 from __future__ import annotations
@@ -156,34 +157,44 @@ class PartnerPeers:
         self.say(f"  waiting: {note}")
 
     def add(self, org: str, timeout: float = 180.0) -> PartnerPeer:
+        """Start the org's recorded partner peer that is not running (after a `down`), or a
+        new one; join what it has not joined, install what it lacks, follow every channel."""
         t0 = time.monotonic()
-        p = plan(self.topology, self.paths, org)
+        stopped = [
+            p
+            for p in load_partners(self.paths)
+            if p.org == org and not self.supervisor.is_running(p.host)
+        ]
+        p = stopped[0] if stopped else plan(self.topology, self.paths, org)
         node = partner_node(self.topology, self.paths, p)
         for what, port in node.listeners():
             if not port_free(node.host, port):
                 raise PortInUse(f"{node.name} ({what})", port, node.log)
-        self.crypto.issue_peer(org, p.host)
-        self.say(
-            f"{p.host}: identity and TLS certificate issued by the {org} CAs "
-            f"({self.crypto.node_dir(org, p.host)})"
-        )
+        if not stopped:
+            self.crypto.issue_peer(org, p.host)
+            self.say(
+                f"{p.host}: identity and TLS certificate issued by the {org} CAs "
+                f"({self.crypto.node_dir(org, p.host)})"
+            )
+            _save(self.paths, [*load_partners(self.paths), p])
         write_node_config(node, self.topology, self.paths, pvt_pull_retry=PVT_PULL_RETRY)
-        _save(self.paths, [*load_partners(self.paths), p])
         self.supervisor.start(
             node.name,
             [str(self.bins.peer), "node", "start"],
             env={"FABRIC_CFG_PATH": str(node.config_dir), "FABRIC_LOGGING_SPEC": "info"},
         )
-        self.say(
-            f"{p.host} starting on {node.address} (Fabric {self.bins.version()}, log {node.log})"
-        )
+        again = " again, with its ledgers" if stopped else ""
+        self.say(f"{p.host} starting{again} on {node.address} (log {node.log})")
         took = wait_healthy(node, self.supervisor)
         self.say(f"{p.host} healthy after {took:.1f}s")
         cli = self._cli(node)
         blocks = partners_dir(self.paths) / p.host / "blocks"
         blocks.mkdir(parents=True, exist_ok=True)
         channels = org_channels(self.topology, org)
+        joined = set(cli.channels())
         for ch in channels:
+            if ch in joined:
+                continue
             genesis = blocks / f"{ch}.block"
             cli.run(
                 f"peer channel fetch 0 {ch}",
@@ -195,7 +206,7 @@ class PartnerPeers:
         for ch in channels:
             height = self._follow(cli, ch, timeout)
             self.say(f"{p.host} caught up with {ch}: height {height}")
-        self.say(f"{p.host} added in {time.monotonic() - t0:.1f}s")
+        self.say(f"{p.host} ready in {time.monotonic() - t0:.1f}s")
         return p
 
     def _install(self, cli: PeerCLI, channels: list[str]) -> None:

@@ -264,3 +264,22 @@ def test_audit_verify_reads_the_real_peers_block_file(followed: Followed, tmp_pa
     assert bad.returncode == 2, bad.stdout + bad.stderr
     assert "FAILED" in bad.stdout and "block(s) 3" in bad.stdout
     assert "Traceback" not in bad.stderr
+
+
+def test_down_stops_the_real_peer_and_add_peer_restarts_it_on_its_ledgers(
+    followed: Followed,
+) -> None:
+    net, host = followed.net, followed.partner.host
+    before = len(fabric_blocks(followed.data, "bsp1-channel"))
+    down = net.cbp("down")
+    assert down.returncode == 0 and f"stopped {host}" in down.stdout
+    assert net.cbp("up", timeout=120).returncode == 0
+    res = net.cbp("add-peer", "tso", timeout=600)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert f"{host} starting again, with its ledgers" in out and "joined" not in out
+    assert [p.host for p in load_partners(net.paths)] == [host]  # no second peer
+    with Traffic(str(net.paths.connection_profile)) as traffic:
+        traffic.live(2)
+    _same_blocks(followed, "bsp1-channel")
+    assert len(fabric_blocks(followed.data, "bsp1-channel")) > before
