@@ -91,8 +91,12 @@ def _registry_ready(sb: Sandbox) -> None:
     from connector.bootstrap import admit_all
 
     start = time.monotonic()
-    asyncio.run(admit_all(sb.paths.connection_profile, say=lambda m: _say(
-        f"{m} ({time.monotonic() - start:.1f} s)")))
+    asyncio.run(
+        admit_all(
+            sb.paths.connection_profile,
+            say=lambda m: _say(f"{m} ({time.monotonic() - start:.1f} s)"),
+        )
+    )
 
 
 def _add_peer(sb: Sandbox, org: str | None) -> int:
