@@ -3,7 +3,7 @@
 Every test here is marked `fabric` and skipped, with the reason, unless `peer`, `orderer` and
 `osnadmin` are found in $FABRIC_BIN or PATH. The real network is started once per session the way a
 user starts it (`cbp network up --engine fabric`), in a temporary CBP_HOME, with every port
-shifted by CBP_FABRIC_TEST_PORT_OFFSET (default CBP_TEST_PORT_OFFSET + 400), and stopped at the
+shifted by CBP_FABRIC_TEST_PORT_OFFSET (default CBP_TEST_PORT_OFFSET + 350), and stopped at the
 end. Embedded sandboxes the tier compares it with run at CBP_TEST_PORT_OFFSET + 250, one module
 at a time (`embedded_sandbox`).
 """
