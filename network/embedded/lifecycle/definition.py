@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from fabric_protos.common import policies_pb2
 from fabric_protos.msp import msp_principal_pb2
 from fabric_protos.peer import collection_pb2, policy_pb2
-from fabric_protos.peer.lifecycle import chaincode_definition_pb2, db_pb2, lifecycle_pb2
+from fabric_protos.peer.lifecycle import chaincode_definition_pb2, lifecycle_pb2
 
 from ..statedb import StateDB
 from . import serializer as ser
@@ -168,9 +168,6 @@ class ChaincodeDefinition:
             return "Collections do not match"
         return None
 
-    def with_sequence(self, sequence: int) -> ChaincodeDefinition:
-        return _replace(self, sequence=sequence)
-
     @classmethod
     def from_fields(
         cls,
@@ -234,12 +231,6 @@ class ChaincodeDefinition:
             init_required=self.init_required,
             approvals=approvals or {},
         )
-
-
-def _replace(d: ChaincodeDefinition, **changes: object) -> ChaincodeDefinition:
-    from dataclasses import replace
-
-    return replace(d, **changes)  # type: ignore[arg-type]
 
 
 def _split_policy(raw: bytes) -> tuple[policies_pb2.SignaturePolicyEnvelope | None, str]:
@@ -372,10 +363,6 @@ def implicit_collection_config(msp_id: str) -> collection_pb2.StaticCollectionCo
         name=implicit_collection(msp_id),
         member_orgs_policy=collection_pb2.CollectionPolicyConfig(signature_policy=envelope),
     )
-
-
-def state_data(value: ser.FieldValue) -> db_pb2.StateData:
-    return db_pb2.StateData.FromString(ser.encode_field(value))
 
 
 def collection_package(collections: list[object]) -> collection_pb2.CollectionConfigPackage | None:

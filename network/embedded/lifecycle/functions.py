@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from fabric_protos.msp import msp_principal_pb2
 from fabric_protos.peer import collection_pb2
 
-from ..policies import PolicyError
 from . import serializer as ser
 from .definition import (
     DEFAULT_ENDORSEMENT_REF,
@@ -30,7 +29,6 @@ from .definition import (
     ChaincodeDefinition,
     definition_from,
     implicit_collection,
-    implicit_msp,
     local_package_structure,
     private_name,
 )
@@ -474,19 +472,3 @@ def _member_of_channel(
         raise LifecycleError(
             f"collection-name: {coll} -- collection member '{msp_id}' is not part of the channel"
         ) from None
-
-
-def implicit_endorsement_ref(config: ChannelConfig, collection: str) -> str | None:
-    """The policy a write to an org's implicit collection must meet: the org's Endorsement
-    policy, as Fabric's ImplicitCollectionEndorsementPolicyAsBytes (None: not an org of it)."""
-    msp_id = implicit_msp(collection)
-    if msp_id is None or msp_id not in config.orgs:
-        return None
-    return f"/Channel/Application/{config.org_names[msp_id]}/Endorsement"
-
-
-def org_has_endorsement_policy(config: ChannelConfig, ref: str) -> bool:
-    try:
-        return config.policy_manager.get_policy(ref) is not None
-    except PolicyError:
-        return False

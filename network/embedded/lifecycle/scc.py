@@ -24,11 +24,10 @@ from . import functions as fx
 from .definition import (
     NAMESPACE,
     ChaincodeDefinition,
-    implicit_collection,
     local_approval,
     package_id_hash,
 )
-from .packages import InstalledPackage, PackageError, PackageNotFound
+from .packages import PackageError, PackageNotFound
 
 if TYPE_CHECKING:
     from ..channelconfig import ChannelConfig
@@ -70,7 +69,7 @@ class Invocation:
     packages: PackageStore
     config: ChannelConfig | None
     sim: TxSimulator | None
-    # channel -> (committed definitions, state) for the references of installed packages
+    # package id -> {channel: [(chaincode, version)]} of the definitions that use it
     references: Callable[[str], dict[str, list[tuple[str, str]]]]
 
     @property
@@ -166,16 +165,12 @@ def _install(inv: Invocation, args: Any) -> Any:
     return LP.InstallChaincodeResult(package_id=pkg.package_id, label=pkg.label)
 
 
-def _references(inv: Invocation, pkg: InstalledPackage) -> dict[str, list[tuple[str, str]]]:
-    return inv.references(pkg.package_id)
-
-
 def _query_installed(inv: Invocation, args: Any) -> Any:
     pkg = inv.packages.get(args.package_id)
     R = LP.QueryInstalledChaincodeResult
     refs = {
         ch: R.References(chaincodes=[R.Chaincode(name=n, version=v) for n, v in ccs])
-        for ch, ccs in _references(inv, pkg).items()
+        for ch, ccs in inv.references(pkg.package_id).items()
     }
     return R(package_id=pkg.package_id, label=pkg.label, references=refs)
 
@@ -186,7 +181,7 @@ def _query_installed_all(inv: Invocation, args: Any) -> Any:
     for pkg in inv.packages.installed():
         refs = {
             ch: R.References(chaincodes=[R.Chaincode(name=n, version=v) for n, v in ccs])
-            for ch, ccs in _references(inv, pkg).items()
+            for ch, ccs in inv.references(pkg.package_id).items()
         }
         out.installed_chaincodes.append(
             R.InstalledChaincode(package_id=pkg.package_id, label=pkg.label, references=refs)
@@ -362,6 +357,3 @@ def package_references(
         if refs:
             out[name] = refs
     return out
-
-
-__all__ = ["Invocation", "invoke", "package_references", "implicit_collection"]
