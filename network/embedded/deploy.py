@@ -122,9 +122,16 @@ async def deploy(
         ch_peers = [p for p in peers if w.channel in p.channels]
         if not ch_peers:
             continue
-        current = ch_peers[0].channels[w.channel].definition(w.definition.name)
+        ledger = ch_peers[0].channels[w.channel].ledger
+        current = ledger.chaincode_definition(w.definition.name)
         if current is not None and current.sequence >= w.definition.sequence:
             continue
+        if current is None and ledger.get_state(NAMESPACE, _legacy_key(w.definition.name)):
+            raise DeployError(
+                f"channel {w.channel} holds the definition of {w.definition.name} as an earlier "
+                "version of this engine recorded it, not as Fabric's _lifecycle does; "
+                "`cbp network reset` starts a new network"
+            )
         to_commit.append(w)
         one_per_org = list({p.msp_id: p for p in ch_peers}.values())
         for peer in one_per_org:
@@ -165,6 +172,11 @@ async def deploy(
     for what in done:
         log.info("chaincode %s", what)
     return done
+
+
+def _legacy_key(name: str) -> str:
+    """Where engines before `_lifecycle`'s own layout kept a whole definition."""
+    return f"namespaces/fields/{name}/Definition"
 
 
 async def _broadcast(orderer: Orderer, channel: str, env: bytes) -> None:

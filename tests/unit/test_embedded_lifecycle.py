@@ -377,3 +377,33 @@ def test_package_store_parses_installs_and_refuses(tmp_path: Path) -> None:
         store.install(b"not a package")
     with pytest.raises(PackageError, match="invalid label"):
         parse_package(build_package(b"{}", "-bad label"))
+
+
+def test_an_earlier_engines_ledger_is_refused_with_the_way_out(
+    chain: Chain, tmp_path: Path
+) -> None:
+    """Ledgers from before Fabric's layout held `namespaces/fields/<cc>/Definition`."""
+    from network.embedded import deploy
+    from network.embedded.statedb import StateDB, UpdateBatch
+
+    net = build_net(chain, tmp_path, lifecycle=True)
+    for peer in net.peers.values():
+        state = peer.channels[CHANNEL].ledger.state
+        b = UpdateBatch()
+        b.put(NAMESPACE, "namespaces/fields/smoke/Definition", b"old", (1, 0))
+        b.put(NAMESPACE, "namespaces/fields/smoke/Sequence", b"\x08\x01", (1, 0))
+        with state.transaction() as conn:
+            StateDB.apply(conn, b, 1)
+
+    class Topo:
+        channels = {CHANNEL: type("C", (), {"chaincodes": [CC]})()}
+        chaincodes = {
+            CC: type(
+                "S", (), {"version": "1.0", "sequence": 1, "endorsement": POLICY, "collections": []}
+            )()
+        }
+
+    with pytest.raises(deploy.DeployError, match="`cbp network reset` starts a new network"):
+        asyncio.run(
+            deploy.deploy(list(net.peers.values()), net.orderer, Topo(), {}, {CC: "smoke_1.0:x"})  # type: ignore[arg-type]
+        )
