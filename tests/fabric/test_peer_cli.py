@@ -256,3 +256,31 @@ def test_peer_chaincode_query_refused_to_another_bsp(sides: tuple[Side, Side]) -
         refusals.append(without_keys(output(res)))
     assert refusals[0] == refusals[1]
     assert "creator org [BSP2MSP]" in refusals[0] or "access denied" in refusals[0]
+
+
+def test_peer_lifecycle_install_and_getinstalledpackage(
+    sides: tuple[Side, Side], tmp_path: Path
+) -> None:
+    outs = []
+    for side in sides:
+        conn = side.net.paths.connection_json("smoke").read_bytes()
+        package = tmp_path / f"{side.name}-cli.tar.gz"
+        package.write_bytes(lc.build_package(conn, "cli-smoke_2.0"))
+        pid = lc.package_id("cli-smoke_2.0", package.read_bytes())
+        res = side.peer("tso", "lifecycle", "chaincode", "install", str(package), logging="INFO")
+        assert res.returncode == 0, f"{side.name}: {output(res)}"
+        outs.append(without_keys(output(res)))
+        again = side.peer("tso", "lifecycle", "chaincode", "install", str(package))
+        assert again.returncode != 0
+        outs.append(without_keys(output(again)))
+        got = tmp_path / side.name
+        got.mkdir()
+        res = side.peer(
+            "tso", "lifecycle", "chaincode", "getinstalledpackage", "--package-id", pid,
+            "--output-directory", str(got),
+        )  # fmt: skip
+        assert res.returncode == 0, f"{side.name}: {output(res)}"
+        assert (got / f"{pid}.tar.gz").read_bytes() == package.read_bytes()
+    assert outs[0] == outs[2] and outs[1] == outs[3]
+    assert "Chaincode code package identifier: cli-smoke_2.0:<package hash>" in outs[0]
+    assert "chaincode already successfully installed" in outs[1]
