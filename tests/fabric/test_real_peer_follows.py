@@ -283,3 +283,34 @@ def test_down_stops_the_real_peer_and_add_peer_restarts_it_on_its_ledgers(
         traffic.live(2)
     _same_blocks(followed, "bsp1-channel")
     assert len(fabric_blocks(followed.data, "bsp1-channel")) > before
+
+
+def test_real_and_embedded_peer_compute_the_same_private_data_rwsets(followed: Followed) -> None:
+    """A private write endorsed by the real and the embedded TSO peer: the CLI compares their
+    response payloads byte for byte (Fabric's read set of such a transaction carries the
+    `_lifecycle` keys its collection check reads), and both keep the value."""
+    import base64
+
+    cli = followed.cli
+    embedded = followed.embedded_address("peer0.tso.cbp.local")
+    value = base64.b64encode(b"both keep it").decode()
+    for coll in ("tsoPrivate", "_implicit_org_TSOMSP"):
+        res = cli.run(
+            "tso", embedded,
+            "chaincode", "invoke", *cli.orderer_flags(), "-C", "bsp1-channel", "-n", "smoke",
+            "-c", '{"Args":["PutPrivate","' + coll + '","joint-private"]}',
+            "--transient", '{"value":"' + value + '"}', "--waitForEvent",
+            *cli.peer_flags(("tso", followed.address()), ("tso", embedded)),
+            logging="INFO",
+        )  # fmt: skip
+        text = output(res)
+        assert res.returncode == 0, text
+        assert text.count("committed with status (VALID)") == 2, text
+        for address in (followed.address(), embedded):
+            got = cli.run(
+                "tso", address,
+                "chaincode", "query", "-C", "bsp1-channel", "-n", "smoke", "-c",
+                '{"Args":["GetPrivate","' + coll + '","joint-private"]}',
+            )  # fmt: skip
+            assert got.stdout.strip() == "both keep it", (address, output(got))
+    _same_blocks(followed, "bsp1-channel")
