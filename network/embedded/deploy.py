@@ -135,7 +135,7 @@ async def deploy(
         to_commit.append(w)
         one_per_org = list({p.msp_id: p for p in ch_peers}.values())
         for peer in one_per_org:
-            if approved(peer, w):
+            if ledger.height > 1 and approved(peer, w):  # a new channel has approved nothing
                 continue
             arg = _definition_args(
                 w.definition, lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs

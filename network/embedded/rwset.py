@@ -229,6 +229,9 @@ class RangeIterator:
             yield item
 
 
+_UNREAD = object()
+
+
 class TxSimulator:
     """Simulates one transaction on one peer against its committed state."""
 
@@ -238,6 +241,7 @@ class TxSimulator:
         self._collections = collections
         self._checked_namespaces: set[str] = set()
         self._nss: dict[str, _Namespace] = {}
+        self._values: dict[tuple[str, str], bytes | None] = {}  # public values read so far
         self._lock = threading.RLock()
         self._write_done = False
         self._paginated = False
@@ -280,25 +284,31 @@ class TxSimulator:
     def get_state(self, ns: str, key: str) -> bytes | None:
         with self._lock:
             self._check_open()
+            # A key read again in the same simulation answers what it answered first: Fabric's
+            # simulation holds the state still while it runs; this read needs no query.
+            seen = self._values.get((ns, key), _UNREAD)
+            if seen is not _UNREAD:
+                return seen  # type: ignore[return-value]
             vv = self.db.get(ns, key)
             reads = self._ns(ns).reads
             if key not in reads:
                 reads[key] = vv.version if vv else None
-            return vv.value if vv else None
+            value = vv.value if vv else None
+            self._values[(ns, key)] = value
+            return value
 
     def get_states(self, ns: str, keys: list[str]) -> list[bytes | None]:
         """GET_STATE_MULTIPLE: committed values of many keys, read in one query, each recorded."""
         with self._lock:
             self._check_open()
-            found = self.db.get_many([(ns, key) for key in keys])
+            unread = [(ns, key) for key in keys if (ns, key) not in self._values]
+            found = self.db.get_many(unread) if unread else {}
             reads = self._ns(ns).reads
-            values: list[bytes | None] = []
-            for key in keys:
-                vv = found[(ns, key)]
+            for (_, key), vv in found.items():
                 if key not in reads:
                     reads[key] = vv.version if vv else None
-                values.append(vv.value if vv else None)
-            return values
+                self._values[(ns, key)] = vv.value if vv else None
+            return [self._values[(ns, key)] for key in keys]
 
     def get_state_metadata(self, ns: str, key: str) -> dict[str, bytes]:
         with self._lock:
