@@ -252,24 +252,23 @@ class PeerLedger:
                         own,
                         self.state,
                         self.tx_exists,
-                        private_data,
                         txids_existing=lambda ids: BlockIndex.existing(self.state.reader, ids),
                     )
 
+                # Peers whose commit hashes agree have applied the same updates to the same
+                # genesis, so they give this block the same codes and updates: one of the
+                # channel's peers validates it, the others apply its result. Private data
+                # does not change the outcome; what each peer keeps of it depends on its org.
+                key = (
+                    self.channel_id,
+                    n,
+                    bytes(own.header.data_hash),
+                    self._commit_hash,
+                    self._definitions_source,
+                )
+                validation = _VALIDATIONS.run(key, validate)
                 if private_data:
-                    validation = validate()  # what this peer keeps depends on its org
-                else:
-                    # Peers whose commit hashes agree have applied the same updates to the same
-                    # genesis, so they give this block the same codes and updates: one of the
-                    # channel's peers validates it, the others apply its result.
-                    key = (
-                        self.channel_id,
-                        n,
-                        bytes(own.header.data_hash),
-                        self._commit_hash,
-                        self._definitions_source,
-                    )
-                    validation = _VALIDATIONS.run(key, validate)
+                    validation = self.validator.with_private(validation, n, private_data)
             own.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(validation.codes)
             self._add_commit_hash(own, validation)
             self.blocks.append(own, validation.private_kept or None)

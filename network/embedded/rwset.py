@@ -239,9 +239,10 @@ class TxSimulator:
         self.db = db
         self.txid = txid
         self._collections = collections
-        self._checked_namespaces: set[str] = set()
+        self._known_collections: dict[str, frozenset[str]] = {}  # per namespace, once
         self._nss: dict[str, _Namespace] = {}
         self._values: dict[tuple[str, str], bytes | None] = {}  # public values read so far
+        self._hashes: dict[tuple[str, str, str], VersionedValue | None] = {}  # private hashes
         self._lock = threading.RLock()
         self._write_done = False
         self._paginated = False
@@ -259,8 +260,9 @@ class TxSimulator:
         `_lifecycle` keys join the read set) and an undefined collection is refused."""
         if self._collections is None:
             return
-        known = self._collections(self, ns)
-        self._checked_namespaces.add(ns)
+        known = self._known_collections.get(ns)
+        if known is None:
+            known = self._known_collections[ns] = self._collections(self, ns)
         if coll not in known:
             raise RwsetError(
                 f"collection [{coll}] not defined in the collection config for chaincode [{ns}]"
@@ -377,11 +379,22 @@ class TxSimulator:
                 reads[key] = private_version
             return pv.value if pv else None
 
+    def prefetch_private_data_hashes(self, ns: str, keys: list[tuple[str, str]]) -> None:
+        """Load the hashes of (collection, key)s in one query; nothing is recorded until a
+        key is read (`get_private_data_hash`)."""
+        with self._lock:
+            want = [(c, k) for c, k in keys if (ns, c, k) not in self._hashes]
+            found = self.db.get_hashed_many(ns, [(c, key_hash(k)) for c, k in want])
+            for c, k in want:
+                self._hashes[(ns, c, k)] = found[(c, key_hash(k))]
+
     def get_private_data_hash(self, ns: str, coll: str, key: str) -> bytes | None:
         with self._lock:
             self._check_open()
             self._collection_used(ns, coll)
-            hv = self.db.get_hashed(ns, coll, key_hash(key))
+            if (ns, coll, key) not in self._hashes:
+                self._hashes[(ns, coll, key)] = self.db.get_hashed(ns, coll, key_hash(key))
+            hv = self._hashes[(ns, coll, key)]
             reads = self._ns(ns).coll(coll).hashed_reads
             if key not in reads:
                 reads[key] = hv.version if hv else None

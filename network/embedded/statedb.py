@@ -354,6 +354,23 @@ class StateDB:
         ).fetchone()
         return VersionedValue(row[0], (row[1], row[2]), row[3]) if row else None
 
+    def get_hashed_many(
+        self, ns: str, items: list[tuple[str, bytes]]
+    ) -> dict[tuple[str, bytes], VersionedValue | None]:
+        """Private data hashes of many (collection, key hash) of one namespace in one query."""
+        out: dict[tuple[str, bytes], VersionedValue | None] = dict.fromkeys(items)
+        if not items:
+            return out
+        marks = ",".join("?" * len(items))
+        for coll, kh, vh, b, t, m in self.reader.execute(
+            "SELECT coll, key_hash, value_hash, block, tx, metadata FROM hashed_state"
+            f" WHERE ns = ? AND key_hash IN ({marks})",
+            (ns, *(kh for _, kh in items)),
+        ):
+            if (coll, kh) in out:
+                out[(coll, kh)] = VersionedValue(vh, (b, t), m)
+        return out
+
     def get_private(self, ns: str, coll: str, key: str) -> VersionedValue | None:
         row = self.reader.execute(
             "SELECT value, block, tx FROM private_state WHERE ns = ? AND coll = ? AND key = ?",

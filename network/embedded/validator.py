@@ -197,7 +197,7 @@ class Validator:
                 code = check_mvcc(rw, view, result.batch)
             result.codes[i] = code
             if code == Code.VALID and rw is not None and parsed is not None:
-                self._apply(i, block_num, parsed, rw, result, private_data, definition, view)
+                self._apply(i, block_num, parsed, rw, result, view)
             elif code != Code.VALID:
                 log.debug(
                     "block %d tx %d invalid: %s",
@@ -205,7 +205,39 @@ class Validator:
                     i,
                     transaction_pb2.TxValidationCode.Name(code),
                 )
-        return result
+        return self.with_private(result, block_num, private_data) if private_data else result
+
+    def with_private(
+        self,
+        validation: BlockValidation,
+        block_num: int,
+        private_data: dict[str, rwset_pb2.TxPvtReadWriteSet],
+    ) -> BlockValidation:
+        """A block's (shared) validation plus the private writes this peer keeps: those of
+        valid transactions, in collections its org belongs to, matching the block's hashes."""
+        batch = UpdateBatch(public=validation.batch.public, hashed=validation.batch.hashed)
+        out = BlockValidation(
+            codes=validation.codes,
+            txs=validation.txs,
+            batch=batch,
+            history=validation.history,
+            new_config=validation.new_config,
+        )
+        for i, parsed in enumerate(validation.txs):
+            if (
+                validation.codes[i] != Code.VALID
+                or parsed is None
+                or parsed.action is None
+                or parsed.txid not in private_data
+            ):
+                continue
+            rw = parse_tx_rwset(parsed.action.results)
+            kept = self._keep_private(
+                private_data[parsed.txid], rw, batch, (block_num, i), self.chaincode_definitions
+            )
+            if kept is not None:
+                out.private_kept[i] = kept.SerializeToString()
+        return out
 
     def replay_block(
         self,
@@ -234,9 +266,7 @@ class Validator:
             if parsed.action is None:
                 continue
             rw = parse_tx_rwset(parsed.action.results)
-            self._apply(
-                i, block.header.number, parsed, rw, result, None, self.chaincode_definitions, db
-            )
+            self._apply(i, block.header.number, parsed, rw, result, db)
             if i in private:
                 pvt = rwset_pb2.TxPvtReadWriteSet.FromString(private[i])
                 version: Version = (block.header.number, i)
@@ -511,8 +541,6 @@ class Validator:
         parsed: ParsedTx,
         rw: TxRWSet,
         result: BlockValidation,
-        private_data: dict[str, rwset_pb2.TxPvtReadWriteSet] | None,
-        definition: Callable[[str], ChaincodeDefinition | None],
         db: StateDB | StateView,
     ) -> None:
         """Fold a valid transaction's writes into the block's batch as Fabric's txops do: an
@@ -564,10 +592,6 @@ class Validator:
                         )
                         if latest is not None:
                             batch.put_hashed_with_metadata(ns, coll, kh, latest, md, version)
-        if private_data and parsed.txid in private_data:
-            kept = self._keep_private(private_data[parsed.txid], rw, batch, version, definition)
-            if kept is not None:
-                result.private_kept[tx_num] = kept.SerializeToString()
 
     def _keep_private(
         self,

@@ -255,6 +255,12 @@ def query_org_approvals(
     approvals: dict[str, bool] = {}
     mismatches: dict[str, list[str]] = {}
     pname = private_name(name, d.sequence)
+    if orgs:  # every org's hashes in one query; each is recorded as it is read below
+        keys = [ser.metadata_key(NAMESPACES, pname)]
+        keys += [ser.field_key(NAMESPACES, pname, f) for f in d.parameters().names]
+        orgs[0].sim.prefetch_private_data_hashes(
+            NAMESPACE, [(org.collection, k) for org in orgs for k in keys]
+        )
     for org in orgs:
         ok, items = ser.is_serialized(NAMESPACES, pname, d.parameters(), org)
         approvals[org.msp_id] = ok

@@ -92,10 +92,6 @@ def parse_package(data: bytes) -> InstalledPackage:
     return InstalledPackage(f"{label}:{digest}", label, kind, connection)
 
 
-def _file_name(pkg: InstalledPackage) -> str:
-    return f"{pkg.label}.{pkg.package_id.rsplit(':', 1)[1]}.tar.gz"
-
-
 class PackageStore:
     """Installed packages of one peer, on disk (0600: a ccaas package holds a TLS key).
 
@@ -126,28 +122,31 @@ class PackageStore:
                 raise PackageError(
                     f"chaincode already successfully installed (package ID '{pkg.package_id}')"
                 )
-            name = _file_name(pkg)
-            if self.directory is None:
-                self._data[pkg.package_id] = data
-            else:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                path = self.directory / name
-                tmp = path.with_name(path.name + ".tmp")
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                os.replace(tmp, path)
-            self._files[pkg.package_id] = name
+            self._store(pkg.package_id, data)
             self._parsed[pkg.package_id] = pkg
         return pkg
 
     def ensure(self, data: bytes, package_id: str) -> None:
-        """Install unless `package_id` (the id of `data`) is installed: the sandbox's own
-        packages, at every start."""
+        """Install the sandbox's own package `data` (whose id the caller computed) unless it
+        is installed; it is parsed when first used."""
         with self._lock:
-            if package_id in self._files:
-                return
-        self.install(data)
+            if package_id not in self._files:
+                self._store(package_id, data)
+
+    def _store(self, package_id: str, data: bytes) -> None:
+        label, digest = package_id.rsplit(":", 1)
+        name = f"{label}.{digest}.tar.gz"
+        if self.directory is None:
+            self._data[package_id] = data
+        else:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / name
+            tmp = path.with_name(path.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        self._files[package_id] = name
 
     def get(self, package_id: str) -> InstalledPackage:
         with self._lock:
