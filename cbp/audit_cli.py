@@ -3,8 +3,8 @@
 Human output by default, `--json` for machines. Queries go through the gateway as the chosen
 identity (default: the TSO's User1), so the channel's Readers policy decides who may audit.
 `verify` recomputes every block's data hash, its link to the previous header and the orderer
-signatures on the client; with `--block-file` it verifies a copy of a ledger's block file instead
-of asking a peer.
+signatures on the client; with `--block-file` it verifies a copy of a ledger's block file
+instead of asking a peer: a real Fabric peer's or orderer's, or the embedded engine's.
 """
 
 from __future__ import annotations
@@ -78,15 +78,60 @@ def print_block(block: BlockRecord) -> None:
         print_transaction(tx, indent="  ")
 
 
-def _blocks_from_file(path: Path) -> Iterator[Any]:
-    from network.embedded.blockstore import read_block_file
+class BlockFileUnreadable(ValueError):
+    """A --block-file that is neither format, or damaged beyond reading."""
 
-    yield from read_block_file(path)
+
+def _blocks_from_file(path: Path) -> Iterator[Any]:
+    """The blocks of a block file: a Fabric peer's or orderer's (`blockfile_NNNNNN`, or the
+    ledger folder holding them) or this project's embedded engine's (`blocks.bin`, or its
+    ledger folder). The format is told from the name, else from the first bytes."""
+    from gateway.blockfile import (
+        FABRIC_FILE,
+        fabric_block_files,
+        looks_like_fabric_block_file,
+        read_fabric_block_file,
+        read_fabric_ledger,
+    )
+    from network.embedded.blockstore import looks_like_engine_block_file, read_block_file
+
+    if not path.exists():
+        raise BlockFileUnreadable(f"{path} does not exist")
+    if path.is_dir():
+        if (path / "blocks.bin").is_file():
+            return read_block_file(path)
+        if fabric_block_files(path):
+            return read_fabric_ledger(path)
+        raise BlockFileUnreadable(
+            f"{path} holds no block file: neither blockfile_NNNNNN (a Fabric peer's or "
+            "orderer's ledger folder) nor blocks.bin (the embedded engine's)"
+        )
+    if FABRIC_FILE.match(path.name):
+        return read_fabric_block_file(path)
+    if path.name == "blocks.bin":
+        return read_block_file(path)
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if looks_like_engine_block_file(head):
+        return read_block_file(path)
+    if looks_like_fabric_block_file(head):
+        return read_fabric_block_file(path)
+    raise BlockFileUnreadable(
+        f"{path} is not a block file this command reads: neither Fabric's block store format "
+        "(blockfile_NNNNNN) nor the embedded engine's (blocks.bin)"
+    )
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     if args.what == "verify" and args.block_file:
-        report = verify_chain(_blocks_from_file(Path(args.block_file)))
+        from gateway.blockfile import BlockFileError
+        from network.embedded.blockstore import BlockStoreError
+
+        try:
+            report = verify_chain(_blocks_from_file(Path(args.block_file)))
+        except (BlockFileUnreadable, BlockFileError, BlockStoreError, OSError) as exc:
+            print(f"cbp audit verify: cannot read the block file: {exc}", file=sys.stderr)
+            return 2
         return _print_report(report, args, source=args.block_file)
     try:
         with from_profile(args.org, args.user, args.profile) as gw:
@@ -178,7 +223,11 @@ def add_audit_parser(sub: Any) -> None:
         default="GetPodHistory",
         help="the chaincode's history transaction (default GetPodHistory; GetUvamHistory for a UVAM)",
     )
-    p.add_argument("--block-file", help="verify: a copy of a ledger's block file instead of a peer")
+    p.add_argument(
+        "--block-file",
+        help="verify: a copy of a ledger's block file instead of asking a peer - a Fabric peer's "
+        "or orderer's blockfile_NNNNNN (or its ledger folder), or the embedded engine's blocks.bin",
+    )
     p.add_argument("--json", action="store_true", help="JSON output")
     p.set_defaults(func=_checked)
 

@@ -40,6 +40,8 @@ def cmd_network(args: argparse.Namespace) -> int:
     if args.action == "reset":
         sb.reset()
         return 0
+    if args.action == "add-peer":
+        return _add_peer(sb, args.org)
     st = sb.status()
     heights = _channel_heights(sb) if st.up else {}
     fabric = _fabric_status(sb) if st.engine == "fabric" else None
@@ -89,8 +91,41 @@ def _registry_ready(sb: Sandbox) -> None:
     from connector.bootstrap import admit_all
 
     start = time.monotonic()
-    asyncio.run(admit_all(sb.paths.connection_profile, say=lambda m: _say(
-        f"{m} ({time.monotonic() - start:.1f} s)")))
+    asyncio.run(
+        admit_all(
+            sb.paths.connection_profile,
+            say=lambda m: _say(f"{m} ({time.monotonic() - start:.1f} s)"),
+        )
+    )
+
+
+def _add_peer(sb: Sandbox, org: str | None) -> int:
+    """A real Fabric peer for `org`, joined to its channels (see network/fabric/partner.py)."""
+    from network.fabric import BinariesMissing, FabricError, find_binaries
+    from network.fabric.partner import PartnerPeers, plan
+
+    def refuse(why: str) -> int:
+        print(f"cbp network add-peer: {why}", file=sys.stderr)
+        return 2
+
+    if not org:
+        return refuse("name the org, e.g. `cbp network add-peer tso`")
+    try:
+        plan(sb.topology, sb.paths, org)
+    except FabricError as exc:
+        return refuse(str(exc))
+    if not sb.status().up:
+        return refuse("the sandbox is not running; start it with `cbp network up`")
+    try:
+        find_binaries()
+    except BinariesMissing as exc:
+        return refuse(str(exc))
+    try:
+        PartnerPeers(sb.topology, sb.paths, say=_say).add(org)
+    except FabricError as exc:
+        print(f"cbp network add-peer: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _fabric_status(sb: Sandbox) -> dict[str, Any] | None:
@@ -134,10 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     net = sub.add_parser("network", help="start, inspect, stop or reset the sandbox network")
     net.add_argument(
         "action",
-        choices=["up", "status", "down", "reset"],
+        choices=["up", "status", "down", "reset", "add-peer"],
         help="up: start everything (idempotent); status: nodes, channels, chaincodes; "
-        "down: stop every process started; reset: down and delete all data",
+        "down: stop every process started; reset: down and delete all data; add-peer ORG: "
+        "start a real Fabric peer of ORG ($FABRIC_BIN) that joins ORG's channels",
     )
+    net.add_argument("org", nargs="?", help="add-peer: the org key, e.g. tso (see topology.yaml)")
     net.add_argument(
         "--engine",
         choices=["embedded", "fabric"],

@@ -104,8 +104,13 @@ def _now() -> dt.datetime:
 
 
 def _builder(
-    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, *, ca: bool,
-    key_encipherment: bool, key_agreement: bool,
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+    key_encipherment: bool,
+    key_agreement: bool,
 ) -> x509.CertificateBuilder:
     """What every certificate here shares: ten years from a little before now, basic
     constraints, and key usage (signing always; certificate and CRL signing for a CA)."""
@@ -327,6 +332,28 @@ class CryptoLayout:
             tcert, tk = issue(tlsca, org.domain, enrollment, tls=True)
             self._write_tls(d / "tls", tlsca, tcert, tk, server=False)
 
+    def issue_peer(self, org_key: str, host: str) -> Path:
+        """A new peer of an existing org, its signing and TLS certificates issued by the org's
+        own CAs (as the org's admin would with Fabric CA or cryptogen extend); returns the
+        node folder. An identity that exists is kept."""
+        org = self.topology.orgs[org_key]
+        d = self.node_dir(org_key, host)
+        if (d / "tls" / "server.key").exists():
+            return d
+        base = self.org_dir(org)
+        ca = _load_ca(base / "ca" / f"ca.{org.domain}-cert.pem", base / "ca" / "priv_sk")
+        tlsca = _load_ca(
+            base / "tlsca" / f"tlsca.{org.domain}-cert.pem", base / "tlsca" / "priv_sk"
+        )
+        cert, k = issue(ca, org.domain, host, ou="peer")
+        self._write_msp(d / "msp", ca, tlsca, org, cert, k)
+        short = host.split(".")[0]
+        tcert, tk = issue(
+            tlsca, org.domain, host, sans=[host, short, "localhost", "127.0.0.1"], tls=True
+        )
+        self._write_tls(d / "tls", tlsca, tcert, tk, server=True)
+        return d
+
     def _generate_chaincode_tls(self) -> None:
         """Chaincode servers' TLS: one CA, a server cert per chaincode, and a client cert the
         peers present (connection.json's client_cert), since the servers require client auth."""
@@ -342,6 +369,13 @@ class CryptoLayout:
             self._write_tls(d, ca, cert, k, server=True)
             ccert, ck = issue(ca, "chaincode", f"peer-client.{host}", tls=True)
             self._write_tls(d, ca, ccert, ck, server=False)
+
+
+def _load_ca(cert: Path, key: Path) -> CA:
+    private = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    if not isinstance(private, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{key} is not an ECDSA key; the sandbox's CAs are ECDSA P-256")
+    return CA(x509.load_pem_x509_certificate(cert.read_bytes()), private)
 
 
 def _all_orderers(topology: Topology) -> list[OrdererNode]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from network.ccaas import topology_package
 from network.chaincode_servers import chaincode_server_argv
 from network.configtx import write_configtx_yaml, write_genesis_blocks
 from network.identities import CryptoLayout, generate_crypto
@@ -47,9 +48,10 @@ class Status:
         return bool(self.processes) and all(p["alive"] for p in self.processes.values())
 
 
-def chaincode_id(topology: Topology, name: str) -> str:
-    cc = topology.chaincodes[name]
-    return f"{name}_{cc.version}:embedded"
+def chaincode_id(topology: Topology, paths: SandboxPaths, name: str) -> str:
+    """The package id a chaincode server serves as: its ccaas package's, the same on both
+    engines (the embedded engine installs the same package bytes as the fabric engine)."""
+    return topology_package(topology, name, paths.connection_json(name))[0]
 
 
 class Sandbox:
@@ -146,7 +148,9 @@ class Sandbox:
 
     def chaincode_argv(self, name: str) -> list[str]:
         layout = CryptoLayout(self.topology, self.paths.crypto)
-        return chaincode_server_argv(self.topology, layout, name, chaincode_id(self.topology, name))
+        return chaincode_server_argv(
+            self.topology, layout, name, chaincode_id(self.topology, self.paths, name)
+        )
 
     def start_chaincodes(self, names: list[str]) -> None:
         self._preload_chaincodes(names)
@@ -257,6 +261,10 @@ class Sandbox:
             st.listeners[p.host] = port_open(host, p.port)
         for o in self.topology.orderers:
             st.listeners[o.host] = port_open(host, o.port)
+        from network.fabric.partner import load_partners
+
+        for partner in load_partners(self.paths):  # real peers added by `cbp network add-peer`
+            st.listeners[partner.host] = port_open(host, partner.port)
         for name, cc in self.topology.chaincodes.items():
             listening = port_open(host, cc.port)
             if cc.autostart or listening:  # on-request servers (benchmarks) only while they run

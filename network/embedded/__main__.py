@@ -11,6 +11,7 @@ from pathlib import Path
 
 from network.topology import load_topology
 
+from .deploy import DeployError
 from .eventloop import run as run_loop
 from .server import serve
 
@@ -38,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve(args.home, topology, one_tx_per_block=args.one_tx_per_block, stop=stop)
 
-    run_loop(run())
+    try:
+        run_loop(run())
+    except DeployError as exc:  # a refusal to start, said in one line (the sandbox shows it)
+        logging.getLogger("network.embedded").error("cannot start: %s", exc)
+        return 1
     return 0
 
 

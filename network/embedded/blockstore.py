@@ -213,6 +213,15 @@ class BlockIndex:
         conn.execute("DELETE FROM tx_index")
 
 
+def looks_like_engine_block_file(head: bytes) -> bool:
+    """Whether a file's first bytes read as this store's record header (reserved word 0, a
+    block length that a varint-prefixed Fabric block file would not produce at offset 0)."""
+    if len(head) < _HEADER.size:
+        return False
+    blen, _plen, _crc, reserved = _HEADER.unpack_from(head, 0)
+    return reserved == 0 and 0 < blen < 1 << 31 and head[_HEADER.size : _HEADER.size + 1] == b"\x0a"
+
+
 def read_block_file(path: Path) -> Iterator[common_pb2.Block]:
     """Every block of a block file (a ledger's `blocks.bin`, or a copy of it), read as it is.
 

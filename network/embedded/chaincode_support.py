@@ -52,6 +52,27 @@ class ChaincodeSupport:
         self._ledger_for = ledger_for
         self._handlers: dict[str, ChaincodeHandler] = {}
         self._launching: dict[str, asyncio.Lock] = {}
+        self._package_ids: dict[str, str] = {}  # chaincode -> package id the peer runs
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def bind(self, chaincode: str, package: Any) -> None:
+        """Run `chaincode` from the installed package its org approved: dial the server its
+        connection.json names, and expect it to register with the package id (as Fabric
+        launches a chaincode-as-a-service package)."""
+        if self._package_ids.get(chaincode) == package.package_id:
+            return
+        if package.connection is None:
+            raise ChaincodeExecutionError(
+                f"could not launch chaincode {package.package_id}: package type "
+                f"'{package.type}' is not chaincode-as-a-service, the only kind this peer runs"
+            )
+        self._package_ids[chaincode] = package.package_id
+        self.connections[chaincode] = package.connection
+        old = self._handlers.pop(chaincode, None)
+        if old is not None:  # the stream to the previous package's server goes
+            task = asyncio.get_running_loop().create_task(old.stop())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     def knows(self, chaincode: str) -> bool:
         return chaincode in self.connections
@@ -74,6 +95,13 @@ class ChaincodeSupport:
             h = ChaincodeHandler(chaincode, conn, self.peer)
             try:
                 await h.start()
+                expected = self._package_ids.get(chaincode)
+                if expected is not None and h.chaincode_id != expected:
+                    await h.stop()
+                    raise ConnectionError(
+                        f"the server at {conn.address} registered as '{h.chaincode_id}', "
+                        f"not as the package '{expected}' this peer runs"
+                    )
             except (ConnectionError, OSError, TimeoutError) as exc:
                 raise ChaincodeExecutionError(
                     f"could not launch chaincode {chaincode}: {exc}"

@@ -26,6 +26,7 @@ from .chaincode_support import ChaincodeExecutionError
 from .msp import Identity, MSPError
 from .policies import SignedData, evaluate_signature_policy
 from .protoutil import ParsedProposal, compute_txid, unpack_proposal
+from .rwset import RwsetError
 
 if TYPE_CHECKING:
     from .channelconfig import ChannelConfig
@@ -158,26 +159,35 @@ class Endorser:
             pp = parsed if parsed is not None else unpack_proposal(signed)
         except ValueError as exc:
             return error_response(str(exc)), str(exc)
-        channel = self.peer.channels.get(pp.channel_id)
-        if channel is None:
-            return error_response(f"channel '{pp.channel_id}' not found"), None
+        channel: PeerChannel | None = None
+        if pp.channel_id:
+            channel = self.peer.channels.get(pp.channel_id)
+            if channel is None:
+                return error_response(f"channel '{pp.channel_id}' not found"), None
         try:
             creator = self._pre_process(pp, channel)
         except ProposalError as exc:
             return error_response(str(exc)), str(exc)
         try:
             return await self._process(pp, channel, creator), None
-        except (ProposalError, ChaincodeExecutionError, HandlerError) as exc:
+        except (ProposalError, ChaincodeExecutionError, HandlerError, RwsetError) as exc:
             log.warning(
                 "%s: failed to invoke chaincode %s on %s: %s",
                 self.peer.name,
                 pp.chaincode_name,
-                pp.channel_id,
+                pp.channel_id or "(no channel)",
                 exc,
             )
             return error_response(str(exc)), None
 
-    def _pre_process(self, pp: ParsedProposal, channel: PeerChannel) -> Identity:
+    def _pre_process(self, pp: ParsedProposal, channel: PeerChannel | None) -> Identity:
+        if channel is None:
+            # Without a channel there is nothing to submit: the proposal is checked against
+            # the peer's own MSP, and only system chaincodes answer it (Fabric's endorser).
+            try:
+                return validate_proposal(pp, self.peer.local_msp.deserialize_identity)
+            except ProposalError as exc:
+                raise ProposalError(f"error validating proposal: {exc}") from None
         config = channel.config
         try:
             creator = validate_proposal(pp, config.msp_manager.deserialize_identity)
@@ -192,14 +202,19 @@ class Endorser:
         return creator
 
     async def _process(
-        self, pp: ParsedProposal, channel: PeerChannel, creator: Identity
+        self, pp: ParsedProposal, channel: PeerChannel | None, creator: Identity
     ) -> proposal_response_pb2.ProposalResponse:
         name = pp.chaincode_name
         results = b""
         event_bytes = b""
         if syscc.is_syscc(name):
-            response = syscc.invoke(channel, pp, self.peer)
+            response, results = self._system(pp, channel)
             version = syscc.VERSION
+        elif channel is None:
+            raise ProposalError(
+                f"make sure the chaincode {name} has been successfully defined on channel  and "
+                f"try again: could not get channel config for channel ''"
+            )
         else:
             definition = channel.definition(name)
             if definition is None:
@@ -207,6 +222,7 @@ class Endorser:
                     f"make sure the chaincode {name} has been successfully defined on channel "
                     f"{pp.channel_id} and try again: chaincode {name} not found"
                 )
+            self._runnable(channel, definition)
             version = definition.version
             response, results, event_bytes = await self._simulate(pp, channel, creator, definition)
         chaincode_id = chaincode_pb2.ChaincodeID(name=name, version=version)
@@ -218,9 +234,58 @@ class Endorser:
         ).SerializeToString()
         if response.status >= ERROR:
             return proposal_response_pb2.ProposalResponse(response=response, payload=prp)
-        if response.status >= ERROR_THRESHOLD:
+        if channel is None or response.status >= ERROR_THRESHOLD:
+            # without a channel Fabric answers unendorsed: nothing could be submitted
             return proposal_response_pb2.ProposalResponse(response=response)
         return self.endorse(prp, response)
+
+    def _system(
+        self, pp: ParsedProposal, channel: PeerChannel | None
+    ) -> tuple[proposal_response_pb2.Response, bytes]:
+        """qscc and cscc run without a simulator; `_lifecycle` on a channel simulates, so an
+        approval or a commit carries the read/write set a Fabric peer computes."""
+        if channel is None or pp.chaincode_name != syscc.LIFECYCLE:
+            return syscc.invoke(self.peer, channel, pp, None), b""
+        sim = channel.ledger.new_tx_simulator(pp.txid)
+        try:
+            response = syscc.invoke(self.peer, channel, pp, sim)
+        finally:
+            sim.done()
+        if response.status >= ERROR_THRESHOLD:
+            return response, b""
+        sim_results = sim.results()
+        if sim_results.private is not None:
+            self.peer.transient_store.put(pp.txid, sim_results.private, pp.channel_id)
+        return response, sim_results.public_bytes()
+
+    def _runnable(self, channel: PeerChannel, definition: Any) -> None:
+        """Fabric's lifecycle cache: the peer's org approved the committed definition, with a
+        package this peer has installed (which is the chaincode server it dials)."""
+        name, ch = definition.name, channel.channel_id
+        approval = channel.ledger.local_approval(name)
+        if approval is None:  # a ledger given its definitions (tests): nothing to check
+            return
+        why = None
+        if not approval.approved:
+            why = (
+                f"chaincode definition for '{name}' at sequence {definition.sequence} on "
+                f"channel '{ch}' has not yet been approved by this org"
+            )
+        else:
+            pkg = (
+                self.peer.packages.by_id_hash(approval.package_hash)
+                if approval.package_hash is not None
+                else None
+            )
+            if pkg is None:
+                why = f"chaincode definition for '{name}' exists, but chaincode is not installed"
+            else:
+                self.peer.chaincode_support.bind(name, pkg)
+        if why is not None:
+            raise ProposalError(
+                f"make sure the chaincode {name} has been successfully defined on channel {ch} "
+                f"and try again: {why}"
+            )
 
     def endorse(
         self, prp: bytes, response: proposal_response_pb2.Response

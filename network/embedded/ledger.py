@@ -23,10 +23,21 @@ from . import protoutil
 from .blockstore import BlockIndex, BlockStore
 from .channelconfig import ChannelConfig, channel_id_of_block
 from .history import HistoryDB, HistoryEntry
+from .lifecycle.definition import (
+    NAMESPACE as LIFECYCLE_NS,
+)
+from .lifecycle.definition import (
+    ChaincodeDefinition,
+    LocalApproval,
+    definitions_from_state,
+    implicit_collection,
+    local_approval,
+)
+from .lifecycle.functions import collections_of
 from .rwset import TxSimulator
 from .singleflight import SingleFlight
 from .statedb import StateDB
-from .validator import BlockValidation, ChaincodeDefinition, Validator, definitions_from_state
+from .validator import BlockValidation, Validator
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +47,6 @@ Listener = Callable[[common_pb2.Block, list[int]], None]
 _META_SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def _commit_hash_of(block: common_pb2.Block) -> bytes:
@@ -104,6 +103,7 @@ class PeerLedger:
         )
         self._config = ChannelConfig.from_block(genesis_block, channel_id)
         self.validator = Validator(self._config, self._lookup_definition, msp_id=msp_id)
+        self._approvals: dict[str, tuple[int, LocalApproval]] = {}
         self._last_header: common_pb2.BlockHeader | None = None
         self._commit_hash = b""
         self._pvt_collections: set[tuple[str, str]] | None = None
@@ -204,7 +204,9 @@ class PeerLedger:
         codes = list(protoutil.tx_filter(block))
         if len(codes) != len(block.data.data):
             raise LedgerError(f"block {n} in the store has no complete TRANSACTIONS_FILTER")
-        validation = self.validator.replay_block(block, codes, self.blocks.get_private(n))
+        validation = self.validator.replay_block(
+            block, codes, self.blocks.get_private(n), self.state
+        )
         self._apply(block, validation)
 
     # --- commit ---------------------------------------------------------------------------------
@@ -240,7 +242,9 @@ class PeerLedger:
             protoutil.ensure_metadata(own)
             if n == 0:
                 # Fabric creates the ledger from the genesis block without validating it.
-                validation = self.validator.replay_block(own, [Code.VALID] * len(own.data.data), {})
+                validation = self.validator.replay_block(
+                    own, [Code.VALID] * len(own.data.data), {}, self.state
+                )
             else:
 
                 def validate() -> BlockValidation:
@@ -248,24 +252,23 @@ class PeerLedger:
                         own,
                         self.state,
                         self.tx_exists,
-                        private_data,
                         txids_existing=lambda ids: BlockIndex.existing(self.state.reader, ids),
                     )
 
+                # Peers whose commit hashes agree have applied the same updates to the same
+                # genesis, so they give this block the same codes and updates: one of the
+                # channel's peers validates it, the others apply its result. Private data
+                # does not change the outcome; what each peer keeps of it depends on its org.
+                key = (
+                    self.channel_id,
+                    n,
+                    bytes(own.header.data_hash),
+                    self._commit_hash,
+                    self._definitions_source,
+                )
+                validation = _VALIDATIONS.run(key, validate)
                 if private_data:
-                    validation = validate()  # what this peer keeps depends on its org
-                else:
-                    # Peers whose commit hashes agree have applied the same updates to the same
-                    # genesis, so they give this block the same codes and updates: one of the
-                    # channel's peers validates it, the others apply its result.
-                    key = (
-                        self.channel_id,
-                        n,
-                        bytes(own.header.data_hash),
-                        self._commit_hash,
-                        self._definitions_source,
-                    )
-                    validation = _VALIDATIONS.run(key, validate)
+                    validation = self.validator.with_private(validation, n, private_data)
             own.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(validation.codes)
             self._add_commit_hash(own, validation)
             self.blocks.append(own, validation.private_kept or None)
@@ -279,13 +282,17 @@ class PeerLedger:
         return codes
 
     def _add_commit_hash(self, block: common_pb2.Block, validation: BlockValidation) -> None:
-        """COMMIT_HASH metadata as Fabric's kvledger chains it: peers that agree on every
-        block's valid updates carry the same hash (the update encoding is this engine's own)."""
+        """COMMIT_HASH metadata as Fabric's kvledger writes it: from block 1 on, SHA-256 of the
+        validation flags, the block's public and hashed updates in Fabric's encoding and the
+        previous commit hash; a peer that applied exactly the same updates since genesis,
+        real Fabric or this engine, carries the same hash."""
+        if block.header.number == 0 or (block.header.number > 1 and not self._commit_hash):
+            return  # Fabric: none on the genesis block, nor after a ledger that had none
         flags = bytes(validation.codes)
         h = hashlib.sha256()
-        h.update(_varint(len(flags)))
+        h.update(protoutil.varint(len(flags)))
         h.update(flags)
-        h.update(validation.batch.digest_bytes())
+        h.update(validation.batch.fabric_update_bytes())
         h.update(self._commit_hash)
         self._commit_hash = h.digest()
         block.metadata.metadata[common_pb2.COMMIT_HASH] = common_pb2.Metadata(
@@ -380,7 +387,18 @@ class PeerLedger:
         )
 
     def new_tx_simulator(self, txid: str) -> TxSimulator:
-        return TxSimulator(self.state, txid)
+        return TxSimulator(self.state, txid, collections=self._collections_for)
+
+    def _collections_for(self, sim: TxSimulator, ns: str) -> frozenset[str]:
+        """The collections chaincode `ns` may use. With definitions from this ledger's state the
+        definition is read through the simulation, so its keys join the read set as on Fabric."""
+        if self._definitions_source == "state" or ns == LIFECYCLE_NS:
+            return collections_of(sim, self._config, ns)
+        d = self._definitions(ns)
+        if d is None:
+            return frozenset()
+        implicit = {implicit_collection(m) for m in self._config.orgs}
+        return frozenset(d.collection_names()) | implicit
 
     def get_state(self, ns: str, key: str) -> bytes | None:
         vv = self.state.get(ns, key)
@@ -419,3 +437,31 @@ class PeerLedger:
 
     def chaincode_definition(self, name: str) -> ChaincodeDefinition | None:
         return self._definitions(name)
+
+    def committed_definitions(self) -> list[ChaincodeDefinition]:
+        """Every chaincode definition committed on this channel (none with given definitions)."""
+        if self._definitions_source != "state":
+            return []
+        prefix = "namespaces/metadata/"
+        names = [
+            key[len(prefix) :] for key, _ in self.state.range(LIFECYCLE_NS, prefix, prefix + "\x7f")
+        ]
+        return [d for n in names if (d := self._definitions(n)) is not None]
+
+    def local_approval(self, name: str) -> LocalApproval | None:
+        """Whether this peer's org approved the committed definition of `name`, and with which
+        package (Fabric's lifecycle cache); None when the ledger was given its definitions."""
+        if self._definitions_source != "state" or self.msp_id is None:
+            return None
+        generation = self.state.generation
+        hit = self._approvals.get(name)
+        if hit is not None and hit[0] == generation:
+            return hit[1]
+        d = self._definitions(name)
+        approval = (
+            local_approval(self.state, self.msp_id, d)
+            if d is not None
+            else LocalApproval(False, None)
+        )
+        self._approvals[name] = (generation, approval)
+        return approval

@@ -21,10 +21,10 @@ from .chaincode_support import ChaincodeSupport
 from .channelconfig import ChannelConfig
 from .endorser import Endorser, TransientStore
 from .ledger import PeerLedger
-from .msp import Identity, SigningIdentity
+from .lifecycle import ChaincodeDefinition, PackageStore, implicit_msp
+from .msp import Identity, MSPManager, SigningIdentity
 from .policies import evaluate_signature_policy
 from .tls import ServerTLS
-from .validator import ChaincodeDefinition
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +199,8 @@ class PeerChannel:
         def guard(ns: str, coll: str, write: bool) -> None:
             d = self.definition(ns)
             static = d.collection(coll) if d is not None else None
+            if static is None and d is not None and implicit_msp(coll) in self.config.orgs:
+                return  # an org's implicit collection: neither member-only read nor write
             if static is None:
                 raise HandlerError(f"collection {self.channel_id}/{ns}/{coll} could not be found")
             restricted = static.member_only_write if write else static.member_only_read
@@ -251,9 +253,26 @@ class PeerNode:
     chaincode_support: ChaincodeSupport
     transient_store: TransientStore
     channels: dict[str, PeerChannel] = field(default_factory=dict)
+    # installed chaincode packages; in memory only unless the engine gives the peer a folder
+    packages: PackageStore = field(default_factory=lambda: PackageStore(None))
 
     def __post_init__(self) -> None:
         self.endorser = Endorser(self)
+        self._local_msp: MSPManager | None = None
+
+    @property
+    def local_msp(self) -> MSPManager:
+        """The peer's own org MSP alone (what channelless proposals and org-admin ACLs are
+        checked against), as the channels the peer joined define it."""
+        if self._local_msp is None:
+            for ch in self.channels.values():
+                msp = ch.config.msp_manager.msps.get(self.msp_id)
+                if msp is not None:
+                    self._local_msp = MSPManager(msps={self.msp_id: msp})
+                    break
+            else:
+                raise RuntimeError(f"peer {self.name}: no channel defines its MSP {self.msp_id}")
+        return self._local_msp
 
     def join(self, ledger: PeerLedger, chaincodes: list[str]) -> PeerChannel:
         ch = PeerChannel(self, ledger, chaincodes)

@@ -77,6 +77,19 @@ def block_data_hash(data: common_pb2.BlockData) -> bytes:
     return hashlib.sha256(b"".join(data.data)).digest()
 
 
+def varint(n: int) -> bytes:
+    """Protobuf's base-128 varint (Fabric's protowire.AppendVarint)."""
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
 def compute_txid(nonce: bytes, creator: bytes) -> str:
     return hashlib.sha256(nonce + creator).hexdigest()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from fabric_protos.ledger.rwset import rwset_pb2
@@ -19,6 +19,10 @@ from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 from .statedb import StateDB, Version, VersionedValue, decode_metadata
 
 KV = rwset_pb2.TxReadWriteSet.KV
+
+# (simulation, namespace) -> the collection names the namespace may use; the ledger's check
+# reads the chaincode's definition through that simulation, as Fabric's collection validator.
+CollectionCheck = Callable[["TxSimulator", str], frozenset[str]]
 
 
 class RwsetError(ValueError):
@@ -48,7 +52,7 @@ class SimulationResults:
 
 @dataclass
 class _Collection:
-    hashed_reads: dict[bytes, Version | None] = field(default_factory=dict)
+    hashed_reads: dict[str, Version | None] = field(default_factory=dict)  # by plain key
     writes: dict[str, bytes | None] = field(default_factory=dict)
     purges: set[str] = field(default_factory=set)
     metadata_writes: dict[str, dict[str, bytes]] = field(default_factory=dict)
@@ -225,13 +229,20 @@ class RangeIterator:
             yield item
 
 
+_UNREAD = object()
+
+
 class TxSimulator:
     """Simulates one transaction on one peer against its committed state."""
 
-    def __init__(self, db: StateDB, txid: str) -> None:
+    def __init__(self, db: StateDB, txid: str, collections: CollectionCheck | None = None) -> None:
         self.db = db
         self.txid = txid
+        self._collections = collections
+        self._known_collections: dict[str, frozenset[str]] = {}  # per namespace, once
         self._nss: dict[str, _Namespace] = {}
+        self._values: dict[tuple[str, str], bytes | None] = {}  # public values read so far
+        self._hashes: dict[tuple[str, str, str], VersionedValue | None] = {}  # private hashes
         self._lock = threading.RLock()
         self._write_done = False
         self._paginated = False
@@ -242,6 +253,20 @@ class TxSimulator:
         if n is None:
             n = self._nss[ns] = _Namespace()
         return n
+
+    def _collection_used(self, ns: str, coll: str) -> None:
+        """Fabric's collection name check, made through this simulation as Fabric makes it:
+        the first use of a namespace's collections reads the chaincode's definition (so those
+        `_lifecycle` keys join the read set) and an undefined collection is refused."""
+        if self._collections is None:
+            return
+        known = self._known_collections.get(ns)
+        if known is None:
+            known = self._known_collections[ns] = self._collections(self, ns)
+        if coll not in known:
+            raise RwsetError(
+                f"collection [{coll}] not defined in the collection config for chaincode [{ns}]"
+            )
 
     def _check_open(self) -> None:
         if self._finished:
@@ -261,25 +286,31 @@ class TxSimulator:
     def get_state(self, ns: str, key: str) -> bytes | None:
         with self._lock:
             self._check_open()
+            # A key read again in the same simulation answers what it answered first: Fabric's
+            # simulation holds the state still while it runs; this read needs no query.
+            seen = self._values.get((ns, key), _UNREAD)
+            if seen is not _UNREAD:
+                return seen  # type: ignore[return-value]
             vv = self.db.get(ns, key)
             reads = self._ns(ns).reads
             if key not in reads:
                 reads[key] = vv.version if vv else None
-            return vv.value if vv else None
+            value = vv.value if vv else None
+            self._values[(ns, key)] = value
+            return value
 
     def get_states(self, ns: str, keys: list[str]) -> list[bytes | None]:
         """GET_STATE_MULTIPLE: committed values of many keys, read in one query, each recorded."""
         with self._lock:
             self._check_open()
-            found = self.db.get_many([(ns, key) for key in keys])
+            unread = [(ns, key) for key in keys if (ns, key) not in self._values]
+            found = self.db.get_many(unread) if unread else {}
             reads = self._ns(ns).reads
-            values: list[bytes | None] = []
-            for key in keys:
-                vv = found[(ns, key)]
+            for (_, key), vv in found.items():
                 if key not in reads:
                     reads[key] = vv.version if vv else None
-                values.append(vv.value if vv else None)
-            return values
+                self._values[(ns, key)] = vv.value if vv else None
+            return [self._values[(ns, key)] for key in keys]
 
     def get_state_metadata(self, ns: str, key: str) -> dict[str, bytes]:
         with self._lock:
@@ -293,7 +324,8 @@ class TxSimulator:
     def put_state(self, ns: str, key: str, value: bytes) -> None:
         with self._lock:
             self._before_write()
-            self._ns(ns).writes[key] = bytes(value)
+            # Fabric's rwset builder: an empty value is a delete (FAB-18386)
+            self._ns(ns).writes[key] = bytes(value) or None
 
     def del_state(self, ns: str, key: str) -> None:
         with self._lock:
@@ -330,28 +362,52 @@ class TxSimulator:
     def get_private_data(self, ns: str, coll: str, key: str) -> bytes | None:
         with self._lock:
             self._check_open()
-            kh = key_hash(key)
-            hv = self.db.get_hashed(ns, coll, kh)
-            reads = self._ns(ns).coll(coll).hashed_reads
-            if kh not in reads:
-                reads[kh] = hv.version if hv else None
+            self._collection_used(ns, coll)
+            hv = self.db.get_hashed(ns, coll, key_hash(key))
             pv = self.db.get_private(ns, coll, key)
+            hashed_version = hv.version if hv else None
+            private_version = pv.version if pv else None
+            if hashed_version != private_version:
+                # the peer holds the hash of a newer value than its private data (it missed it)
+                raise RwsetError(
+                    "private data matching public hash version is not available. Public hash "
+                    f"version = {_height(hashed_version)}, Private data version = "
+                    f"{_height(private_version)}"
+                )
+            reads = self._ns(ns).coll(coll).hashed_reads
+            if key not in reads:
+                reads[key] = private_version
             return pv.value if pv else None
+
+    def prefetch_private_data_hashes(self, ns: str, keys: list[tuple[str, str]]) -> None:
+        """Load the hashes of (collection, key)s in one query; nothing is recorded until a
+        key is read (`get_private_data_hash`)."""
+        with self._lock:
+            want = [(c, k) for c, k in keys if (ns, c, k) not in self._hashes]
+            found = self.db.get_hashed_many(ns, [(c, key_hash(k)) for c, k in want])
+            for c, k in want:
+                self._hashes[(ns, c, k)] = found[(c, key_hash(k))]
 
     def get_private_data_hash(self, ns: str, coll: str, key: str) -> bytes | None:
         with self._lock:
             self._check_open()
-            kh = key_hash(key)
-            hv = self.db.get_hashed(ns, coll, kh)
+            self._collection_used(ns, coll)
+            if (ns, coll, key) not in self._hashes:
+                self._hashes[(ns, coll, key)] = self.db.get_hashed(ns, coll, key_hash(key))
+            hv = self._hashes[(ns, coll, key)]
             reads = self._ns(ns).coll(coll).hashed_reads
-            if kh not in reads:
-                reads[kh] = hv.version if hv else None
+            if key not in reads:
+                reads[key] = hv.version if hv else None
             return hv.value if hv else None
 
     def get_private_data_metadata(self, ns: str, coll: str, key: str) -> dict[str, bytes]:
         with self._lock:
             self._check_open()
+            self._collection_used(ns, coll)
             hv = self.db.get_hashed(ns, coll, key_hash(key))
+            reads = self._ns(ns).coll(coll).hashed_reads
+            if key not in reads:
+                reads[key] = hv.version if hv else None
             return decode_metadata(hv.metadata) if hv else {}
 
     def get_private_data_range(
@@ -360,21 +416,25 @@ class TxSimulator:
         # Fabric records no range info for private data: no phantom protection there.
         with self._lock:
             self._check_open()
+            self._collection_used(ns, coll)
             return [(k, vv.value) for k, vv in self.db.private_range(ns, coll, start, end)]
 
     def put_private_data(self, ns: str, coll: str, key: str, value: bytes) -> None:
         with self._lock:
             self._before_write()
-            self._ns(ns).coll(coll).writes[key] = bytes(value)
+            self._collection_used(ns, coll)
+            self._ns(ns).coll(coll).writes[key] = bytes(value) or None
 
     def del_private_data(self, ns: str, coll: str, key: str) -> None:
         with self._lock:
             self._before_write()
+            self._collection_used(ns, coll)
             self._ns(ns).coll(coll).writes[key] = None
 
     def purge_private_data(self, ns: str, coll: str, key: str) -> None:
         with self._lock:
             self._before_write()
+            self._collection_used(ns, coll)
             c = self._ns(ns).coll(coll)
             c.writes[key] = None
             c.purges.add(key)
@@ -384,6 +444,7 @@ class TxSimulator:
     ) -> None:
         with self._lock:
             self._before_write()
+            self._collection_used(ns, coll)
             self._ns(ns).coll(coll).metadata_writes[key] = dict(metadata)
 
     # --- results --------------------------------------------------------------------------------
@@ -407,7 +468,7 @@ class TxSimulator:
                         kv_rwset_pb2.KVRead(key=k, version=_version(ns.reads[k]))
                         for k in sorted(ns.reads)
                     ],
-                    range_queries_info=[r.info() for r in ns.ranges],
+                    range_queries_info=_unique_ranges(ns.ranges),
                     writes=[_kv_write(k, ns.writes[k]) for k in sorted(ns.writes)],
                     metadata_writes=[
                         _md_write(k, ns.metadata_writes[k]) for k in sorted(ns.metadata_writes)
@@ -426,6 +487,23 @@ class TxSimulator:
             return SimulationResults(pub, pvt if pvt.ns_pvt_rwset else None)
 
 
+def _unique_ranges(ranges: list[RangeIterator]) -> list[kv_rwset_pb2.RangeQueryInfo]:
+    """Fabric keeps one RangeQueryInfo per (start, end, exhausted), the first recorded."""
+    seen: set[tuple[str, str, bool]] = set()
+    out = []
+    for r in ranges:
+        info = r.info()
+        key = (info.start_key, info.end_key, info.itr_exhausted)
+        if key not in seen:
+            seen.add(key)
+            out.append(info)
+    return out
+
+
+def _height(v: Version | None) -> str:
+    return "<nil>" if v is None else f"{{BlockNum: {v[0]}, TxNum: {v[1]}}}"
+
+
 def _kv_write(key: str, value: bytes | None) -> kv_rwset_pb2.KVWrite:
     if value is None:
         return kv_rwset_pb2.KVWrite(key=key, is_delete=True)
@@ -442,14 +520,15 @@ def _md_write(key: str, entries: dict[str, bytes]) -> kv_rwset_pb2.KVMetadataWri
 def _collection_sets(
     name: str, c: _Collection
 ) -> tuple[rwset_pb2.CollectionHashedReadWriteSet, rwset_pb2.CollectionPvtReadWriteSet | None]:
+    # Fabric's collection builders sort by the plain key, not by its hash.
     hashed = kv_rwset_pb2.HashedRWSet(
         hashed_reads=[
-            kv_rwset_pb2.KVReadHash(key_hash=kh, version=_version(c.hashed_reads[kh]))
-            for kh in sorted(c.hashed_reads)
+            kv_rwset_pb2.KVReadHash(key_hash=key_hash(k), version=_version(c.hashed_reads[k]))
+            for k in sorted(c.hashed_reads)
         ]
     )
     writes = sorted(c.writes)
-    for k in sorted(writes, key=key_hash):
+    for k in writes:
         v = c.writes[k]
         hashed.hashed_writes.append(
             kv_rwset_pb2.KVWriteHash(
@@ -459,7 +538,7 @@ def _collection_sets(
                 is_purge=k in c.purges,
             )
         )
-    for k in sorted(c.metadata_writes, key=key_hash):
+    for k in sorted(c.metadata_writes):
         hashed.metadata_writes.append(
             kv_rwset_pb2.KVMetadataWriteHash(
                 key_hash=key_hash(k),
@@ -474,9 +553,12 @@ def _collection_sets(
         collection_name=name, hashed_rwset=hashed.SerializeToString()
     )
     if writes or c.metadata_writes:
+        # the private side names the keys whose metadata changed, without the entries
         kv = kv_rwset_pb2.KVRWSet(
             writes=[_kv_write(k, c.writes[k]) for k in writes],
-            metadata_writes=[_md_write(k, c.metadata_writes[k]) for k in sorted(c.metadata_writes)],
+            metadata_writes=[
+                kv_rwset_pb2.KVMetadataWrite(key=k) for k in sorted(c.metadata_writes)
+            ],
         )
         raw = kv.SerializeToString()
         pvt = rwset_pb2.CollectionPvtReadWriteSet(collection_name=name, rwset=raw)

@@ -2,8 +2,9 @@
 
 Each peer gets its own grpc.aio server (its own TLS port and certificate) serving
 gateway.Gateway, protos.Deliver and protos.Endorser; the orderer serves AtomicBroadcast on its
-port. At start the engine records the topology's chaincode definitions on each channel (a
-`_lifecycle` transaction, see lifecycle.py) when the ledger lacks them, then prints READY.
+port. At start the engine installs the topology's chaincode packages on its peers and approves
+and commits their definitions through `_lifecycle` when the ledgers lack them (deploy.py), then
+prints READY.
 """
 
 from __future__ import annotations
@@ -24,20 +25,21 @@ from fabric_protos.peer import (
     peer_pb2_grpc,
     proposal_pb2,
     proposal_response_pb2,
-    transaction_pb2,
 )
 
-from . import lifecycle
+from network.ccaas import topology_package
+
+from . import deploy
 from .chaincode_support import ChaincodeSupport
 from .deliver import DeliverService
 from .endorser import TransientStore
 from .gateway_service import GatewayService
 from .ledger import PeerLedger
+from .lifecycle import PackageStore
 from .limits import ConcurrencyLimiter
-from .msp import SigningIdentity, load_signing_identity
+from .msp import load_signing_identity
 from .node import PeerNode
 from .orderer_service import AtomicBroadcastService, ChannelChain, Orderer
-from .protoutil import create_proposal, create_signed_tx
 from .tls import GRPC_OPTIONS, ChaincodeConnection, ServerTLS
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ class Engine:
     peers: list[PeerNode]
     orderer: Orderer
     servers: list[grpc.aio.Server] = field(default_factory=list)
+    package_ids: dict[str, str] = field(default_factory=dict)  # chaincode -> package id
 
     async def stop(self) -> None:
         await asyncio.gather(*(s.stop(grace=1.0) for s in self.servers))
@@ -90,6 +93,12 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
         for cc in topo.chaincodes  # type: ignore[attr-defined]
         if paths.connection_json(cc).exists()
     }
+    # the package each chaincode is installed as: the same bytes, so the same package id, as
+    # the fabric engine installs
+    packages = {
+        cc: topology_package(topo, cc, paths.connection_json(cc))  # type: ignore[arg-type]
+        for cc in conns
+    }
     channel_peers: dict[str, int] = {}
     for p in topo.peers:  # type: ignore[attr-defined]
         for ch in topo.peer_channels(p):  # type: ignore[attr-defined]
@@ -113,7 +122,11 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
             tls=ServerTLS.from_dir(node_dir / "tls"),
             chaincode_support=ChaincodeSupport(p.host, conns, ledger_for=ledger_for),
             transient_store=transient,
+            packages=PackageStore(paths.ledger / p.host / "chaincodes"),
         )
+        wanted = {cc for ch in topo.peer_channels(p) for cc in topo.channel(ch).chaincodes}  # type: ignore[attr-defined]
+        for cc in sorted(wanted & set(packages)):
+            node.packages.ensure(packages[cc][1], packages[cc][0])
         peer_ref.append(node)
         for ch in topo.peer_channels(p):  # type: ignore[attr-defined]
             ledger = PeerLedger.open(paths.ledger / p.host / ch, ch, genesis[ch], msp_id=p.msp_id)
@@ -131,7 +144,7 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
         chain.catch_up()
         chains[ch] = chain
     orderer = Orderer(o.host, o.address, chains, ServerTLS.from_dir(o_dir / "tls"))
-    return Engine(peers, orderer)
+    return Engine(peers, orderer, package_ids={cc: pkg[0] for cc, pkg in packages.items()})
 
 
 async def listen(engine: Engine) -> None:
@@ -155,79 +168,6 @@ async def listen(engine: Engine) -> None:
     engine.servers.append(server)
 
 
-async def deploy_definitions(engine: Engine, topology: object, admin: SigningIdentity) -> None:
-    """Record each channel's chaincode definitions when the ledgers lack them (see lifecycle.py)."""
-    topo = topology
-    waits = []
-    for ch_name, ch in topo.channels.items():  # type: ignore[attr-defined]
-        channel_peers = [p for p in engine.peers if ch_name in p.channels]
-        if not channel_peers:
-            continue
-        for cc_name in ch.chaincodes:
-            cc = topo.chaincodes[cc_name]  # type: ignore[attr-defined]
-            want = lifecycle.definition_for(
-                cc_name, cc.version, cc.sequence, cc.endorsement, list(cc.collections)
-            )
-            have = channel_peers[0].channels[ch_name].definition(cc_name)
-            if have is not None and have.sequence >= want.sequence:
-                continue
-            txid = await _commit_definition(engine, ch_name, channel_peers, want, admin)
-            waits.append((ch_name, cc_name, txid, channel_peers))
-    for ch_name in {w[0] for w in waits}:
-        await engine.orderer.chains[ch_name].flush()  # no BatchTimeout wait at start-up
-    deadline = time.monotonic() + 30
-    for ch_name, cc_name, txid, channel_peers in waits:
-        for p in channel_peers:
-            pch = p.channels[ch_name]
-            while True:
-                height = pch.height  # read before the lookup, so no commit slips between
-                if (found := pch.ledger.get_tx_by_id(txid)) is not None:
-                    break
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"definition of {cc_name} on {ch_name} was not committed")
-                await pch.watcher.wait_above(height, timeout=1.0)
-            if found[1] != transaction_pb2.VALID:
-                code = transaction_pb2.TxValidationCode.Name(found[1])
-                raise RuntimeError(
-                    f"definition of chaincode {cc_name} on channel {ch_name} was refused by "
-                    f"{p.name}: {code}"
-                )
-        log.info("chaincode %s defined on channel %s", cc_name, ch_name)
-
-
-async def _commit_definition(
-    engine: Engine, channel: str, peers: list[PeerNode], d: object, admin: SigningIdentity
-) -> str:
-    args = [b"CommitChaincodeDefinition", lifecycle.commit_args(d).SerializeToString()]  # type: ignore[arg-type]
-    prop, txid = create_proposal(admin.serialize(), channel, lifecycle.NAMESPACE, args)
-    sim = peers[0].channels[channel].ledger.new_tx_simulator(txid)
-    for key, value in lifecycle.definition_writes(d).items():  # type: ignore[arg-type]
-        sim.put_state(lifecycle.NAMESPACE, key, value)
-    results = sim.results().public_bytes()
-    sim.done()
-    from fabric_protos.peer import chaincode_pb2
-
-    from .protoutil import proposal_hash
-
-    hdr = common_pb2.Header.FromString(prop.header)
-    cpp = proposal_pb2.ChaincodeProposalPayload.FromString(prop.payload)
-    response = proposal_response_pb2.Response(status=200)
-    action = proposal_pb2.ChaincodeAction(
-        results=results,
-        response=response,
-        chaincode_id=chaincode_pb2.ChaincodeID(name=lifecycle.NAMESPACE, version="syscc"),
-    )
-    prp = proposal_response_pb2.ProposalResponsePayload(
-        proposal_hash=proposal_hash(hdr, cpp), extension=action.SerializeToString()
-    ).SerializeToString()
-    responses = [p.endorser.endorse(prp, response) for p in peers]
-    env = create_signed_tx(prop, responses, admin.sign)
-    status, info = await engine.orderer.broadcast(env.SerializeToString())
-    if status != common_pb2.SUCCESS:
-        raise RuntimeError(f"definition transaction for {channel} refused by the orderer: {info}")
-    return txid
-
-
 async def serve(
     home: Path, topology: object, *, one_tx_per_block: bool = False, stop: asyncio.Event
 ) -> None:
@@ -238,10 +178,13 @@ async def serve(
     engine = build(home, topology, one_tx_per_block=one_tx_per_block)
     try:
         await listen(engine)
-        bna = topology.bna  # type: ignore[attr-defined]
         crypto = CryptoLayout(topology, sandbox_paths(home).crypto)  # type: ignore[arg-type]
-        admin = load_signing_identity(bna.msp_id, crypto.user_dir(bna.key, "Admin") / "msp")
-        await deploy_definitions(engine, topology, admin)
+        admins = {
+            org.msp_id: load_signing_identity(org.msp_id, crypto.user_dir(key, "Admin") / "msp")
+            for key, org in topology.orgs.items()  # type: ignore[attr-defined]
+            if any(p.org == key for p in engine.peers)
+        }
+        await deploy.deploy(engine.peers, engine.orderer, topology, admins, engine.package_ids)
         log.info(
             "engine ready in %.2f s (event loop: %s)",
             time.monotonic() - started,

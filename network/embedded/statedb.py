@@ -20,6 +20,8 @@ from pathlib import Path
 
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 
+from .protoutil import varint
+
 Version = tuple[int, int]
 
 KEEP = object()  # a value write that leaves the key's metadata as it is
@@ -128,25 +130,64 @@ class UpdateBatch:
     ) -> None:
         self.private[(ns, coll, key)] = KeyUpdate(value, version)
 
-    def digest_bytes(self) -> bytes:
-        """A deterministic encoding of the public and hashed updates (for the commit hash)."""
-        parts: list[bytes] = []
+    def put_with_metadata(
+        self, ns: str, key: str, value: bytes, metadata: bytes | None, version: Version
+    ) -> None:
+        """A metadata write resolved against the key's latest value (Fabric's txops)."""
+        self.public[(ns, key)] = KeyUpdate(value, version, metadata)
 
-        def field(b: bytes) -> None:
-            parts.append(len(b).to_bytes(4, "big"))
-            parts.append(b)
+    def put_hashed_with_metadata(
+        self,
+        ns: str,
+        coll: str,
+        key_hash: bytes,
+        value_hash: bytes,
+        metadata: bytes | None,
+        version: Version,
+    ) -> None:
+        self.hashed[(ns, coll, key_hash)] = KeyUpdate(value_hash, version, metadata)
 
-        for (ns, key), u in sorted(self.public.items()):
-            field(ns.encode())
-            field(key.encode())
-            field(b"D" if u.value is None else b"P" + u.value)
-            field(u.metadata if isinstance(u.metadata, bytes) else b"")
-        for (ns, coll, kh), u in sorted(self.hashed.items()):
-            field(ns.encode())
-            field(coll.encode())
-            field(kh)
-            field(b"D" if u.value is None else b"P" + u.value)
-        return b"".join(parts)
+    def fabric_update_bytes(self) -> bytes:
+        """The public and hashed updates as Fabric's kvledger encodes them for the block's
+        commit hash (`deterministicBytesForPubAndHashUpdates`): a txmgr `Updates` message of
+        KVWrites, namespaces sorted (the channel config's "" left out), public keys before
+        collections, collections and keys sorted, each namespace and collection named once."""
+        public: dict[str, dict[bytes, KeyUpdate]] = {}
+        hashed: dict[str, dict[str, dict[bytes, KeyUpdate]]] = {}
+        for (ns, key), u in self.public.items():
+            if u.value_written:
+                public.setdefault(ns, {})[key.encode()] = u
+        for (ns, coll, kh), u in self.hashed.items():
+            if u.value_written:
+                hashed.setdefault(ns, {}).setdefault(coll, {})[kh] = u
+        out = bytearray()
+        for ns in sorted(set(public) | set(hashed)):
+            if ns == "":
+                continue
+            writes: list[tuple[str, str, bytes, KeyUpdate]] = []
+            for raw_key in sorted(public.get(ns, {})):
+                writes.append(("", "", raw_key, public[ns][raw_key]))
+            for coll in sorted(hashed.get(ns, {})):
+                rows = hashed[ns][coll]
+                for i, kh in enumerate(sorted(rows)):
+                    writes.append(("", coll if i == 0 else "", kh, rows[kh]))
+            first = writes[0]
+            writes[0] = (ns, first[1], first[2], first[3])
+            for wns, wcoll, wkey, u in writes:
+                msg = bytearray()
+                if wns:
+                    msg += _pb_bytes(1, wns.encode())
+                if wcoll:
+                    msg += _pb_bytes(2, wcoll.encode())
+                if wkey:
+                    msg += _pb_bytes(3, wkey)
+                if u.value is None:
+                    msg += b"\x20\x01"  # isDelete = true
+                else:
+                    msg += _pb_bytes(5, u.value)
+                msg += _pb_bytes(6, version_bytes(u.version))
+                out += _pb_bytes(1, bytes(msg))
+        return bytes(out)
 
     def touches_range(self, ns: str, start: str, end: str, inclusive_end: bool = False) -> bool:
         for uns, ukey in self.public:
@@ -155,6 +196,20 @@ class UpdateBatch:
             if end == "" or ukey < end or (inclusive_end and ukey == end):
                 return True
         return False
+
+
+def _pb_bytes(field_number: int, data: bytes) -> bytes:
+    return varint(field_number << 3 | 2) + varint(len(data)) + data
+
+
+def _order_preserving(n: int) -> bytes:
+    raw = n.to_bytes(8, "big").lstrip(b"\x00")
+    return bytes([len(raw)]) + raw
+
+
+def version_bytes(version: Version) -> bytes:
+    """Fabric's version.Height.ToBytes: two order-preserving varints, block then tx."""
+    return _order_preserving(version[0]) + _order_preserving(version[1])
 
 
 class StateDB:
@@ -298,6 +353,23 @@ class StateDB:
             (ns, coll, key_hash),
         ).fetchone()
         return VersionedValue(row[0], (row[1], row[2]), row[3]) if row else None
+
+    def get_hashed_many(
+        self, ns: str, items: list[tuple[str, bytes]]
+    ) -> dict[tuple[str, bytes], VersionedValue | None]:
+        """Private data hashes of many (collection, key hash) of one namespace in one query."""
+        out: dict[tuple[str, bytes], VersionedValue | None] = dict.fromkeys(items)
+        if not items:
+            return out
+        marks = ",".join("?" * len(items))
+        for coll, kh, vh, b, t, m in self.reader.execute(
+            "SELECT coll, key_hash, value_hash, block, tx, metadata FROM hashed_state"
+            f" WHERE ns = ? AND key_hash IN ({marks})",
+            (ns, *(kh for _, kh in items)),
+        ):
+            if (coll, kh) in out:
+                out[(coll, kh)] = VersionedValue(vh, (b, t), m)
+        return out
 
     def get_private(self, ns: str, coll: str, key: str) -> VersionedValue | None:
         row = self.reader.execute(

@@ -24,10 +24,19 @@ from types import SimpleNamespace
 from fabric_protos.common import common_pb2, configtx_pb2, policies_pb2
 from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
-from fabric_protos.peer import collection_pb2, policy_pb2, proposal_pb2, transaction_pb2
-from fabric_protos.peer.lifecycle import lifecycle_pb2
+from fabric_protos.peer import collection_pb2, proposal_pb2, transaction_pb2
 
 from .channelconfig import ChannelConfig
+from .lifecycle.definition import (
+    DEFAULT_ENDORSEMENT_REF,
+    LIFECYCLE_ENDORSEMENT_REF,
+    ChaincodeDefinition,
+    implicit_collection_config,
+    implicit_msp,
+)
+from .lifecycle.definition import (
+    NAMESPACE as LIFECYCLE_NS,
+)
 from .msp import MSPError
 from .mvcc import StateView, check_mvcc
 from .policies import (
@@ -46,9 +55,11 @@ from .protoutil import (
 from .rwset import TxRWSet, parse_tx_rwset
 from .singleflight import SingleFlight
 from .statedb import (
+    KeyUpdate,
     StateDB,
     UpdateBatch,
     Version,
+    VersionedValue,
     decode_metadata,
     encode_metadata,
 )
@@ -58,98 +69,13 @@ log = logging.getLogger(__name__)
 # Plain ints: attribute lookups on the protobuf enum wrapper are slow in the per-tx loop.
 Code = SimpleNamespace(**dict(transaction_pb2.TxValidationCode.items()))
 VALIDATION_PARAMETER = "VALIDATION_PARAMETER"
-LIFECYCLE_NS = "_lifecycle"
-SYSTEM_NAMESPACES = frozenset({"lscc", "qscc", "cscc", "escc", "vscc"})
-DEFAULT_ENDORSEMENT_REF = "/Channel/Application/Endorsement"
-LIFECYCLE_ENDORSEMENT_REF = "/Channel/Application/LifecycleEndorsement"
-
-
-@dataclass(frozen=True)
-class ChaincodeDefinition:
-    """A committed chaincode definition, as `_lifecycle` records it."""
-
-    name: str
-    version: str
-    sequence: int
-    endorsement_policy: policies_pb2.SignaturePolicyEnvelope | None
-    collections: collection_pb2.CollectionConfigPackage | None = None
-    policy_ref: str = ""  # channel policy path, used when endorsement_policy is None
-    init_required: bool = False
-
-    def collection(self, name: str) -> collection_pb2.StaticCollectionConfig | None:
-        if self.collections is None:
-            return None
-        for c in self.collections.config:
-            if c.static_collection_config.name == name:
-                return c.static_collection_config
-        return None
-
-    def to_proto(self) -> lifecycle_pb2.QueryChaincodeDefinitionResult:
-        if self.endorsement_policy is not None:
-            app = policy_pb2.ApplicationPolicy(signature_policy=self.endorsement_policy)
-        else:
-            app = policy_pb2.ApplicationPolicy(
-                channel_config_policy_reference=self.policy_ref or DEFAULT_ENDORSEMENT_REF
-            )
-        return lifecycle_pb2.QueryChaincodeDefinitionResult(
-            sequence=self.sequence,
-            version=self.version,
-            endorsement_plugin="escc",
-            validation_plugin="vscc",
-            validation_parameter=app.SerializeToString(),
-            collections=self.collections or collection_pb2.CollectionConfigPackage(),
-            init_required=self.init_required,
-        )
-
-    @classmethod
-    def from_proto(
-        cls, name: str, msg: lifecycle_pb2.QueryChaincodeDefinitionResult
-    ) -> ChaincodeDefinition:
-        app = policy_pb2.ApplicationPolicy.FromString(msg.validation_parameter)
-        kind = app.WhichOneof("Type")
-        return cls(
-            name=name,
-            version=msg.version,
-            sequence=msg.sequence,
-            endorsement_policy=app.signature_policy if kind == "signature_policy" else None,
-            collections=msg.collections if msg.collections.config else None,
-            policy_ref=app.channel_config_policy_reference if kind != "signature_policy" else "",
-            init_required=msg.init_required,
-        )
-
-
-def definition_key(name: str) -> str:
-    """Where the `_lifecycle` namespace holds a chaincode's definition (QueryChaincodeDefinitionResult)."""
-    return f"namespaces/fields/{name}/Definition"
-
-
-def definitions_from_state(db: StateDB) -> Callable[[str], ChaincodeDefinition | None]:
-    # Endorsement and validation look definitions up several times per transaction; the answer
-    # can change only when the state commits, so it is kept per state generation, and parsed
-    # again only when the record's version moved.
-    parsed: dict[str, tuple[tuple[int, int], ChaincodeDefinition]] = {}
-    answers: dict[str, tuple[int, ChaincodeDefinition | None]] = {}
-
-    def lookup(name: str) -> ChaincodeDefinition | None:
-        generation = db.generation  # read first: a commit after this makes the answer stale
-        hit = answers.get(name)
-        if hit is not None and hit[0] == generation:
-            return hit[1]
-        vv = db.get(LIFECYCLE_NS, definition_key(name))
-        d: ChaincodeDefinition | None = None
-        if vv is not None:
-            known = parsed.get(name)
-            if known is not None and known[0] == vv.version:
-                d = known[1]
-            else:
-                d = ChaincodeDefinition.from_proto(
-                    name, lifecycle_pb2.QueryChaincodeDefinitionResult.FromString(vv.value)
-                )
-                parsed[name] = (vv.version, d)
-        answers[name] = (generation, d)
-        return d
-
-    return lookup
+# Where a peer keeps the channel config in its world state (core/peer/configtx_processor.go).
+CONFIG_NAMESPACE, CONFIG_KEY = "", "CHANNEL_CONFIG_ENV_BYTES"
+# `_lifecycle` validated as a chaincode: its writes answer to LifecycleEndorsement, writes to an
+# org's implicit collection to that org's Endorsement policy (lifecycle.ValidatorCommitter).
+LIFECYCLE_DEFINITION = ChaincodeDefinition(
+    LIFECYCLE_NS, "syscc", 1, None, policy_ref=LIFECYCLE_ENDORSEMENT_REF
+)
 
 
 def collection_members(coll: collection_pb2.StaticCollectionConfig) -> set[str]:
@@ -251,6 +177,8 @@ class Validator:
                         result.new_config = env.config
                     except Exception:  # noqa: BLE001 - any decode failure is the same code
                         code = Code.INVALID_OTHER_REASON
+                    else:
+                        _keep_config(result, parsed, (block_num, i))
                 elif i in bad_rwset:
                     code = Code.BAD_RWSET
                 else:
@@ -269,7 +197,7 @@ class Validator:
                 code = check_mvcc(rw, view, result.batch)
             result.codes[i] = code
             if code == Code.VALID and rw is not None and parsed is not None:
-                self._apply(i, block_num, parsed, rw, result, private_data, definition)
+                self._apply(i, block_num, parsed, rw, result, view)
             elif code != Code.VALID:
                 log.debug(
                     "block %d tx %d invalid: %s",
@@ -277,10 +205,46 @@ class Validator:
                     i,
                     transaction_pb2.TxValidationCode.Name(code),
                 )
-        return result
+        return self.with_private(result, block_num, private_data) if private_data else result
+
+    def with_private(
+        self,
+        validation: BlockValidation,
+        block_num: int,
+        private_data: dict[str, rwset_pb2.TxPvtReadWriteSet],
+    ) -> BlockValidation:
+        """A block's (shared) validation plus the private writes this peer keeps: those of
+        valid transactions, in collections its org belongs to, matching the block's hashes."""
+        batch = UpdateBatch(public=validation.batch.public, hashed=validation.batch.hashed)
+        out = BlockValidation(
+            codes=validation.codes,
+            txs=validation.txs,
+            batch=batch,
+            history=validation.history,
+            new_config=validation.new_config,
+        )
+        for i, parsed in enumerate(validation.txs):
+            if (
+                validation.codes[i] != Code.VALID
+                or parsed is None
+                or parsed.action is None
+                or parsed.txid not in private_data
+            ):
+                continue
+            rw = parse_tx_rwset(parsed.action.results)
+            kept = self._keep_private(
+                private_data[parsed.txid], rw, batch, (block_num, i), self.chaincode_definitions
+            )
+            if kept is not None:
+                out.private_kept[i] = kept.SerializeToString()
+        return out
 
     def replay_block(
-        self, block: common_pb2.Block, codes: list[int], private: dict[int, bytes]
+        self,
+        block: common_pb2.Block,
+        codes: list[int],
+        private: dict[int, bytes],
+        db: StateDB,
     ) -> BlockValidation:
         """Rebuild a committed block's updates from its recorded codes (crash recovery)."""
         n = len(block.data.data)
@@ -297,13 +261,12 @@ class Validator:
                 result.new_config = configtx_pb2.ConfigEnvelope.FromString(
                     parsed.payload.data
                 ).config
+                _keep_config(result, parsed, (block.header.number, i))
                 continue
             if parsed.action is None:
                 continue
             rw = parse_tx_rwset(parsed.action.results)
-            self._apply(
-                i, block.header.number, parsed, rw, result, None, self.chaincode_definitions
-            )
+            self._apply(i, block.header.number, parsed, rw, result, db)
             if i in private:
                 pvt = rwset_pb2.TxPvtReadWriteSet.FromString(private[i])
                 version: Version = (block.header.number, i)
@@ -315,7 +278,7 @@ class Validator:
                                 nspvt.namespace,
                                 cpvt.collection_name,
                                 w.key,
-                                None if w.is_delete else w.value,
+                                None if w.is_delete or not w.value else w.value,
                                 version,
                             )
                 result.private_kept[i] = private[i]
@@ -446,22 +409,12 @@ class Validator:
         if cc_id not in {name for name, _, _ in written}:
             written.insert(0, (cc_id, kv_rwset_pb2.KVRWSet(), []))
         for name, kv, colls in written:
-            if name in SYSTEM_NAMESPACES:
-                if kv.writes or kv.metadata_writes or colls:
-                    return Code.ILLEGAL_WRITESET, rw
-                # A submitted system chaincode query: any channel member's endorsement will do.
-                if not any(e.msp_id in self.channel_config.orgs for e in endorsers):
-                    return Code.ENDORSEMENT_POLICY_FAILURE, rw
-                continue
-            if name == LIFECYCLE_NS:
-                ok = self._channel_policy_ok(LIFECYCLE_ENDORSEMENT_REF, endorsers)
-                if not ok:
-                    return Code.ENDORSEMENT_POLICY_FAILURE, rw
-                continue
-            cc = definition(name)
+            # `_lifecycle` is defined on every channel; any other namespace needs a committed
+            # definition: a system chaincode (qscc, cscc, lscc) has none, as on Fabric v3.
+            cc = LIFECYCLE_DEFINITION if name == LIFECYCLE_NS else definition(name)
             if cc is None:
                 log.info(
-                    "tx %s writes namespace %s, which has no chaincode definition",
+                    "tx %s invokes or writes namespace %s, which has no chaincode definition",
                     parsed.txid,
                     name,
                 )
@@ -472,6 +425,28 @@ class Validator:
             if code != Code.VALID:
                 return code, rw
         return Code.VALID, rw
+
+    def collection_config(
+        self, cc: ChaincodeDefinition, coll: str
+    ) -> collection_pb2.StaticCollectionConfig | None:
+        """A collection of chaincode `cc` as validation sees it: one of its own, or the implicit
+        collection of an org of the channel, whose writes need that org's Endorsement policy."""
+        if cc.name != LIFECYCLE_NS:
+            own = cc.collection(coll)
+            if own is not None:
+                return own
+        msp_id = implicit_msp(coll)
+        if msp_id is None or msp_id not in self.channel_config.orgs:
+            return None
+        conf = implicit_collection_config(msp_id)
+        ref = f"/Channel/Application/{self.channel_config.org_names[msp_id]}/Endorsement"
+        if self.channel_config.policy_manager.get_policy(ref) is not None:
+            conf.endorsement_policy.channel_config_policy_reference = ref
+        else:  # a channel without org Endorsement policies: any member of the org
+            conf.endorsement_policy.signature_policy.CopyFrom(
+                conf.member_orgs_policy.signature_policy
+            )
+        return conf
 
     def _namespace_policies(
         self,
@@ -535,7 +510,7 @@ class Validator:
             ]
             if not hkeys:
                 continue
-            conf = cc.collection(coll)
+            conf = self.collection_config(cc, coll)
             if conf is None:
                 log.info("namespace %s writes collection %s, which it does not define", ns, coll)
                 return Code.ENDORSEMENT_POLICY_FAILURE
@@ -566,42 +541,57 @@ class Validator:
         parsed: ParsedTx,
         rw: TxRWSet,
         result: BlockValidation,
-        private_data: dict[str, rwset_pb2.TxPvtReadWriteSet] | None,
-        definition: Callable[[str], ChaincodeDefinition | None],
+        db: StateDB | StateView,
     ) -> None:
+        """Fold a valid transaction's writes into the block's batch as Fabric's txops do: an
+        empty value is a delete, a delete drops metadata, a value write keeps the key's
+        metadata, and a metadata write alone re-writes the key's latest value with the new
+        metadata at this version (and is dropped for a key that does not exist)."""
         version: Version = (block_num, tx_num)
         batch = result.batch
         ts = parsed.channel_header.timestamp
         for ns, kv, colls in rw.ns:
-            for w in kv.writes:
-                value = None if w.is_delete else w.value
-                batch.put(ns, w.key, value, version)
+            values = {w.key: (None if w.is_delete or not w.value else w.value) for w in kv.writes}
+            metadata = {
+                m.key: encode_metadata({e.name: e.value for e in m.entries})
+                for m in kv.metadata_writes
+            }
+            for key, value in values.items():
+                if value is not None and key in metadata:
+                    batch.put_with_metadata(ns, key, value, metadata[key], version)
+                else:
+                    batch.put(ns, key, value, version)
                 result.history.append(
                     HistoryWrite(
-                        ns, w.key, block_num, tx_num, parsed.txid, value, (ts.seconds, ts.nanos)
+                        ns, key, block_num, tx_num, parsed.txid, value, (ts.seconds, ts.nanos)
                     )
                 )
-            for m in kv.metadata_writes:
-                batch.put_metadata(
-                    ns, m.key, encode_metadata({e.name: e.value for e in m.entries}), version
-                )
+            for key, md in metadata.items():
+                if key not in values:
+                    latest = _latest(batch.public.get((ns, key)), db.get(ns, key))
+                    if latest is not None:
+                        batch.put_with_metadata(ns, key, latest, md, version)
             for coll, hashed, _ in colls:
-                for hw in hashed.hashed_writes:
-                    batch.put_hashed(
-                        ns, coll, hw.key_hash, None if hw.is_delete else hw.value_hash, version
-                    )
-                for hm in hashed.metadata_writes:
-                    batch.put_hashed_metadata(
-                        ns,
-                        coll,
-                        hm.key_hash,
-                        encode_metadata({e.name: e.value for e in hm.entries}),
-                        version,
-                    )
-        if private_data and parsed.txid in private_data:
-            kept = self._keep_private(private_data[parsed.txid], rw, batch, version, definition)
-            if kept is not None:
-                result.private_kept[tx_num] = kept.SerializeToString()
+                hvalues = {
+                    hw.key_hash: (None if _hash_is_delete(hw) else hw.value_hash)
+                    for hw in hashed.hashed_writes
+                }
+                hmetadata = {
+                    hm.key_hash: encode_metadata({e.name: e.value for e in hm.entries})
+                    for hm in hashed.metadata_writes
+                }
+                for kh, vh in hvalues.items():
+                    if vh is not None and kh in hmetadata:
+                        batch.put_hashed_with_metadata(ns, coll, kh, vh, hmetadata[kh], version)
+                    else:
+                        batch.put_hashed(ns, coll, kh, vh, version)
+                for kh, md in hmetadata.items():
+                    if kh not in hvalues:
+                        latest = _latest(
+                            batch.hashed.get((ns, coll, kh)), db.get_hashed(ns, coll, kh)
+                        )
+                        if latest is not None:
+                            batch.put_hashed_with_metadata(ns, coll, kh, latest, md, version)
 
     def _keep_private(
         self,
@@ -615,7 +605,8 @@ class Validator:
         expected = {(ns, coll): h for ns, _, colls in rw.ns for coll, _, h in colls}
         kept = rwset_pb2.TxPvtReadWriteSet(data_model=pvt.data_model)
         for nspvt in pvt.ns_pvt_rwset:
-            cc = definition(nspvt.namespace)
+            ns = nspvt.namespace
+            cc = LIFECYCLE_DEFINITION if ns == LIFECYCLE_NS else definition(ns)
             keep_ns = rwset_pb2.NsPvtReadWriteSet(namespace=nspvt.namespace)
             for cpvt in nspvt.collection_pvt_rwset:
                 want = expected.get((nspvt.namespace, cpvt.collection_name))
@@ -627,7 +618,7 @@ class Validator:
                     )
                     continue
                 if self.msp_id is not None:
-                    conf = cc.collection(cpvt.collection_name) if cc else None
+                    conf = self.collection_config(cc, cpvt.collection_name) if cc else None
                     if conf is None or self.msp_id not in collection_members(conf):
                         continue
                 kv = kv_rwset_pb2.KVRWSet.FromString(cpvt.rwset)
@@ -636,7 +627,7 @@ class Validator:
                         nspvt.namespace,
                         cpvt.collection_name,
                         w.key,
-                        None if w.is_delete else w.value,
+                        None if w.is_delete or not w.value else w.value,
                         version,
                     )
                 keep_ns.collection_pvt_rwset.append(cpvt)
@@ -663,6 +654,27 @@ def _header_code(exc: ProtoError) -> int:
 
 
 _HEADER_TYPES = (common_pb2.ENDORSER_TRANSACTION, common_pb2.CONFIG, common_pb2.CONFIG_UPDATE)
+
+
+def _keep_config(result: BlockValidation, parsed: ParsedTx, version: Version) -> None:
+    """A peer keeps the latest channel config in its world state, as Fabric's config
+    transaction processor writes it (namespace "", left out of the commit hash)."""
+    result.batch.put(CONFIG_NAMESPACE, CONFIG_KEY, bytes(parsed.payload.data), version)
+
+
+def _latest(pending: KeyUpdate | None, committed: VersionedValue | None) -> bytes | None:
+    """A key's value as of the previous transactions of the block (None: it does not exist)."""
+    if pending is not None:
+        return pending.value if pending.value_written else None
+    return committed.value if committed is not None else None
+
+
+_EMPTY_HASH = hashlib.sha256(b"").digest()
+
+
+def _hash_is_delete(hw: kv_rwset_pb2.KVWriteHash) -> bool:
+    """Fabric's IsKVWriteHashDelete (FAB-18386)."""
+    return bool(hw.is_delete or not hw.value_hash or hw.value_hash == _EMPTY_HASH)
 
 
 def _safe_eval(env: policies_pb2.SignaturePolicyEnvelope, endorsers: list) -> bool:

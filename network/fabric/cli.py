@@ -109,7 +109,10 @@ class PeerCLI:
         node: FabricNode,
         orderer: FabricNode,
         on_wait: Callable[[str], None] | None = None,
+        config_dir: Path | None = None,
     ) -> None:
+        """`config_dir`: where the CLI reads core.yaml, by default the node's own (a peer of
+        the embedded engine has none: pass any Fabric peer's)."""
         self.on_wait = on_wait
         self.bins = bins
         self.node = node
@@ -117,7 +120,7 @@ class PeerCLI:
         admin = crypto.user_dir(node.org, "Admin")
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("CORE_", "FABRIC_"))},
-            "FABRIC_CFG_PATH": str(node.config_dir),
+            "FABRIC_CFG_PATH": str(config_dir or node.config_dir),
             "FABRIC_LOGGING_SPEC": "WARNING",
             "CORE_PEER_LOCALMSPID": node.msp_id,
             "CORE_PEER_MSPCONFIGPATH": str(admin / "msp"),

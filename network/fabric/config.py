@@ -40,7 +40,11 @@ def _minor(version: str) -> str:
 
 
 def peer_values(
-    node: FabricNode, topology: Topology, builder_dir: Path = CCAAS_BUILDER
+    node: FabricNode,
+    topology: Topology,
+    builder_dir: Path = CCAAS_BUILDER,
+    *,
+    pvt_pull_retry: str = "60s",
 ) -> dict[str, str]:
     if node.chaincode_port is None:
         raise ValueError(f"{node.name} is not a peer")
@@ -59,6 +63,7 @@ def peer_values(
         "data_dir": str(node.data_dir),
         "builder_dir": str(builder_dir),
         "fabric_minor": _minor(topology.spec.fabric_version),
+        "pvt_pull_retry": pvt_pull_retry,
     }
 
 
@@ -81,20 +86,30 @@ def orderer_values(node: FabricNode, crypto: CryptoLayout) -> dict[str, str]:
 
 
 def render_node_config(
-    node: FabricNode, topology: Topology, paths: SandboxPaths, builder_dir: Path = CCAAS_BUILDER
+    node: FabricNode,
+    topology: Topology,
+    paths: SandboxPaths,
+    builder_dir: Path = CCAAS_BUILDER,
+    *,
+    pvt_pull_retry: str = "60s",
 ) -> str:
     """The node's config; `paths` and `builder_dir` as the node process will see them (the
     compose generator renders the same templates with the containers' paths)."""
     if node.kind == "peer":
-        return _render("core.yaml.tmpl", peer_values(node, topology, builder_dir), node.name)
+        values = peer_values(node, topology, builder_dir, pvt_pull_retry=pvt_pull_retry)
+        return _render("core.yaml.tmpl", values, node.name)
     crypto = CryptoLayout(topology, paths.crypto)
     return _render("orderer.yaml.tmpl", orderer_values(node, crypto), node.name)
 
 
-def write_node_config(node: FabricNode, topology: Topology, paths: SandboxPaths) -> Path:
+def write_node_config(
+    node: FabricNode, topology: Topology, paths: SandboxPaths, *, pvt_pull_retry: str = "60s"
+) -> Path:
     """Writes the node's config file (always afresh, so a topology change takes effect)."""
     node.config_dir.mkdir(parents=True, exist_ok=True)
     node.data_dir.mkdir(parents=True, exist_ok=True)
-    node.config_file.write_text(render_node_config(node, topology, paths))
+    node.config_file.write_text(
+        render_node_config(node, topology, paths, pvt_pull_retry=pvt_pull_retry)
+    )
     log.debug("wrote %s", node.config_file)
     return node.config_file

@@ -1,25 +1,20 @@
 """Chaincode lifecycle for chaincode-as-a-service packages: package, install, approve, commit.
 
-A ccaas package is a tar.gz of `metadata.json` ({"type": "ccaas", "label": ...}) and
-`code.tar.gz` holding `connection.json`. Packages are built byte-for-byte reproducibly (fixed
-mtimes and owners, gzip without a timestamp), so the package id - `label:sha256(package)` -
-is the same on every `up` and the running chaincode server keeps matching it.
+Packages are built by `network.ccaas`, byte for byte as the embedded engine builds them, so
+a chaincode has the same package id on both engines.
 Every step first asks Fabric whether it is already done, so `up` twice is harmless.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 import json
 import logging
 import re
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import ccaas
 from ..paths import SandboxPaths
 from ..topology import Chaincode, Topology
 from .cli import PeerCLI
@@ -36,37 +31,12 @@ class CcaasPackage:
     package_id: str
 
 
-def _tar_gz(files: dict[str, bytes]) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for name in sorted(files):
-            info = tarfile.TarInfo(name)
-            info.size = len(files[name])
-            info.mode = 0o644
-            info.mtime = 0
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            tar.addfile(info, io.BytesIO(files[name]))
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
-        gz.write(raw.getvalue())
-    return out.getvalue()
-
-
 def package_label(cc: Chaincode) -> str:
-    return f"{cc.name}_{cc.version}"
+    return ccaas.package_label(cc.name, cc.version)
 
 
-def build_package(connection_json: bytes, label: str) -> bytes:
-    """The package bytes for one chaincode server's connection.json."""
-    code = _tar_gz({"connection.json": connection_json})
-    meta = json.dumps({"type": "ccaas", "label": label}, sort_keys=True).encode()
-    return _tar_gz({"code.tar.gz": code, "metadata.json": meta})
-
-
-def package_id(label: str, package: bytes) -> str:
-    # Fabric's package id: the label and the SHA-256 of the whole package file
-    return f"{label}:{hashlib.sha256(package).hexdigest()}"
+build_package = ccaas.build_package
+package_id = ccaas.package_id
 
 
 def write_package(

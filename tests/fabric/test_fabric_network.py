@@ -93,3 +93,6 @@ def test_fabric_down_stops_every_process_it_started(fabric_network):
     for name, port in net.topology.all_ports():
         assert port_free(net.topology.host, port), f"{name} still bound to {port}"
     assert not list(net.paths.run.glob("*.pid")), os.listdir(net.paths.run)
+    # and up again resumes on the kept ledgers (the session's network serves later modules)
+    res = net.cbp("up", "--engine", "fabric", timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr

@@ -215,6 +215,9 @@ def _replay_block_file(ledger_dir: Path) -> Replay:
         for i, raw in enumerate(block.data.data):
             tx = protoutil.unpack_envelope(raw)
             codes.setdefault(tx.txid, flt[i])
+            if flt[i] == transaction_pb2.VALID and tx.header_type == common_pb2.CONFIG:
+                # a peer keeps the channel config in its state, as Fabric's does
+                state[("", "CHANNEL_CONFIG_ENV_BYTES")] = (bytes(tx.payload.data), n, i)
             if flt[i] != transaction_pb2.VALID or tx.action is None or n == 0:
                 continue
             rws = rwset_pb2.TxReadWriteSet.FromString(tx.action.results)

@@ -28,9 +28,9 @@ from network.configtx import build_genesis_block
 from network.embedded import policydsl, protoutil
 from network.embedded.blockfactory import BlockFactory
 from network.embedded.ledger import PeerLedger
+from network.embedded.lifecycle import ChaincodeDefinition
 from network.embedded.msp import SigningIdentity, load_signing_identity
 from network.embedded.rwset import TxSimulator
-from network.embedded.validator import ChaincodeDefinition
 from network.identities import CryptoLayout
 from network.topology import Topology
 

@@ -21,10 +21,10 @@ from fabric_protos.peer import proposal_response_pb2 as prp_pb2
 from network.embedded import protoutil
 from network.embedded.chaincode_handler import TransactionContext
 from network.embedded.endorser import TransientStore
+from network.embedded.lifecycle import ChaincodeDefinition
 from network.embedded.msp import SigningIdentity
 from network.embedded.node import PeerNode
 from network.embedded.tls import ServerTLS
-from network.embedded.validator import ChaincodeDefinition
 
 PEER_ORGS = ("tso", "bsphost", "dsohost")
 
@@ -55,6 +55,10 @@ class FakeChaincode:
 
     async def stop(self) -> None:
         return None
+
+    def bind(self, chaincode: str, package: Any) -> None:
+        """The package the endorser resolved for `chaincode` (the fake runs `fn` whatever)."""
+        self.bound = (chaincode, package.package_id)
 
 
 @dataclass
@@ -107,7 +111,9 @@ def build_net(
     *,
     definition: ChaincodeDefinition | None = None,
     fn: ChaincodeFn = put_args,
+    lifecycle: bool = False,
 ) -> PeerNet:
+    """`lifecycle`: no given definitions; the ledgers know only what `_lifecycle` committed."""
     d = definition or smoke_definition()
     store = TransientStore(consumers=lambda ch: len(PEER_ORGS) if ch == CHANNEL else 0)
     peers: dict[str, PeerNode] = {}
@@ -126,9 +132,8 @@ def build_net(
             transient_store=store,
         )
         ref.append(node)
-        ledger = chain.open_ledger(
-            root / org, msp_id=o.msp_id, chaincode_definitions=lambda n: d if n == CC else None
-        )
+        given = None if lifecycle else (lambda n: d if n == CC else None)
+        ledger = chain.open_ledger(root / org, msp_id=o.msp_id, chaincode_definitions=given)
         node.join(ledger, [CC])
         peers[org] = node
     net = PeerNet(chain, peers, FakeOrderer())

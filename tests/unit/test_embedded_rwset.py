@@ -207,3 +207,56 @@ def test_rwset_scan_beyond_fifty_keys_is_summarised(tmp_path: Path) -> None:
     assert full.reads_merkle_hashes.max_degree == 50
     assert not partial.itr_exhausted and partial.end_key == "k009"
     assert len(partial.raw_reads.kv_reads) == 10
+
+
+def test_rwset_collections_sort_by_plain_key_as_fabrics_builder(db: StateDB) -> None:
+    sim = TxSimulator(db, "t")
+    keys = ["namespaces/metadata/x#1", "chaincode-sources/fields/x#1/PackageID", "b", "a"]
+    for k in keys:
+        sim.put_private_data("cc", "coll", k, b"v")
+        sim.get_private_data_hash("cc", "coll", k)
+    coll = sim.results().public.ns_rwset[0].collection_hashed_rwset[0]
+    hashed = kv_rwset_pb2.HashedRWSet.FromString(coll.hashed_rwset)
+    want = [hashlib.sha256(k.encode()).digest() for k in sorted(keys)]
+    assert [w.key_hash for w in hashed.hashed_writes] == want  # not sorted by hash
+    assert [r.key_hash for r in hashed.hashed_reads] == want
+
+
+def test_rwset_an_empty_value_is_a_delete(db: StateDB) -> None:
+    sim = TxSimulator(db, "t")
+    sim.put_state("cc", "a", b"")
+    sim.put_private_data("cc", "coll", "p", b"")
+    res = sim.results()
+    (write,) = _kv_of(res, "cc").writes
+    assert write.is_delete and not write.value
+    coll = res.public.ns_rwset[0].collection_hashed_rwset[0]
+    (hw,) = kv_rwset_pb2.HashedRWSet.FromString(coll.hashed_rwset).hashed_writes
+    assert hw.is_delete and not hw.value_hash
+
+
+def _kv_of(res: object, ns: str) -> kv_rwset_pb2.KVRWSet:
+    nsrw = next(n for n in res.public.ns_rwset if n.namespace == ns)  # type: ignore[attr-defined]
+    return kv_rwset_pb2.KVRWSet.FromString(nsrw.rwset)
+
+
+def test_rwset_collection_check_reads_through_the_simulation(db: StateDB) -> None:
+    def known(sim: TxSimulator, ns: str) -> frozenset[str]:
+        sim.get_state("_lifecycle", f"namespaces/metadata/{ns}")  # as Fabric's validator does
+        return frozenset({"coll"})
+
+    sim = TxSimulator(db, "t", collections=known)
+    sim.put_private_data("cc", "coll", "k", b"v")
+    with pytest.raises(RwsetError, match=r"collection \[other\] not defined .* chaincode \[cc\]"):
+        sim.put_private_data("cc", "other", "k", b"v")
+    assert [r.key for r in _kv_of(sim.results(), "_lifecycle").reads] == ["namespaces/metadata/cc"]
+
+
+def test_rwset_private_data_behind_its_hash_is_not_returned(db: StateDB) -> None:
+    b = UpdateBatch()
+    b.put_hashed("cc", "coll", hashlib.sha256(b"k").digest(), b"h", (4, 0))
+    with db.transaction() as conn:
+        StateDB.apply(conn, b, 4)
+    sim = TxSimulator(db, "t")
+    with pytest.raises(RwsetError, match="private data matching public hash version is not"):
+        sim.get_private_data("cc", "coll", "k")
+    assert sim.get_private_data_hash("cc", "coll", "k") == b"h"

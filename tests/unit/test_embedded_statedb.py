@@ -123,21 +123,24 @@ def test_statedb_get_many_loads_present_and_absent_keys(db: StateDB) -> None:
     assert sum(v is not None for v in got.values()) == 451
 
 
-def _definition(version: str, sequence: int) -> bytes:
-    from fabric_protos.peer.lifecycle import lifecycle_pb2
+def _put_definition(b: UpdateBatch, version: str, sequence: int, at: tuple[int, int]) -> None:
+    """A committed definition, under Fabric's `_lifecycle` keys (metadata and one per field)."""
+    from network.embedded.lifecycle import serializer as ser
+    from network.embedded.lifecycle.definition import NAMESPACE, NAMESPACES, ChaincodeDefinition
 
-    return lifecycle_pb2.QueryChaincodeDefinitionResult(
-        version=version, sequence=sequence
-    ).SerializeToString()
+    structure = ChaincodeDefinition("smoke", version, sequence, None).structure()
+    b.put(NAMESPACE, ser.metadata_key(NAMESPACES, "smoke"), ser.encode_metadata(structure), at)
+    for field, value in structure.fields:
+        b.put(NAMESPACE, ser.field_key(NAMESPACES, "smoke", field), ser.encode_field(value), at)
 
 
 def test_chaincode_definitions_follow_every_commit(db: StateDB) -> None:
-    from network.embedded.validator import LIFECYCLE_NS, definition_key, definitions_from_state
+    from network.embedded.lifecycle.definition import NAMESPACE, definitions_from_state
 
     lookup = definitions_from_state(db)
     assert lookup("smoke") is None
     b = UpdateBatch()
-    b.put(LIFECYCLE_NS, definition_key("smoke"), _definition("1.0", 1), (1, 0))
+    _put_definition(b, "1.0", 1, (1, 0))
     _commit(db, b, 1)
     first = lookup("smoke")
     assert first is not None and (first.version, first.sequence) == ("1.0", 1)
@@ -147,11 +150,37 @@ def test_chaincode_definitions_follow_every_commit(db: StateDB) -> None:
     _commit(db, b, 2)
     assert lookup("smoke") is first  # a commit elsewhere: re-read, same record, same object
     b = UpdateBatch()
-    b.put(LIFECYCLE_NS, definition_key("smoke"), _definition("2.0", 2), (3, 0))
+    _put_definition(b, "2.0", 2, (3, 0))
     _commit(db, b, 3)
     upgraded = lookup("smoke")
     assert upgraded is not None and (upgraded.version, upgraded.sequence) == ("2.0", 2)
     b = UpdateBatch()
-    b.put(LIFECYCLE_NS, definition_key("smoke"), None, (4, 0))
+    b.put(NAMESPACE, "namespaces/metadata/smoke", None, (4, 0))
     _commit(db, b, 4)
     assert lookup("smoke") is None
+
+
+# Printed by Fabric v3.1.5's own deterministicBytesForPubAndHashUpdates (core/ledger/kvledger/
+# txmgmt/txmgr) for this very batch: public and hashed writes, a delete, the channel config
+# under "" (left out), and a height with multi-byte block and tx numbers.
+FABRIC_UPDATE_BYTES = (
+    "0a190a036e73311a046b6579312a0676616c7565313204010101010a141a046b6579322a0676616c75653232"
+    "04010101020a1b1205636f6c6c311a046b6579332a0676616c7565333204010101030a141a046b6579342a06"
+    "76616c7565343204010101040a1b1205636f6c6c321a046b6579352a0676616c7565353204010101050a0e1a"
+    "046b65793620013204010101060a190a036e73321a046b6579372a0676616c7565373204010101070a230a03"
+    "6e73331205636f6c6c311a046b6579382a0676616c756538320702012c03011170"
+)
+
+
+def test_update_bytes_are_fabrics_commit_hash_encoding() -> None:
+    b = UpdateBatch()
+    b.put("ns1", "key1", b"value1", (1, 1))
+    b.put("ns1", "key2", b"value2", (1, 2))
+    b.put_hashed("ns1", "coll1", b"key3", b"value3", (1, 3))
+    b.put_hashed("ns1", "coll1", b"key4", b"value4", (1, 4))
+    b.put_hashed("ns1", "coll2", b"key5", b"value5", (1, 5))
+    b.put_hashed("ns1", "coll2", b"key6", None, (1, 6))
+    b.put("ns2", "key7", b"value7", (1, 7))
+    b.put("", "CHANNEL_CONFIG_ENV_BYTES", b"cfg", (0, 0))
+    b.put_hashed("ns3", "coll1", b"key8", b"value8", (300, 70000))
+    assert b.fabric_update_bytes().hex() == FABRIC_UPDATE_BYTES

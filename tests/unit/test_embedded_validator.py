@@ -11,9 +11,10 @@ from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 from fabric_protos.peer import transaction_pb2
 
 from network.embedded import protoutil
+from network.embedded.lifecycle import ChaincodeDefinition
 from network.embedded.policydsl import from_string
 from network.embedded.rwset import TxSimulator
-from network.embedded.validator import VALIDATION_PARAMETER, ChaincodeDefinition
+from network.embedded.validator import VALIDATION_PARAMETER
 
 Code = transaction_pb2.TxValidationCode
 
@@ -441,6 +442,8 @@ def test_validator_collection_policy_governs_private_writes(chain: Chain, tmp_pa
     assert net.commit(net.tx(_private("k", b"v"), endorsers=("dsohost",))) == [Code.VALID]
 
     def undefined(s: TxSimulator) -> None:
+        # an endorser that skips the collection check its simulator makes (as Fabric's does)
+        s._collections = None
         s.put_private_data(CC, "noSuchCollection", "k", b"v")
 
     assert net.commit(net.tx(undefined, endorsers=("dsohost",))) == [
@@ -448,16 +451,19 @@ def test_validator_collection_policy_governs_private_writes(chain: Chain, tmp_pa
     ]
 
 
-def test_validator_system_namespaces_cannot_be_written(net: Net) -> None:
+def test_validator_system_chaincodes_have_no_definition(net: Net) -> None:
+    """As Fabric v3: a submitted qscc/cscc call, or a write to their namespace, has no
+    chaincode definition to be validated against (INVALID_CHAINCODE)."""
+
     def query_only(s: TxSimulator) -> None:
         pass
 
     def write_qscc(s: TxSimulator) -> None:
         s.put_state("qscc", "k", b"v")
 
-    assert net.commit(net.tx(query_only, chaincode="qscc")) == [Code.VALID]
-    assert net.commit(net.tx(write_qscc, chaincode="qscc")) == [Code.ILLEGAL_WRITESET]
-    assert net.commit(net.tx(write_qscc)) == [Code.ILLEGAL_WRITESET]
+    assert net.commit(net.tx(query_only, chaincode="qscc")) == [Code.INVALID_CHAINCODE]
+    assert net.commit(net.tx(write_qscc, chaincode="qscc")) == [Code.INVALID_CHAINCODE]
+    assert net.commit(net.tx(write_qscc)) == [Code.INVALID_CHAINCODE]
 
 
 def test_validator_phantom_detection_through_merkle_summaries(net: Net) -> None:
@@ -502,16 +508,33 @@ def test_validator_key_policy_dependency_follows_endorsement_not_mvcc(net: Net) 
     ]
 
 
-def test_validator_chaincode_definition_round_trips_through_lifecycle_proto() -> None:
-    from network.embedded.validator import definition_key
+def test_validator_chaincode_definition_round_trips_through_lifecycle_fields() -> None:
+    from network.embedded.lifecycle.definition import sequence_key
 
     d = smoke_definition(collections={"tsoPrivate": "OR('TSOMSP.member')"})
-    back = ChaincodeDefinition.from_proto(CC, d.to_proto())
-    assert back == d
+    fields = dict(d.structure().fields)
+    back = ChaincodeDefinition.from_fields(
+        CC,
+        fields["Sequence"],  # type: ignore[arg-type]
+        fields["EndorsementInfo"],  # type: ignore[arg-type]
+        fields["ValidationInfo"],  # type: ignore[arg-type]
+        fields["Collections"],  # type: ignore[arg-type]
+    )
+    assert back == d and back.validation_parameter == d.validation_parameter
     assert back.collection("tsoPrivate") is not None and back.collection("nope") is None
     by_ref = ChaincodeDefinition(CC, "2.0", 2, None, policy_ref="/Channel/Application/Endorsement")
-    assert ChaincodeDefinition.from_proto(CC, by_ref.to_proto()) == by_ref
-    assert definition_key(CC) == "namespaces/fields/smoke/Definition"
+    ref_fields = dict(by_ref.structure().fields)
+    assert (
+        ChaincodeDefinition.from_fields(
+            CC,
+            2,
+            ref_fields["EndorsementInfo"],
+            ref_fields["ValidationInfo"],
+            b"",  # type: ignore[arg-type]
+        )
+        == by_ref
+    )
+    assert sequence_key(CC) == "namespaces/fields/smoke/Sequence"
 
 
 def test_validator_channel_policy_reference_as_chaincode_policy(
