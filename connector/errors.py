@@ -8,6 +8,7 @@
     ├── Conflict             409      WrongState, AlreadyExists, ... (the ledger's own code)
     ├── TooLarge             413      TooLarge
     ├── UnsupportedMedia     415      UnsupportedMediaType
+    ├── TooManyAttempts      429      TooManyAttempts (log-in throttling)
     ├── LedgerDown           503      LedgerUnavailable
     └── LedgerSlow           504      LedgerTimeout
 
@@ -94,6 +95,10 @@ class TooLarge(ApiError):
 
 class UnsupportedMedia(ApiError):
     status, code = 415, "UnsupportedMediaType"
+
+
+class TooManyAttempts(ApiError):
+    status, code = 429, "TooManyAttempts"
 
 
 class LedgerDown(ApiError):
@@ -207,6 +212,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "the document is over 5 MB",
         415: "the document is neither PDF nor XML",
         422: "a field breaks a rule; `fields` names each",
+        429: "too many failed log-ins for this user name; see Retry-After",
         503: "the ledger is unreachable; the operation stays queued",
         504: "the ledger did not answer in time",
     }

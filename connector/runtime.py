@@ -22,6 +22,7 @@ from connector.store import operations, users
 from connector.store.database import Database
 from connector.store.tables import Operation, User
 from connector.sync import EventSync
+from connector.throttle import LogInThrottle
 from connector.webhooks import Deliveries
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Connector:
         )
         self._tasks: list[asyncio.Task[Any]] = []
         self.user_cache: dict[str, tuple[float, User | None]] = {}
+        self.throttle = LogInThrottle()
         self.demo_logins: dict[str, str] = {}
 
     async def _final(self, op: Operation) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from connector.auth import burn_time, verify_password
 from connector.deps import ConnectorDep, UserDep
-from connector.errors import Unauthenticated, responses
+from connector.errors import TooManyAttempts, Unauthenticated, responses
 from connector.store import users
 
 router = APIRouter(tags=["Log-in"])
@@ -45,11 +45,18 @@ def _plausible(username: str) -> bool:
     return 0 < len(username) <= 64 and username.isprintable()
 
 
-@router.post("/auth/token", response_model=TokenOut, responses=responses(401, 422))
+@router.post("/auth/token", response_model=TokenOut, responses=responses(401, 422, 429))
 async def log_in(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], connector: ConnectorDep
 ) -> TokenOut:
-    """OAuth2 password flow: a signed token that expires (Authorization: Bearer <token>)."""
+    """OAuth2 password flow: a signed token that expires (Authorization: Bearer <token>).
+    Five wrong passwords for a name within five minutes lock it for the rest of them (429)."""
+    wait = connector.throttle.wait(form.username)
+    if wait > 0:
+        raise TooManyAttempts(
+            f"too many failed log-ins for this user name; try again in {wait:.0f} s",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
     if not _plausible(form.username):
         await anyio.to_thread.run_sync(burn_time, form.password)
         raise Unauthenticated("wrong user name or password", headers={"WWW-Authenticate": "Bearer"})
@@ -64,7 +71,9 @@ async def log_in(
         or user.disabled
         or not await anyio.to_thread.run_sync(verify_password, form.password, user.password_hash)
     ):
+        connector.throttle.failed(form.username)
         raise Unauthenticated("wrong user name or password", headers={"WWW-Authenticate": "Bearer"})
+    connector.throttle.succeeded(form.username)
     token, expires = connector.tokens.issue(user.username, user.access)
     return TokenOut(
         access_token=token, expires_at=expires, username=user.username, access=user.access

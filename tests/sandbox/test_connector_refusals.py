@@ -385,3 +385,19 @@ def test_connector_document_bytes_checked_against_the_ledger(connectors: Connect
     assert content.status_code == 200
     assert content.headers["X-Content-SHA256"] == op["result"]["sha256"]
     assert base64.b64encode(content.content).decode() == diagram()["documentFile"]
+
+
+def test_connector_log_in_throttled_after_five_failures(connectors: Connectors) -> None:
+    url = connectors.urls["bsp1"]
+    for _ in range(5):
+        reply = httpx.post(f"{url}/auth/token", data={"username": "intruder", "password": "x"})
+        assert reply.status_code == 401
+    reply = httpx.post(f"{url}/auth/token", data={"username": "intruder", "password": "x"})
+    assert reply.status_code == 429 and int(reply.headers["Retry-After"]) > 0
+    assert reply.json()["error"]["code"] == "TooManyAttempts"
+    # another name is not held up by it
+    ok = httpx.post(
+        f"{url}/auth/token",
+        data={"username": "bsp1-viewer", "password": connectors.password("bsp1", "viewer")},
+    )
+    assert ok.status_code == 200

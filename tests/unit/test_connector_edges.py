@@ -183,3 +183,16 @@ def test_connector_permissions_by_role_and_access() -> None:
     assert Action.admit not in allowed(Role.TSO, Access.operator)
     assert Action.admit in allowed(Role.TSO, Access.admin)
     assert Action.validate in allowed(Role.DSO, Access.operator)
+
+
+def test_connector_log_in_throttle_locks_a_name_for_its_window() -> None:
+    from connector.throttle import LogInThrottle
+
+    throttle = LogInThrottle(failures=3, window=60)
+    for _ in range(3):
+        assert throttle.wait("mallory") == 0
+        throttle.failed("mallory")
+    assert 59 < throttle.wait("mallory") <= 60
+    assert throttle.wait("alice") == 0
+    throttle.succeeded("mallory")
+    assert throttle.wait("mallory") == 0
