@@ -21,6 +21,7 @@ from connector.web.pages import auth, explorer, history, home, market, operation
 from connector.web.pages import uvams as uvam_pages
 from connector.web.session import LIVE_HEADER, LoginRequired, csrf_key, login_url
 from connector.web.templating import HERE, render
+from connector.web.timing import ServerTiming
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def mount(app: FastAPI) -> None:
     connector = app.state.connector
     app.state.csrf_key = csrf_key(connector.settings.folder)
     app.state.explorer = Explorer(connector.org, connector.ledger)
+    app.add_middleware(ServerTiming)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     for module in (auth, home, pods, uvam_pages, queues, operations, explorer, history, market):
         app.include_router(module.router, include_in_schema=False)

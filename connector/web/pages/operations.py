@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from connector.deps import ConnectorDep, Principal, SessionDep
 from connector.errors import ApiError, InvalidInput
@@ -166,18 +166,40 @@ async def upload_load(
     return after(f"/ui/loads/{load.id}", None)
 
 
+REPORT_ROWS = 100
+
+
 @router.get("/loads/{load_id}", response_class=HTMLResponse)
 async def load_view(
-    request: Request, load_id: str, user: PageUser, session: SessionDep
+    request: Request,
+    load_id: str,
+    user: PageUser,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+    problems: bool = False,
 ) -> HTMLResponse:
+    """The per-row report, a hundred rows a page; `problems` keeps the rows not committed."""
     progress = await load_api.progress(load_id=load_id, user=user, session=session)
+    query = (
+        select(LoadRow, Operation)
+        .outerjoin(Operation, Operation.id == LoadRow.operation_id)
+        .where(LoadRow.load_id == load_id)
+    )
+    if problems:
+        query = query.where(or_(Operation.id.is_(None), Operation.status != "committed"))
     rows = (
         await session.execute(
-            select(LoadRow, Operation)
-            .outerjoin(Operation, Operation.id == LoadRow.operation_id)
-            .where(LoadRow.load_id == load_id)
-            .order_by(LoadRow.line)
-            .limit(2000)
+            query.order_by(LoadRow.line).offset((page - 1) * REPORT_ROWS).limit(REPORT_ROWS + 1)
         )
     ).all()
-    return render(request, "loads/detail.html", user, "loads", load=progress, rows=rows)
+    return render(
+        request,
+        "loads/detail.html",
+        user,
+        "loads",
+        load=progress,
+        rows=rows[:REPORT_ROWS],
+        page=page,
+        more=len(rows) > REPORT_ROWS,
+        problems=problems,
+    )
