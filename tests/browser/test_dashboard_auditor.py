@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from connector_helpers import committed, diagram, new_pod_code, pod_body
 from dashboard import accessible, log_in, no_traceback, shot
 from playwright.sync_api import expect
+
+from gateway import EndorseError, from_profile
 
 
 def test_auditor_reads_every_channel_and_verifies_it(web, chromium, logins, shots) -> None:
@@ -91,4 +94,16 @@ def test_auditor_reads_every_channel_and_verifies_it(web, chromium, logins, shot
     assert api.post("/pods", json=pod_body(new_pod_code())).status_code == 403
     reply = api.patch(f"/pods/{code}/status", json={"status": "UnderReview"})
     assert reply.status_code == 403, reply.text
+    # ... and the channel refuses what the auditor signs, whatever sends it (the channel tier
+    # checks the orderer too, on both engines: tests/sandbox/test_auditor_channel.py)
+    with from_profile("regulator", "Admin", web.profile) as gw:
+        network = gw.get_network("bsp1-channel")
+        before = network.get_chain_info().height
+        with pytest.raises(EndorseError) as refused:
+            network.get_contract("registry").submit_transaction(
+                "UpdatePodStatus", json.dumps({"flexResourceId": code, "status": "UnderReview"})
+            )
+        details = " ".join(d.message for d in refused.value.details)
+        assert "/Channel/Application/Writers" in details, details
+        assert network.get_chain_info().height == before
     auditor.context.close()
