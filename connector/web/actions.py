@@ -81,5 +81,5 @@ async def banner(request: Request, op_ids: str | None) -> list[OperationOut]:
         for op_id in op_ids.split(",")[:20]:
             op = await operations.get(session, op_id[:32])
             if op is not None:
-                out.append(operations.out(op))
+                out.append(connector.runner.present(op))
     return out

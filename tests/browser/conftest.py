@@ -77,8 +77,11 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connectors]:
         sandbox.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """Chromium for one test module. Playwright's sync API keeps an event loop running in this
+    thread while it lives, so it is stopped after each module: the tiers that follow in the same
+    run (the sandbox tier's fixtures call asyncio.run) find no loop running."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"the browser tests drive Debian's Chromium at {CHROMIUM}, which is missing: "

@@ -65,6 +65,6 @@ async def home(
         pod_total=sum(pods.values()),
         uvam_total=sum(uvams.values()),
         waiting=waiting,
-        recent=[operations.out(o) for o in recent],
+        recent=[connector.runner.present(o) for o in recent],
         role=role.value,
     )

@@ -32,6 +32,7 @@ Csrf = Depends(check_csrf)
 async def operation_list(
     request: Request,
     user: PageUser,
+    connector: ConnectorDep,
     session: SessionDep,
     status: OperationStatus | None = None,
     mine: bool = False,
@@ -39,7 +40,14 @@ async def operation_list(
     back: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> HTMLResponse:
     page = await op_api.list_operations(
-        user=user, session=session, status=status, mine=mine, load=None, limit=50, cursor=cursor
+        user=user,
+        connector=connector,
+        session=session,
+        status=status,
+        mine=mine,
+        load=None,
+        limit=50,
+        cursor=cursor,
     )
     return render(
         request,
@@ -57,9 +65,15 @@ async def operation_list(
 
 @router.get("/operations/{operation_id}", response_class=HTMLResponse)
 async def operation_view(
-    request: Request, operation_id: str, user: PageUser, session: SessionDep
+    request: Request,
+    operation_id: str,
+    user: PageUser,
+    connector: ConnectorDep,
+    session: SessionDep,
 ) -> HTMLResponse:
-    op = await op_api.get_operation(operation_id=operation_id, user=user, session=session)
+    op = await op_api.get_operation(
+        operation_id=operation_id, user=user, connector=connector, session=session
+    )
     return render(request, "operations/detail.html", user, "operations", op=op)
 
 
@@ -74,6 +88,10 @@ async def _participants_page(
         items = await participant_api.list_participants(
             user=user, connector=connector, session=session
         )
+    ranks = {"TSO": 0, "DSO": 1, "BSP": 2}
+    items = sorted(
+        items, key=lambda p: (p.channel, ranks.get(p.record.get("role", ""), 3), p.name or "")
+    )
     return render(
         request,
         "participants.html",
