@@ -16,6 +16,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import random
 import re
 import shutil
@@ -58,6 +59,8 @@ class DashboardReport:
     fill_seconds: float
     requests_per_page: int
     started: str
+    load_at_start: float
+    load_at_end: float = 0.0
     pages: list[PageFigures] = field(default_factory=list)
 
     @property
@@ -71,7 +74,9 @@ class DashboardReport:
         lines = [
             f"cbp bench dashboard — {self.started}, {self.pods} PODs in the store "
             f"(filled through the ledger in {self.fill_seconds:.0f} s), "
-            f"{self.requests_per_page} requests per page, one at a time",
+            f"{self.requests_per_page} requests per page, one at a time; "
+            f"{os.cpu_count()} cores, load average {self.load_at_start:.1f} at the start of the "
+            f"measurements, {self.load_at_end:.1f} at the end",
             "",
             f"{'connector':<10} {'page':<44} {'server p50':>10} {'p95':>8} {'max':>8} "
             f"{'client p95':>10}  {'p95 / API':>9}",
@@ -240,7 +245,7 @@ def run_dashboard(
             say(f"  {org}'s connector holds {pods} PODs")
         fill_seconds = time.monotonic() - fill_start
 
-        report = DashboardReport(pods, fill_seconds, requests, started)
+        report = DashboardReport(pods, fill_seconds, requests, started, os.getloadavg()[0])
         rng = random.Random(seed)
         sample = rng.sample(codes, 50)
         second = bsp.http.get("/pods?limit=50", headers=bsp.bearer).json()["nextCursor"]
@@ -271,6 +276,7 @@ def run_dashboard(
             report.pages.append(
                 _measure(client, org, "API GET /pods?limit=50", ["/pods?limit=50"], requests, True)
             )
+        report.load_at_end = os.getloadavg()[0]
         return report
     finally:
         for client in clients:

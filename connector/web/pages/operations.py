@@ -198,8 +198,15 @@ async def load_view(
 ) -> HTMLResponse:
     """The per-row report, a hundred rows a page; `problems` keeps the rows not committed."""
     progress = await load_api.progress(load_id=load_id, user=user, session=session)
+    # the operation's few columns the report shows, not the whole row (its proposal is kBs)
     query = (
-        select(LoadRow, Operation)
+        select(
+            LoadRow,
+            Operation.status,
+            Operation.error_message,
+            Operation.block_number,
+            Operation.channel,
+        )
         .outerjoin(Operation, Operation.id == LoadRow.operation_id)
         .where(LoadRow.load_id == load_id)
     )
