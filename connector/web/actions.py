@@ -23,6 +23,9 @@ from connector.store import operations
 # single actions wait for the ledger's outcome; a slower one goes on and shows up live
 WAIT = "wait=10"
 
+# renders the page again with a refusal the connector made before any operation existed
+Refusal = Callable[[ApiError], Awaitable[Response]]
+
 
 def new_key() -> str:
     """An idempotency key for one rendering of a form: a double submit is one operation."""
@@ -43,7 +46,7 @@ async def perform(
     connector: Any,
     call: Callable[[Response, str], Awaitable[OperationOut]],
     back: str,
-    on_refusal: Callable[[ApiError], Awaitable[Response]],
+    on_refusal: Refusal,
     landing: Callable[[OperationOut], str] | None = None,
 ) -> Response:
     """Run an API write and answer the browser. A refusal that left an operation (the ledger's)

@@ -17,7 +17,17 @@ from connector.deps import current_user
 from connector.errors import ApiError, Unauthenticated, from_ledger, validation_fields
 from connector.ledger import LedgerError
 from connector.services.explorer import Explorer
-from connector.web.pages import auth, explorer, history, home, market, operations, pods, queues
+from connector.web.pages import (
+    auth,
+    checks,
+    explorer,
+    history,
+    home,
+    market,
+    operations,
+    pods,
+    queues,
+)
 from connector.web.pages import uvams as uvam_pages
 from connector.web.session import LIVE_HEADER, LoginRequired, csrf_key, login_url
 from connector.web.templating import HERE, render
@@ -89,7 +99,18 @@ def mount(app: FastAPI) -> None:
     app.state.explorer = Explorer(connector.org, connector.ledger)
     app.add_middleware(ServerTiming)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
-    for module in (auth, home, pods, uvam_pages, queues, operations, explorer, history, market):
+    for module in (
+        auth,
+        home,
+        pods,
+        checks,
+        uvam_pages,
+        queues,
+        operations,
+        explorer,
+        history,
+        market,
+    ):
         app.include_router(module.router, include_in_schema=False)
 
     api_error = app.exception_handlers[ApiError]

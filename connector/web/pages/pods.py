@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from connector.deps import ConnectorDep, Principal, SessionDep
@@ -18,12 +18,12 @@ from connector.schemas import registry as s
 from connector.schemas.common import PodDetail, ResourceOut
 from connector.store.tables import Document
 from connector.web import forms
-from connector.web.actions import banner, idempotency_key, new_key, perform
+from connector.web.actions import Refusal, banner, idempotency_key, new_key, perform
 from connector.web.lists import listing
 from connector.web.session import PageUser, check_csrf, page_requires
 from connector.web.templating import render
 
-router = APIRouter(prefix="/ui", dependencies=[])
+router = APIRouter(prefix="/ui")
 Registrar = Annotated[Principal, Depends(page_requires(Action.register))]
 Csrf = Depends(check_csrf)
 
@@ -142,18 +142,6 @@ async def pod_create(request: Request, user: Registrar, connector: ConnectorDep)
     )
 
 
-@router.post("/check/{form_name}", response_class=JSONResponse)
-async def check_form(form_name: str, request: Request, user: PageUser) -> JSONResponse:
-    """The rules a form's values break, as the user types (the API's model and words)."""
-    model = forms.MODELS.get(form_name)
-    if model is None:
-        raise InvalidInput(f"no form {form_name!r}")
-    form = await request.form()
-    values = forms.values_of(form)
-    outcome = forms.parse(model, values, set(values) | {str(k) for k in form})
-    return JSONResponse({"fields": outcome.errors, "form": outcome.form_errors})
-
-
 async def held(connector: Any, attachments: list[ResourceOut]) -> set[str]:
     """The attachments' documents this connector holds (the uploader's connector does; the
     ledger keeps only their SHA-256)."""
@@ -222,7 +210,7 @@ async def pod_view(
     return await pod_page(request, user, pod_id, op_id=op)
 
 
-def _refusal(request: Request, user: Principal, pod_id: str):  # type: ignore[no-untyped-def]
+def _refusal(request: Request, user: Principal, pod_id: str) -> Refusal:
     async def show(exc: ApiError) -> Response:
         return await pod_page(request, user, pod_id, error=exc)
 

@@ -23,6 +23,7 @@ from connector.store import operations, resources
 from connector.web import forms
 from connector.web.actions import (
     WAIT,
+    Refusal,
     after,
     banner,
     idempotency_key,
@@ -205,7 +206,7 @@ async def uvam_view(
     return await uvam_page(request, user, uvam_id, op_ids=op)
 
 
-def _refusal(request: Request, user: Principal, uvam_id: str):  # type: ignore[no-untyped-def]
+def _refusal(request: Request, user: Principal, uvam_id: str) -> Refusal:
     async def show(exc: ApiError) -> Response:
         return await uvam_page(request, user, uvam_id, error=exc)
 
