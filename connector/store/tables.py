@@ -132,7 +132,6 @@ class Resource(Base):
         Index("ix_resource_kind_owner", "kind", "owner_eic", "seq"),
         Index("ix_resource_kind_dso", "kind", "dso_eic", "seq"),
         Index("ix_resource_kind_parent", "kind", "parent_id"),
-        Index("ix_resource_kind_seq", "kind", "seq"),  # lists, newest first, unfiltered
     )
 
 
