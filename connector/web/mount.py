@@ -43,6 +43,7 @@ _HEADINGS = {
     413: "Too large",
     415: "Wrong kind of file",
     422: "Check the values",
+    429: "Too many attempts",
     503: "The ledger cannot be reached",
     504: "The ledger did not answer in time",
 }

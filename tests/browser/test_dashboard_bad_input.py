@@ -119,6 +119,24 @@ def test_expired_session_returns_to_login_then_to_the_page(web, chromium, logins
     bsp.context.close()
 
 
+def test_repeated_wrong_passwords_are_throttled_with_the_apis_words(web, chromium) -> None:
+    page = chromium.new_page()
+    base = web.urls["bsp2"]
+    for _ in range(5):  # the connector's rule: five wrong passwords lock the name for a while
+        page.goto(base + "/ui/login")
+        page.fill("#username", "bsp2-viewer")
+        page.fill("#password", "guess")
+        page.click("form[action='/ui/login'] button[type=submit]")
+        expect(page.locator(".notice.bad")).to_have_text("wrong user name or password")
+    page.goto(base + "/ui/login")
+    page.fill("#username", "bsp2-viewer")
+    page.fill("#password", "guess")
+    page.click("form[action='/ui/login'] button[type=submit]")
+    expect(page.locator(".notice.bad")).to_contain_text("too many failed log-ins")
+    no_traceback(page)
+    page.close()
+
+
 def test_another_tenants_pod_is_never_shown(web, chromium, logins) -> None:
     code = _pod(web)  # BSP 1's, on BSP 1's channel
     other = log_in(chromium, web, logins, "bsp2", "operator")

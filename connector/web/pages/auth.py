@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from connector.deps import SESSION_COOKIE, ConnectorDep
-from connector.errors import Unauthenticated
+from connector.errors import ApiError
 from connector.routes.auth import log_in
 from connector.web.session import check_csrf, safe_back
 from connector.web.templating import render
@@ -48,12 +48,12 @@ async def login(
         token = await log_in(
             OAuth2PasswordRequestForm(username=username, password=password), connector
         )
-    except Unauthenticated as exc:
+    except ApiError as exc:  # a wrong password (401), or too many of them (429)
         return render(
             request,
             "login.html",
             None,
-            status_code=401,
+            status_code=exc.status,
             back=back,
             expired=False,
             problem=exc.message,
