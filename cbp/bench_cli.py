@@ -135,7 +135,7 @@ def _run(bench: str, settings: BenchSettings, args: argparse.Namespace) -> Any:
 def add_bench_parser(subparsers: Any) -> None:
     bench = subparsers.add_parser(
         "bench",
-        help="benchmarks: ledger, chaincode, gateway, registry, routing",
+        help="benchmarks: ledger, chaincode, gateway, registry, routing, dashboard",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -195,6 +195,9 @@ def add_bench_parser(subparsers: Any) -> None:
     from simulations.routing.cli import add_bench_parser as add_routing_bench
 
     add_routing_bench(sub)
+    from cbp.bench.dashboard import add_parser as add_dashboard_bench
+
+    add_dashboard_bench(sub)
 
 
 __all__ = ["add_bench_parser"]

@@ -80,12 +80,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         _say(f"connector {org} ready in {took:.1f} s")
     print()
     print(
-        "Connectors (REST API, OpenAPI at /docs); demo log-ins, also in "
+        "Connectors (the dashboard at /ui/, the REST API with OpenAPI at /docs); demo log-ins, "
+        "also in "
         f"{paths.home}/connectors/<org>/demo-logins.json:"
     )
     for org, port in orgs.items():
         logins = "  ".join(f"{u} / {p}" for u, p in _logins(paths, org).items())
-        print(f"  {org:<6} http://127.0.0.1:{port}   {logins}")
+        print(f"  {org:<9} http://127.0.0.1:{port}/ui/   {logins}")
     return 0
 
 
@@ -114,7 +115,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     for org, row in rows.items():
         state = (row["health"] or {}).get("status", "stopped") if row["running"] else "stopped"
-        print(f"  connector {org:<6} {row['url']:<24} {state}")
+        print(f"  connector {org:<9} {row['url']:<24} {state}")
     return 0
 
 
@@ -122,7 +123,7 @@ def cmd_logins(args: argparse.Namespace) -> int:
     paths = sandbox_paths(args.home)
     for org in _orgs(args):
         for user, password in _logins(paths, org).items():
-            print(f"{org:<6} {user:<16} {password}")
+            print(f"{org:<9} {user:<16} {password}")
     return 0
 
 

@@ -290,7 +290,9 @@ def op(args: argparse.Namespace) -> int:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--org", help="whose connector (default $CBP_ORG): bsp1, bsp2, tso, areti")
+    p.add_argument(
+        "--org", help="whose connector (default $CBP_ORG): bsp1, bsp2, tso, areti, regulator"
+    )
     p.add_argument("--user", help="user name (default <org>-operator)")
     p.add_argument("--home", help="sandbox folder (default $CBP_HOME or ./.sandbox)")
     p.add_argument("--json", action="store_true", help="print JSON")

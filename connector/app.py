@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from connector import errors
+from connector import errors, web
 from connector.routes import (
     auth,
     health,
@@ -114,4 +114,5 @@ def create_app(settings: ConnectorSettings, connector: Connector | None = None) 
         webhook,
     ):
         app.include_router(module.router)
+    web.mount(app)  # the dashboard's pages, on the routes above
     return app

@@ -67,7 +67,12 @@ async def admit_all(profile_path: Path, say: Say = lambda _m: None) -> list[Admi
         for channel, spec in sorted(profile["channels"].items()):
             if REGISTRY not in spec.get("chaincodes", []):
                 continue
-            members = [parties[k] for k in spec["orgs"] if k in parties]
+            # the auditor reads the ledger and takes no part in the registry
+            members = [
+                parties[k]
+                for k in spec["orgs"]
+                if k in parties and parties[k].role is not Role.AUDITOR
+            ]
             # the TSO admits itself first: the registry's bootstrap rule
             members.sort(key=lambda p: p.role is not Role.TSO)
             first, rest = members[0], members[1:]

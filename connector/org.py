@@ -20,6 +20,7 @@ class Role(StrEnum):
     TSO = "TSO"
     DSO = "DSO"
     BSP = "BSP"
+    AUDITOR = "AUDITOR"  # reads every channel, writes nothing (the channels' Writers refuse it)
 
 
 class ProfileError(ValueError):
@@ -95,7 +96,7 @@ def load_org(org_key: str, profile_path: Path) -> OrgContext:
     me = next((p for p in parties if p.key == org_key), None)
     if me is None:
         raise ProfileError(
-            f"organisation {org_key!r} has no TSO, DSO or BSP role: the registry has nothing "
+            f"organisation {org_key!r} has no TSO, DSO, BSP or AUDITOR role: the registry has nothing "
             "for its connector to do"
         )
     channels = tuple(

@@ -35,6 +35,8 @@ _WORK: dict[Role, frozenset[Action]] = {
 
 def allowed(role: Role, access: Access) -> frozenset[Action]:
     actions = {Action.read}
+    if role is Role.AUDITOR:  # whatever the access: an auditor's connector only reads
+        return frozenset(actions)
     if access in (Access.operator, Access.admin):
         actions |= _WORK[role] | {Action.webhook}
     if access is Access.admin and role is Role.TSO:

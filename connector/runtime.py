@@ -13,7 +13,7 @@ from typing import Any
 from connector import auth
 from connector.bus import Bus
 from connector.ledger import Ledger
-from connector.org import OrgContext, load_org
+from connector.org import OrgContext, Role, load_org
 from connector.runner import Runner
 from connector.services.accept import Acceptor
 from connector.services.registry import RegistryService
@@ -22,6 +22,7 @@ from connector.store import operations, users
 from connector.store.database import Database
 from connector.store.tables import Operation, User
 from connector.sync import EventSync
+from connector.sync_writesets import WriteSetSync
 from connector.throttle import LogInThrottle
 from connector.webhooks import Deliveries
 
@@ -50,7 +51,9 @@ class Connector:
             self.db, self.ledger, self.runner, self.bus, settings.retry_for_seconds
         )
         self.registry = RegistryService(self.org)
-        self.sync = EventSync(
+        # an org that may not query chaincode (the auditor) files records from write sets
+        sync = WriteSetSync if self.org.me.role is Role.AUDITOR else EventSync
+        self.sync = sync(
             self.db, self.ledger, self.org, self.runner, self.bus.publish, self.deliveries
         )
         self._tasks: list[asyncio.Task[Any]] = []

@@ -48,9 +48,12 @@ def serve(settings: ConnectorSettings) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cbp connector serve",
-        description="Serve one organisation's CBP Connector (REST API) in the foreground.",
+        description="Serve one organisation's CBP Connector (REST API and dashboard) in the "
+        "foreground.",
     )
-    p.add_argument("--org", required=True, help="organisation key: tso, areti, bsp1, bsp2")
+    p.add_argument(
+        "--org", required=True, help="organisation key: tso, areti, bsp1, bsp2, regulator"
+    )
     p.add_argument("--port", type=int, help="default: the topology's port for the organisation")
     p.add_argument("--host", help="default 127.0.0.1 (loopback only)")
     p.add_argument("--home", help="sandbox folder (default $CBP_HOME or ./.sandbox)")

@@ -140,7 +140,7 @@ class EventSync:
                 continue  # applied before a restart; the checkpoint was already past it
             payload, changes = _payload(event, channel)
             op = own.get(event.transaction_id)
-            read = await self._records(channel, changes, op)
+            read = await self._records(channel, changes, op, event.transaction_id)
             work.append((event, payload, changes, op, read))
 
         applied: list[dict[str, Any]] = []  # rows of applied_events
@@ -208,7 +208,7 @@ class EventSync:
             )
 
     async def _records(
-        self, channel: str, changes: list[dict[str, Any]], own: Operation | None
+        self, channel: str, changes: list[dict[str, Any]], own: Operation | None, tx_id: str
     ) -> list[dict[str, Any]]:
         """The current record of every entity the event changed, as this org may read it,
         but for the one its own operation returned (filed with the operation)."""

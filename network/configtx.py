@@ -128,6 +128,13 @@ def _standard_policies(group: configtx_pb2.ConfigGroup) -> None:
     group.policies["Admins"].CopyFrom(_implicit("MAJORITY", "Admins"))
 
 
+def writer_roles(org: Org) -> list[str]:
+    """Who of an application org satisfies its Writers policy. An org that is a Writer of none
+    (an auditor) names only its orderer nodes: it runs none and its CA issues none, so nothing
+    it signs passes the channel's Writers policy (peer/Propose, the orderer's Broadcast)."""
+    return ["admin", "client"] if org.writer else ["orderer"]
+
+
 # ---- MSP ------------------------------------------------------------------------------------
 
 
@@ -173,7 +180,7 @@ def _org_group(layout: CryptoLayout, org: Org, *, orderer: bool) -> configtx_pb2
         )
         return g
     g.policies["Readers"].CopyFrom(_signature(signed_by_roles(m, ["admin", "peer", "client"])))
-    g.policies["Writers"].CopyFrom(_signature(signed_by_roles(m, ["admin", "client"])))
+    g.policies["Writers"].CopyFrom(_signature(signed_by_roles(m, writer_roles(org))))
     g.policies["Admins"].CopyFrom(_signature(signed_by_roles(m, ["admin"])))
     g.policies["Endorsement"].CopyFrom(_signature(signed_by_roles(m, ["peer"])))
     peers = [p for p in layout.topology.peers if p.org == org.key]
@@ -369,7 +376,9 @@ def configtx_yaml(topology: Topology, layout: CryptoLayout) -> dict[str, Any]:
                 },
                 "Writers": {
                     "Type": "Signature",
-                    "Rule": f"OR('{m}.member')" if orderer else f"OR('{m}.admin', '{m}.client')",
+                    "Rule": f"OR('{m}.member')"
+                    if orderer
+                    else "OR(" + ", ".join(f"'{m}.{r}'" for r in writer_roles(org)) + ")",
                 },
                 "Admins": {"Type": "Signature", "Rule": f"OR('{m}.admin')"},
             },

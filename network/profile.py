@@ -34,6 +34,7 @@ def connection_profile(topology: Topology, layout: CryptoLayout, engine: str) ->
             "role": org.role,
             "eic": org.eic,
             "tenantOf": org.tenant_of,
+            "writer": org.writer,
             "peers": [p.host for p in topology.peers if p.org == key],
             "users": users,
             "tlsCACert": str(layout.tlsca_cert(key)),
@@ -45,6 +46,8 @@ def connection_profile(topology: Topology, layout: CryptoLayout, engine: str) ->
         if org.kind == "peer":
             host_org = org.tenant_of or key
             host_peers = [p.host for p in topology.peers if p.org == host_org]
+            if not host_peers:  # users only and no host (the auditor): a peer on all its channels
+                host_peers = _peers_on_every_channel_of(topology, key)
             entry["gatewayPeer"] = host_peers[0] if host_peers else None
         orgs[key] = entry
 
@@ -88,6 +91,12 @@ def connection_profile(topology: Topology, layout: CryptoLayout, engine: str) ->
         "orderers": orderers,
         "channels": channels,
     }
+
+
+def _peers_on_every_channel_of(topology: Topology, org_key: str) -> list[str]:
+    mine = [c for c, spec in topology.channels.items() if org_key in spec.orgs]
+    joined = [{p.host for p in topology.channel_peers(c)} for c in mine]
+    return [p.host for p in topology.peers if joined and all(p.host in j for j in joined)]
 
 
 def write_connection_profile(

@@ -19,7 +19,7 @@ from network import yamlio
 
 DEFAULT_TOPOLOGY = Path(__file__).with_name("topology.yaml")
 
-Role = Literal["TSO", "DSO", "BSP", "HOST", "INFRA", "EVUSER"]
+Role = Literal["TSO", "DSO", "BSP", "HOST", "INFRA", "EVUSER", "AUDITOR"]
 
 
 class _Strict(BaseModel):
@@ -76,6 +76,9 @@ class OrgSpec(_Strict):
     connector_port: int | None = Field(default=None, ge=1024, le=65535)
     # a DSO's distributor code: the digits after IT in the POD codes of its grid
     distributor_code: str | None = Field(default=None, pattern=r"^\d{3}$")
+    # False: a Reader of its channels and a Writer of none (an auditor). Its Writers policy then
+    # names only orderer nodes of its own, which such an org never has.
+    writer: bool = True
 
 
 class UserSpec(_Strict):
@@ -146,6 +149,11 @@ class TopologySpec(_Strict):
                     )
                 if org.peers:
                     raise ValueError(f"org {key}: a tenant has users only, no peers")
+            if not org.writer and (org.peers or org.bna or org.kind != "peer"):
+                raise ValueError(
+                    f"org {key}: writer: false is for an org of users only (an auditor); it "
+                    "cannot run peers, be the BNA or order blocks"
+                )
         for ch, spec in self.channels.items():
             if not re.fullmatch(r"[a-z][a-z0-9.-]*", ch):
                 raise ValueError(f"channel {ch!r}: Fabric channel names are lower case [a-z0-9.-]")
@@ -216,6 +224,7 @@ class Org:
     tenant_of: str | None
     connector_port: int | None = None
     distributor_code: str | None = None
+    writer: bool = True
 
     @property
     def is_tenant(self) -> bool:
@@ -310,6 +319,7 @@ class Topology:
                 o.tenant_of,
                 None if o.connector_port is None else o.connector_port + self.port_offset,
                 o.distributor_code,
+                o.writer,
             )
             for k, o in self.spec.organizations.items()
         }

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, lints (ruff), type-checks (mypy), then runs every
 # test tier: unit, the sandbox on the embedded engine, conformance with Fabric's official Node
-# libraries, and the `fabric` tier (which skips, saying why, without real Fabric binaries).
+# libraries, the dashboard in a real browser (Debian's Chromium, driven by Playwright), and the
+# `fabric` tier (which skips, saying why, without real Fabric binaries).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 "$root/scripts/setup.sh"
 # Debian packages the tests start themselves: PostgreSQL's server (the connector's store is
-# tested on a throw-away cluster as well as on SQLite).
+# tested on a throw-away cluster as well as on SQLite), and Chromium (the dashboard's browser
+# tests drive Debian's, never a browser that Playwright would download).
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 if ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
   echo "[test] installing Debian's postgresql (server binaries for the connector's tests)"
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+fi
+if [ ! -x "${CBP_CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "[test] installing Debian's chromium (the browser of the dashboard's tests)"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
 export PATH="$root/.venv/bin:$PATH"
 echo "[test] ruff"

@@ -242,6 +242,8 @@ class RegistryService:
         self.require_mine(pod)
         role = self.org.me.role
         wanted = body.status
+        if role is Role.AUDITOR:
+            raise Forbidden(f"the auditor reads only; it cannot move POD {pod.id} to {wanted}")
         mine = {
             Role.BSP: (
                 {s.PodStatus.UnderReview},
@@ -387,8 +389,10 @@ class RegistryService:
         elif role is Role.TSO:
             ok = body.status in (s.UvamStatus.Qualified, s.UvamStatus.Rejected)
             action, rule = Action.review, "the TSO qualifies or rejects a UVAM under review"
-        else:
+        elif role is Role.DSO:
             ok, action, rule = False, Action.review, "a DSO takes no part in UVAM qualification"
+        else:
+            ok, action, rule = False, Action.review, "the auditor reads only"
         if not ok:
             raise Forbidden(f"{rule}; moving UVAM {uvam.id} to {body.status} is not the {role}'s")
         if action not in allowed:

@@ -94,7 +94,10 @@ class Operation(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     retry_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (UniqueConstraint("username", "idempotency_key", name="uq_operation_key"),)
+    __table_args__ = (
+        UniqueConstraint("username", "idempotency_key", name="uq_operation_key"),
+        Index("ix_operations_load_status", "load_id", "status"),  # a mass load's progress
+    )
 
 
 class Resource(Base):

@@ -37,6 +37,8 @@ async def add(
 
 
 def demo_accesses(role: str) -> list[Access]:
+    if role == "AUDITOR":
+        return [Access.viewer]
     out = [Access.operator, Access.viewer]
     if role == "TSO":
         out.append(Access.admin)

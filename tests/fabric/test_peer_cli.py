@@ -166,11 +166,12 @@ def test_peer_lifecycle_chaincode_set(sides: tuple[Side, Side], tmp_path: Path) 
 
     before = readiness()
     assert before[0] == before[1]
-    assert json.loads(before[0])["approvals"] == {
+    assert json.loads(before[0])["approvals"] == {  # every org of the channel, the auditor too
         "ARETIMSP": False,
         "BSP2MSP": False,
         "BSPHostMSP": False,
         "DSOHostMSP": False,
+        "RegulatorMSP": False,
         "TSOMSP": False,
     }
     for org in ("tso", "bsphost", "dsohost"):
@@ -195,6 +196,7 @@ def test_peer_lifecycle_chaincode_set(sides: tuple[Side, Side], tmp_path: Path) 
         "BSP2MSP": False,
         "BSPHostMSP": True,
         "DSOHostMSP": True,
+        "RegulatorMSP": False,
         "TSOMSP": True,
     }
     commits = []

@@ -9,7 +9,7 @@ from fabric_protos.msp import msp_config_pb2, msp_principal_pb2
 from fabric_protos.orderer import configuration_pb2 as orderer_pb2
 from fabric_protos.orderer.etcdraft import configuration_pb2 as etcdraft_pb2
 
-from network.configtx import build_genesis_block, channel_endorsement
+from network.configtx import build_genesis_block, channel_endorsement, configtx_yaml
 from network.identities import CryptoLayout
 from network.topology import Topology
 
@@ -50,7 +50,8 @@ def test_configtx_application_orgs_match_the_channel(
             assert msp.name == org.msp_id
             assert msp.root_certs == [crypto.ca_cert(o).read_bytes()]
             assert msp.fabric_node_ous.enable
-            assert ("AnchorPeers" in group.values) == (not org.is_tenant)
+            runs_peers = any(p.org == o for p in topology.peers)
+            assert ("AnchorPeers" in group.values) == runs_peers
 
 
 def test_configtx_tenants_write_but_never_endorse(topology: Topology, crypto: CryptoLayout) -> None:
@@ -69,6 +70,36 @@ def test_configtx_tenants_write_but_never_endorse(topology: Topology, crypto: Cr
     }
     assert msps == {"TSOMSP", "BSPHostMSP", "DSOHostMSP"}
     assert "TSOMSP" in channel_endorsement(topology, "bsp1-channel")
+
+
+def test_configtx_auditor_reads_every_channel_and_writes_none(
+    topology: Topology, crypto: CryptoLayout
+) -> None:
+    auditor = next(o for o in topology.orgs.values() if o.role == "AUDITOR")
+    assert not auditor.writer
+    role = msp_principal_pb2.MSPRole
+    for name in topology.channels:
+        cfg = _config(build_genesis_block(topology, name, crypto.root))
+        group = cfg.channel_group.groups["Application"].groups[auditor.msp_id]
+
+        def principals(policy: str) -> set[tuple[str, int]]:
+            env = policies_pb2.SignaturePolicyEnvelope.FromString(
+                group.policies[policy].policy.value  # noqa: B023
+            )
+            roles = [role.FromString(i.principal) for i in env.identities]
+            return {(r.msp_identifier, r.role) for r in roles}
+
+        assert (auditor.msp_id, role.CLIENT) in principals("Readers"), name
+        # only orderer nodes of its own, which it never has: no identity of it is a Writer
+        assert principals("Writers") == {(auditor.msp_id, role.ORDERER)}, name
+    yaml_org = next(
+        o
+        for o in configtx_yaml(topology, crypto)["Profiles"]["bsp1-channel"]["Application"][
+            "Organizations"
+        ]
+        if o["ID"] == auditor.msp_id
+    )
+    assert yaml_org["Policies"]["Writers"]["Rule"] == f"OR('{auditor.msp_id}.orderer')"
 
 
 def test_configtx_orderer_batch_and_raft(topology: Topology, crypto: CryptoLayout) -> None:

@@ -232,11 +232,12 @@ def test_commit_readiness_and_commit_need_each_endorsers_approval(
         _args(d, lifecycle_pb2.CheckCommitReadinessArgs),
     )
     result = lifecycle_pb2.CheckCommitReadinessResult.FromString(readiness[0].response.payload)
-    assert dict(result.approvals) == {
+    assert dict(result.approvals) == {  # every org of the channel, the auditor's included
         "ARETIMSP": False,
         "BSP1MSP": False,
         "BSPHostMSP": True,
         "DSOHostMSP": False,
+        "RegulatorMSP": False,
         "TSOMSP": True,
     }
     assert list(result.mismatches["DSOHostMSP"].items) == ["ChaincodeParameters"]

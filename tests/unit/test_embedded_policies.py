@@ -84,7 +84,19 @@ def test_policies_implicit_meta_majority_admins(chain: Chain, config: ChannelCon
     one = [_signed(chain, "tso", "Admin")]
     assert not pm.evaluate("/Channel/Application/Admins", one)
     three = [_signed(chain, o, "Admin") for o in ("tso", "bsphost", "dsohost")]
-    assert pm.evaluate("/Channel/Application/Admins", three)  # 3 of 5 orgs
+    assert not pm.evaluate("/Channel/Application/Admins", three)  # 3 of 6 orgs
+    four = three + [_signed(chain, "bsp1", "Admin")]
+    assert pm.evaluate("/Channel/Application/Admins", four)
+
+
+def test_policies_auditor_reads_but_never_writes(chain: Chain, config: ChannelConfig) -> None:
+    pm = config.policy_manager
+    for user in ("User1", "Admin"):
+        signed = [_signed(chain, "regulator", user)]
+        assert pm.evaluate("/Channel/Application/Readers", signed), user
+        assert pm.evaluate("/Channel/Readers", signed), user
+        assert not pm.evaluate("/Channel/Application/Writers", signed), user
+        assert not pm.evaluate("/Channel/Writers", signed), user
 
 
 def test_policies_bad_signatures_are_dropped(chain: Chain, config: ChannelConfig) -> None:
