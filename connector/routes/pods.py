@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 
 from connector.deps import ConnectorDep, Principal, Reader, SessionDep, requires
 from connector.errors import InvalidInput, responses
 from connector.permissions import Action
 from connector.routes.common import WRITE_RESPONSES, answer
 from connector.routes.uploads import read_upload
-from connector.routes.views import one, resource_out, scope
+from connector.routes.views import ledger_history, one, resource_out, scope
 from connector.schemas import registry as s
 from connector.schemas.common import HistoryEntry, OperationOut, Page, PodDetail, ResourceOut
 from connector.services import documents
@@ -75,14 +75,16 @@ async def get_pod(
     responses=responses(401, 403, 404, 409, 503, 504),
 )
 async def pod_history(
-    pod_id: str, user: Reader, connector: ConnectorDep, session: SessionDep, channel: Channel = None
+    pod_id: str,
+    request: Request,
+    user: Reader,
+    connector: ConnectorDep,
+    session: SessionDep,
+    channel: Channel = None,
 ) -> list[HistoryEntry]:
-    """Every committed version of the POD, oldest first, read from the ledger itself."""
+    """Every committed version, oldest first, read from the ledger itself."""
     pod = await one(session, connector.org, "pod", pod_id, channel)
-    entries = await connector.ledger.evaluate(
-        user.fabric_user, pod.channel, "GetPodHistory", pod.id
-    )
-    return [HistoryEntry.model_validate(e) for e in entries or []]
+    return await ledger_history(request, connector, user.fabric_user, pod, "GetPodHistory")
 
 
 @router.post("", status_code=202, response_model=OperationOut, responses=WRITE_RESPONSES)

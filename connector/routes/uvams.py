@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from connector.deps import ConnectorDep, Principal, Reader, SessionDep, requires
 from connector.errors import InvalidInput, responses
 from connector.permissions import Action
 from connector.routes.common import WRITE_RESPONSES, answer
-from connector.routes.views import one, resource_out, scope
+from connector.routes.views import ledger_history, one, resource_out, scope
 from connector.schemas import registry as s
 from connector.schemas.common import HistoryEntry, OperationOut, Page, ResourceOut, UvamDetail
 from connector.services import documents
@@ -79,17 +79,15 @@ async def get_uvam(
 )
 async def uvam_history(
     uvam_id: str,
+    request: Request,
     user: Reader,
     connector: ConnectorDep,
     session: SessionDep,
     channel: Channel = None,
 ) -> list[HistoryEntry]:
-    """Every committed version of the UVAM, oldest first, read from the ledger itself."""
+    """Every committed version, oldest first, read from the ledger itself."""
     uvam = await one(session, connector.org, "uvam", uvam_id, channel)
-    entries = await connector.ledger.evaluate(
-        user.fabric_user, uvam.channel, "GetUvamHistory", uvam.id
-    )
-    return [HistoryEntry.model_validate(e) for e in entries or []]
+    return await ledger_history(request, connector, user.fabric_user, uvam, "GetUvamHistory")
 
 
 @router.post("", status_code=202, response_model=OperationOut, responses=WRITE_RESPONSES)

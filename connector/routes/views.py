@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connector.errors import Conflict, Forbidden, NotFound
 from connector.org import OrgContext, Role
-from connector.schemas.common import ResourceKind, ResourceOut
+from connector.runtime import Connector
+from connector.schemas.common import HistoryEntry, ResourceKind, ResourceOut
+from connector.services import history
 from connector.store import resources
 from connector.store.tables import Resource, as_utc
 
@@ -59,3 +62,25 @@ async def one(
     if not visible(org, found):
         raise Forbidden(f"{label} {rid} is not {org.me.name}'s to see")
     return found
+
+
+async def ledger_history(
+    request: Request, connector: Connector, fabric_user: str, resource: Resource, query: str
+) -> list[HistoryEntry]:
+    """Every committed version of a registry record, oldest first: the registry's history
+    query, or, for an auditor (whom the channels let read blocks but not query chaincode), the
+    same versions walked from the blocks themselves."""
+    if connector.org.me.role is not Role.AUDITOR:
+        entries = await connector.ledger.evaluate(fabric_user, resource.channel, query, resource.id)
+        return [HistoryEntry.model_validate(e) for e in entries or []]
+    found = await history.timeline(request.app.state.explorer, fabric_user, resource)
+    return [
+        HistoryEntry(
+            txId=v.tx_id,
+            timestamp=v.timestamp,
+            isDelete=v.value is None,
+            actor=v.actor,
+            value=v.value,
+        )
+        for v in found.versions
+    ]

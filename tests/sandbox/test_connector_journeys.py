@@ -201,3 +201,23 @@ def test_connector_participants_admitted_by_network_up(connectors: Connectors) -
         by_channel.setdefault(p["channel"], set()).add(p["id"])
     assert by_channel["bsp1-channel"] >= {"TSOMSP", "BSP1MSP", "ARETIMSP"}
     assert by_channel["bsp2-channel"] >= {"TSOMSP", "BSP2MSP", "ARETIMSP"}
+
+
+def test_connector_auditor_reads_the_same_history(connectors: Connectors) -> None:
+    """The regulator's read-only connector shows a POD's versions as the ledger holds them,
+    walked from the blocks (the channels let it read blocks, not query chaincode)."""
+    bsp, auditor = connectors.client("bsp1"), connectors.client("regulator", "viewer")
+    code = new_pod_code()
+    committed(bsp, "POST", "/pods", pod_body(code))
+    committed(bsp, "POST", f"/pods/{code}/attachments", diagram())
+    until(lambda: auditor.get(f"/pods/{code}").status_code == 200, what="the auditor's copy")
+    until(lambda: auditor.get(f"/pods/{code}").json()["status"] == "Open")
+    theirs = bsp.get(f"/pods/{code}/history").json()
+    mine = auditor.get(f"/pods/{code}/history")
+    assert mine.status_code == 200, mine.text
+    assert [(h["txId"], h["value"]["status"]) for h in mine.json()] == [
+        (h["txId"], h["value"]["status"]) for h in theirs
+    ]
+    assert [h["value"]["status"] for h in theirs] == ["Registered", "Open"]
+    refused = auditor.post("/pods", json=pod_body(new_pod_code()))
+    assert refused.status_code == 403
