@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from network.ccaas import topology_package
-from network.chaincode_servers import chaincode_server_argv
+from network.chaincode_servers import chaincode_server_argv, write_chaincode_config
 from network.configtx import write_configtx_yaml, write_genesis_blocks
 from network.identities import CryptoLayout, generate_crypto
 from network.paths import SandboxPaths
@@ -77,6 +77,7 @@ class Sandbox:
         write_configtx_yaml(self.topology, self.paths.crypto, self.paths.home / "configtx.yaml")
         for cc in self.topology.chaincodes:
             write_connection_json(self.topology, layout, cc, self.paths.connection_json(cc))
+            write_chaincode_config(self.topology, cc, self.paths.chaincode_config(cc))
         write_connection_profile(self.topology, layout, engine, self.paths.connection_profile)
         self.say(f"channel config blocks: {', '.join(blocks)} ({time.monotonic() - t0:.1f} s)")
         return layout
@@ -149,7 +150,11 @@ class Sandbox:
     def chaincode_argv(self, name: str) -> list[str]:
         layout = CryptoLayout(self.topology, self.paths.crypto)
         return chaincode_server_argv(
-            self.topology, layout, name, chaincode_id(self.topology, self.paths, name)
+            self.topology,
+            layout,
+            name,
+            chaincode_id(self.topology, self.paths, name),
+            self.paths.chaincode_config(name),
         )
 
     def start_chaincodes(self, names: list[str]) -> None:

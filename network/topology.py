@@ -111,7 +111,7 @@ class ChaincodeSpec(_Strict):
     sequence: int = 1
     collections: list[CollectionSpec] = []
     # Another program serving this chaincode instead of the Python runtime, as an argv whose
-    # {address} {chaincode_id} {tls_cert} {tls_key} {client_ca_cert} {root} are filled in.
+    # {address} {chaincode_id} {tls_cert} {tls_key} {client_ca_cert} {config} {root} are filled in.
     server: list[str] | None = None
     # Started by `up` unless false: benchmark and conformance chaincodes are started on request.
     autostart: bool = True

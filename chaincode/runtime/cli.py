@@ -1,7 +1,8 @@
 """``python -m chaincode.runtime serve module:Class [...]``: run contracts as a CCaaS server.
 
 Flags fall back to the environment variables Fabric's shims read (CHAINCODE_SERVER_ADDRESS,
-CORE_CHAINCODE_ID_NAME, CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_CLIENT_CA_CERT).
+CORE_CHAINCODE_ID_NAME, CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_CLIENT_CA_CERT), and
+CHAINCODE_CONFIG for the chaincode's configuration file (see ``chaincode_config``).
 Logs go to stderr; SIGTERM or SIGINT stop the server cleanly. CHAINCODE_PROFILE=<path> profiles
 the server (see ``profiling``). The server runs on uvloop where it is installed (less CPU per
 message on the peer's stream); CBP_EVENT_LOOP=asyncio selects asyncio's own loop.
@@ -18,6 +19,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from .chaincode_config import load_chaincode_config
 from .config import ENV, ServerSettings, SettingsError
 from .contract import Contract
 from .profiling import profiled
@@ -58,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
         "--client-ca-cert",
         dest="client_ca_cert",
         help=f"require peer certificates from this CA [{ENV['client_ca_cert']}]",
+    )
+    serve.add_argument(
+        "--config",
+        help=f"the chaincode's configuration: the network's organisations, as JSON [{ENV['config']}]",
     )
     serve.add_argument("--workers", type=int, help=f"transactions at once [{ENV['workers']}]")
     serve.add_argument("--title", default="", help="metadata title (default: the package label)")
@@ -107,10 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             tls_key=args.tls_key,
             client_ca_cert=args.client_ca_cert,
             workers=args.workers,
+            config=args.config,
         )
         contracts = [load_contract(spec) for spec in args.contracts]
         title = args.title or settings.chaincode_id.partition(":")[0]
-        router = ContractRouter(contracts, title=title, version=args.version)
+        config = load_chaincode_config(settings.config)
+        router = ContractRouter(contracts, title=title, version=args.version, config=config)
         loop_factory = _loop_factory()
     except (SettingsError, TypeError, ValueError) as exc:
         logger.error("%s", exc)

@@ -232,7 +232,9 @@ class FabricEngine:
 
     def chaincode_argv(self, name: str, package_id: str) -> list[str]:
         """The chaincode server's command, serving the package id Fabric launches it under."""
-        return chaincode_server_argv(self.topology, self.crypto, name, package_id)
+        return chaincode_server_argv(
+            self.topology, self.crypto, name, package_id, self.paths.chaincode_config(name)
+        )
 
     def start_chaincodes(self, names: list[str]) -> None:
         """Starts the servers of `names` (e.g. `autostart: false` ones a test wants) with the

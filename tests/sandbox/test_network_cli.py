@@ -71,6 +71,15 @@ def test_network_status_shows_nodes_channels_and_chaincodes(home: Path) -> None:
     assert "channel bsp1-channel" in human and "height" in human
 
 
+def test_network_up_gives_each_chaincode_its_config(home: Path) -> None:
+    """The registry server learns its BNA from the file `up` wrote from the topology."""
+    config = json.loads((home / "chaincode" / "registry" / "config.json").read_text())
+    assert [k for k, o in config["organizations"].items() if o["bna"]] == ["tso"]
+    assert config["organizations"]["tso"]["mspId"] == "TSOMSP"
+    log = (home / "logs" / "chaincode-registry.log").read_text()
+    assert "CHAINCODE_CONFIG" not in log  # a registry without its config refuses to start
+
+
 def test_network_down_stops_every_process(home: Path) -> None:
     status = json.loads(cbp(home, "status", "--json").stdout)
     pids = [p["pid"] for p in status["processes"].values()]

@@ -23,6 +23,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from chaincode.registry import RegistryContract
+from chaincode.runtime import ChaincodeConfig
+from network.chaincode_servers import chaincode_config
+from network.topology import load_topology
 
 NS = "\x00"
 MAX_UNICODE = "\U0010ffff"
@@ -172,11 +175,22 @@ class Event:
     payload: dict[str, Any]
 
 
+def sandbox_config(chaincode: str) -> ChaincodeConfig:
+    """The configuration the sandbox writes for `chaincode` from network/topology.yaml."""
+    return ChaincodeConfig.model_validate(chaincode_config(load_topology(port_offset=0), chaincode))
+
+
+def configured_registry() -> RegistryContract:
+    contract = RegistryContract()
+    contract.configure(sandbox_config("registry"))
+    return contract
+
+
 @dataclass
 class FakeLedger:
     """World state + history; ``submit``/``evaluate`` run one contract transaction on it."""
 
-    contract: RegistryContract = field(default_factory=RegistryContract)
+    contract: RegistryContract = field(default_factory=configured_registry)
     state: dict[str, bytes] = field(default_factory=dict)
     history: dict[str, list[KeyModification]] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
