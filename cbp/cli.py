@@ -44,7 +44,7 @@ def cmd_network(args: argparse.Namespace) -> int:
         return _add_peer(sb, args.org)
     st = sb.status()
     heights = _channel_heights(sb) if st.up else {}
-    fabric = _fabric_status(sb) if st.engine == "fabric" else None
+    fabric = _engine_status(sb)
     if args.json:
         print(
             json.dumps(
@@ -128,13 +128,11 @@ def _add_peer(sb: Sandbox, org: str | None) -> int:
     return 0
 
 
-def _fabric_status(sb: Sandbox) -> dict[str, Any] | None:
-    """Per-node health, per-node heights and committed chaincodes, from the fabric engine."""
+def _engine_status(sb: Sandbox) -> dict[str, Any] | None:
+    """What the engine adds (the fabric engine: per-node health and heights, committed
+    chaincodes)."""
     try:
-        from network.fabric import FabricEngine
-
-        status: dict[str, Any] = FabricEngine(sb.topology, sb.paths).status()
-        return status
+        return sb.engine_status()
     except Exception as exc:  # status must still print the processes
         return {"nodes": {}, "channels": {}, "error": str(exc)}
 

@@ -49,12 +49,7 @@ def start_node_chaincode(target: Target) -> bool:
     name = SMOKE_NODE_PUT[0]
     if target.chaincode_pid(name):
         return False
-    if target.engine == "fabric":
-        from network.fabric import FabricEngine
-
-        FabricEngine(target.topology, target.paths, say=target.sandbox.say).start_chaincodes([name])
-    else:
-        target.sandbox.start_chaincodes([name])
+    target.sandbox.start_chaincodes([name])
     return True
 
 

@@ -39,11 +39,12 @@ from gateway.profile import read_profile, resolve_endpoint
 from gateway.signing import load_signer
 from network.embedded import protoutil
 from network.embedded.blockstore import read_block_file
+from network.embedded.engine import EMBEDDED
 from network.embedded.msp import load_signing_identity
 from network.identities import CryptoLayout
 from network.paths import SandboxPaths, sandbox_paths
 from network.processes import pid_alive
-from network.sandbox import EMBEDDED, Sandbox
+from network.sandbox import Sandbox
 from network.topology import DEFAULT_TOPOLOGY, load_topology
 
 log = logging.getLogger("crash-test")

@@ -119,12 +119,12 @@ def test_a_registry_server_without_a_bna_refuses_to_start(
 
 def test_every_engine_starts_a_chaincode_server_with_its_config(tmp_path: Path) -> None:
     from network.compose import compose_spec
+    from network.embedded.engine import EmbeddedEngine
     from network.identities import CryptoLayout
-    from network.sandbox import Sandbox
 
     topology = load_topology(port_offset=0)
     paths = SandboxPaths(tmp_path)
-    argv = Sandbox(topology, paths).chaincode_argv("registry")
+    argv = EmbeddedEngine(topology, paths).chaincode_argv("registry")
     assert argv[argv.index("--config") + 1] == str(paths.chaincode_config("registry"))
     fabric = chaincode_server_argv(
         topology, CryptoLayout(topology, paths.crypto), "registry", "registry:abc",
