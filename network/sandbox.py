@@ -30,11 +30,17 @@ class SandboxError(RuntimeError):
     """The sandbox could not do what was asked; the message says what to do about it."""
 
 
+@dataclass(frozen=True)
+class Listener:
+    address: str  # host:port
+    listening: bool
+
+
 @dataclass
 class Status:
     engine: str | None
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    listeners: dict[str, bool] = field(default_factory=dict)
+    listeners: dict[str, Listener] = field(default_factory=dict)
 
     @property
     def up(self) -> bool:
@@ -159,17 +165,19 @@ class Sandbox:
                 }
         host = self.topology.host
         for p in self.topology.peers:
-            st.listeners[p.host] = port_open(host, p.port)
+            st.listeners[p.host] = Listener(p.address, port_open(host, p.port))
         for o in self.topology.orderers:
-            st.listeners[o.host] = port_open(host, o.port)
+            st.listeners[o.host] = Listener(o.address, port_open(host, o.port))
         for name, cc in self.topology.chaincodes.items():
             listening = port_open(host, cc.port)
             if cc.autostart or listening:  # on-request servers (benchmarks) only while they run
-                st.listeners[f"chaincode {name}"] = listening
+                st.listeners[f"chaincode {name}"] = Listener(cc.address, listening)
         from network.fabric.partner import load_partners
 
         for partner in load_partners(self.paths):  # real peers added by `cbp network add-peer`
-            st.listeners[partner.host] = port_open(host, partner.port)
+            st.listeners[partner.host] = Listener(
+                f"{host}:{partner.port}", port_open(host, partner.port)
+            )
         return st
 
     def down(self) -> list[str]:
@@ -194,4 +202,4 @@ class Sandbox:
             self.say(f"removed {self.paths.home}")
 
 
-__all__ = ["ENGINES", "Engine", "ProcessError", "Sandbox", "SandboxError", "Status"]
+__all__ = ["ENGINES", "Engine", "Listener", "ProcessError", "Sandbox", "SandboxError", "Status"]

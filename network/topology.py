@@ -42,6 +42,7 @@ def ephemeral_floor() -> int:
     except (OSError, ValueError, IndexError):
         return EPHEMERAL_FLOOR
 
+
 Role = Literal["TSO", "DSO", "BSP", "HOST", "INFRA", "EVUSER", "AUDITOR"]
 
 

@@ -26,7 +26,7 @@ from .profiling import profiled
 from .router import ContractRouter
 from .server import ChaincodeServer
 
-__all__ = ["load_contract", "main"]
+__all__ = ["add_serve_arguments", "load_contract", "main", "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +46,9 @@ def load_contract(spec: str) -> type[Contract]:
     return cls
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m chaincode.runtime")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve contracts as chaincode-as-a-service")
-    serve.add_argument("contracts", nargs="+", metavar="module:Class")
+def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
+    """The `serve` command's arguments (also `cbp chaincode serve`'s)."""
+    serve.add_argument("contracts", nargs="+", metavar="module:Class", help="contracts to serve")
     serve.add_argument("--address", help=f"host:port to listen on [{ENV['address']}]")
     serve.add_argument("--chaincode-id", help=f"package id [{ENV['chaincode_id']}]")
     serve.add_argument("--tls-cert", help=f"server certificate PEM [{ENV['tls_cert']}]")
@@ -68,7 +66,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help=f"transactions at once [{ENV['workers']}]")
     serve.add_argument("--title", default="", help="metadata title (default: the package label)")
     serve.add_argument("--version", default="", help="metadata version")
-    serve.add_argument("--log-level", default="INFO")
+    serve.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level (default INFO)",
+    )
+
+
+SERVE_HELP = "serve contracts as chaincode-as-a-service (the peers dial this server)"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m chaincode.runtime")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_serve_arguments(commands.add_parser("serve", help=SERVE_HELP, description=SERVE_HELP))
     return parser
 
 
@@ -99,9 +112,14 @@ def _loop_factory() -> type[asyncio.AbstractEventLoop] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    return serve(_parser().parse_args(argv))
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or SIGINT; 2 for a bad setting (logged by name), 1 if it cannot
+    listen."""
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=args.log_level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

@@ -116,11 +116,12 @@ def test_cli_passes_engines_and_keeps_the_issue_levels(monkeypatch: pytest.Monke
     bench_cli.add_bench_parser(parser.add_subparsers(dest="cmd"))
 
     args = parser.parse_args(["bench", "registry"])
-    assert bench_cli._run("registry", bench_cli.settings_from(args), args) == "report"
+    assert bench_cli._run("registry", bench_cli.settings_from(args), None) == "report"
     assert seen == {"levels": [1, 10, 50], "engines": None}
 
     args = parser.parse_args(
         ["bench", "registry", "--engines", "fabric", "--concurrency", "1,10,50,100"]
     )
-    bench_cli._run("registry", bench_cli.settings_from(args), args)
+    engines = bench_cli.parse_engines(args.engines)
+    bench_cli._run("registry", bench_cli.settings_from(args), engines)
     assert seen == {"levels": [1, 10, 50, 100], "engines": ["fabric"]}

@@ -15,7 +15,6 @@ from gateway._protos import (
     transaction_pb2,
 )
 from gateway.ledger import KVRead, KVWrite, decode_block, decode_processed_transaction
-from gateway.report import format_transaction
 
 
 def _endorser_envelope(creator: bytes, endorser: bytes) -> bytes:
@@ -86,7 +85,6 @@ def test_ledger_decodes_endorser_transaction_for_audit() -> None:
     assert tx.events == ("PodOpened",)
     assert tx.validation == "MVCC_READ_CONFLICT" and not tx.valid
     assert tx.timestamp == datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
-    assert "registry OpenPod(IT1)" in format_transaction(tx)
 
 
 def test_ledger_decodes_processed_transaction() -> None:
