@@ -184,7 +184,7 @@ def _block_number(text: str) -> int:
     return int(text)
 
 
-def _check_identity(args: argparse.Namespace) -> None:
+def _check_identity(args: argparse.Namespace) -> list[str]:
     """The channel, org and user against the connection profile, before any connection."""
     from gateway.profile import read_profile
 
@@ -202,23 +202,37 @@ def _check_identity(args: argparse.Namespace) -> None:
         raise CliError(
             f"channel {args.channel!r} is unknown; channels: {', '.join(sorted(channels))}"
         )
+    return list(channels[args.channel].get("orgs", []))
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from gateway import GatewayError, from_profile, verify_chain
-    from gateway.ledger import decode_block
+    from gateway import GatewayError, verify_chain
 
     if args.what == "verify" and args.block_file:
         report = verify_chain(_blocks_from_file(Path(args.block_file)))
         return _print_report(report, args, source=args.block_file)
-    if args.what == "block":
-        number = _block_number(args.target)
+    number = _block_number(args.target) if args.what == "block" else 0
     if args.what == "tx" and not TX_ID.fullmatch(args.target):
         raise CliError(
             f"transaction id {args.target!r} is not 64 hex digits; `cbp audit block "
             f"{args.channel} N` lists the transactions of block N"
         )
-    _check_identity(args)
+    members = _check_identity(args)
+    try:
+        return _query(args, number)
+    except GatewayError as exc:
+        if "access denied" not in str(exc):
+            raise
+        raise CliError(
+            f"{args.org} may not read {args.channel}: the channel refused its identity "
+            f"(its Readers are the member orgs: {', '.join(members)})"
+        ) from None
+
+
+def _query(args: argparse.Namespace, number: int) -> int:
+    from gateway import GatewayError, from_profile
+    from gateway.ledger import decode_block
+
     with from_profile(args.org, args.user, args.profile) as gw:
         network = gw.get_network(args.channel)
         if args.what == "block":

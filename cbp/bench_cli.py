@@ -86,7 +86,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from cbp.bench.report import dumps
     from cbp.bench.runner import BenchError
     from cbp.errors import CliError
-    from gateway import GatewayClientError
 
     try:
         settings = settings_from(args)
@@ -98,9 +97,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         report = _run(args.bench, settings, engines)
-    except (BenchError, GatewayClientError) as exc:
-        print(f"cbp bench {args.bench}: error: {exc}", file=sys.stderr)
-        return 1
+    except BenchError as exc:  # the bench's own refusals say what to do
+        raise CliError(f"{args.bench}: {exc}") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     if args.json:

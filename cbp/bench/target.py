@@ -80,8 +80,10 @@ def attach(
     if home is None and profile is not None:
         home = Path(profile).resolve().parent
     paths = sandbox_paths(home)
+    if profile is not None and not Path(profile).is_file():
+        raise BenchError(f"--profile {profile}: no such file; start the sandbox (cbp network up)")
     if not paths.connection_profile.exists():
-        raise FileNotFoundError(
+        raise BenchError(
             f"no connection profile at {paths.connection_profile}: start the sandbox there "
             "(cbp network up) or drop --home/--profile to let the bench start its own"
         )
