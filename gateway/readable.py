@@ -95,7 +95,10 @@ def _hex_bytes(doc: Any, message: Message) -> Any:
         field = message.DESCRIPTOR.fields_by_name.get(name)
         if name == "validation_parameter" and isinstance(value, str):
             out[name] = _application_policy(base64.b64decode(value))
-        elif field is not None and field.message_type is policies_pb2.SignaturePolicyEnvelope.DESCRIPTOR:
+        elif (
+            field is not None
+            and field.message_type is policies_pb2.SignaturePolicyEnvelope.DESCRIPTOR
+        ):
             out[name] = signature_policy_text(getattr(message, name))
         elif field is not None and field.type == field.TYPE_BYTES and isinstance(value, str):
             out[name] = describe_bytes(base64.b64decode(value))
