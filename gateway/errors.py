@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fabric_protos.gateway import gateway_pb2
+from fabric_protos.peer import transaction_pb2
 from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory
-
-from gateway._protos import gateway_pb2, transaction_pb2
 
 
 @dataclass(frozen=True)

@@ -128,11 +128,6 @@ def resolve(tx: Tx, *also: tuple[str, ...]) -> Actor:
     return tx.actor
 
 
-def require_role(actor: Actor, role: Role, action: str) -> None:
-    if actor.role != role:
-        raise Forbidden(f"only a {role} may {action}; caller {actor.msp_id} is a {actor.role}")
-
-
 def require_tso_receiver(tx: Tx, entity: str, receiver: str) -> None:
     """The receiver of every registration is the channel's TSO (the BNA)."""
     bna = tx.get(BNA)

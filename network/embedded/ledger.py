@@ -126,12 +126,6 @@ class PeerLedger:
     def _lookup_definition(self, name: str) -> ChaincodeDefinition | None:
         return self._definitions(name)
 
-    def set_chaincode_definitions(
-        self, lookup: Callable[[str], ChaincodeDefinition | None]
-    ) -> None:
-        self._definitions = lookup
-        self._definitions_source = id(lookup)
-
     # --- recovery -------------------------------------------------------------------------------
 
     def _recover(self, genesis: common_pb2.Block) -> None:
@@ -350,10 +344,6 @@ class PeerLedger:
 
     def get_block(self, number: int) -> common_pb2.Block:
         return self.blocks.get(number)
-
-    def get_block_bytes(self, number: int) -> bytes:
-        """The stored block as serialised, for senders that need no parsed copy (Deliver)."""
-        return self.blocks.get_bytes(number)
 
     def get_block_by_hash(self, header_hash: bytes) -> common_pb2.Block | None:
         n = BlockIndex.block_by_hash(self.state.reader, header_hash)

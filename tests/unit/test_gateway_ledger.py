@@ -2,18 +2,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from test_gateway_helpers import issue, make_block, new_ca, serialized_identity
-
-from gateway._protos import (
+from fabric_protos.common import common_pb2
+from fabric_protos.ledger.rwset import rwset_pb2
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+from fabric_protos.peer import (
     chaincode_event_pb2,
     chaincode_pb2,
-    common_pb2,
-    kv_rwset_pb2,
     proposal_pb2,
     proposal_response_pb2,
-    rwset_pb2,
     transaction_pb2,
 )
+from test_gateway_helpers import issue, make_block, new_ca, serialized_identity
+
 from gateway.ledger import KVRead, KVWrite, decode_block, decode_processed_transaction
 
 
