@@ -30,6 +30,7 @@ from fabric_protos.peer import (
 )
 from google.protobuf import timestamp_pb2
 
+from . import protoutil
 from .history import HistoryEntry
 from .tls import GRPC_OPTIONS, ChaincodeConnection
 
@@ -54,15 +55,6 @@ USE_GET_MULTIPLE_KEYS = True
 MAX_SIZE_GET_MULTIPLE_KEYS = 1000
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def _additional_params() -> bytes:
     """ChaincodeAdditionalParams{1 use_write_batch, 2 max_size_write_batch,
     3 use_get_multiple_keys, 4 max_size_get_multiple_keys}, encoded by hand: the pinned
@@ -76,7 +68,7 @@ def _additional_params() -> bytes:
     )
     for number, value in enumerate(fields, start=1):
         if value:
-            out += _varint(number << 3) + _varint(value)  # wire type 0 (varint)
+            out += protoutil.varint(number << 3) + protoutil.varint(value)  # wire type 0 (varint)
     return bytes(out)
 
 
