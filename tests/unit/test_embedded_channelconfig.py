@@ -6,11 +6,6 @@ from embedded_fixtures import Chain
 from network.embedded.channelconfig import ChannelConfig, ConfigError, parse_duration
 
 
-@pytest.fixture(scope="module")
-def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
-    return Chain(topology, crypto)
-
-
 def test_channelconfig_reads_orgs_batching_and_acls(chain: Chain) -> None:
     cfg = ChannelConfig.from_block(chain.genesis)
     topo = chain.topology
