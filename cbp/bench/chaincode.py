@@ -1,4 +1,4 @@
-"""`cbp bench chaincode` (issue 5): the Python chaincode runtime against Fabric's Node contract
+"""`cbp bench chaincode`: the Python chaincode runtime against Fabric's Node contract
 API, serving the same put/get contract to the same engine, driven by the same client.
 
 Levels alternate between the two servers (Python, then Node, at each concurrency) so that any

@@ -85,7 +85,7 @@ def test_a_running_fabric_sandbox_alone_gets_the_verdict_and_says_where_targets_
     report.results = [_r("fabric", 10, 31.0), _r("fabric", 50, 102.7, p50=0.495)]
     registry.add_checks(report)
     assert report.checks == []
-    assert report.notes[0].startswith("the issue's targets are held against the embedded engine")
+    assert report.notes[0].startswith("the targets are held against the embedded engine")
     assert "did NOT meet" in report.notes[1] and "102.7 reg/s at c=50" in report.notes[1]
 
 
