@@ -1,7 +1,7 @@
 """Checks made once, before any test runs: every port offset the tiers will use fits.
 
 The sandbox tier runs its session sandbox on CBP_TEST_PORT_OFFSET (default 1000) and private
-sandboxes beside it, shifted from it by SANDBOX_SHIFTS (the CLI tier's at +500 and +600); the fabric tier runs on
+sandboxes beside it, shifted from it by SANDBOX_SHIFTS (the CLI tier's at +250 and +350); the fabric tier runs on
 CBP_FABRIC_TEST_PORT_OFFSET (default 500) and, for the engines-agree test, that plus
 FABRIC_SHIFTS. An offset that puts any of them out of range is one usage error naming the
 variable, instead of a failure in every test that starts a sandbox.
@@ -15,7 +15,7 @@ import pytest
 
 from network.topology import TopologyError, load_topology
 
-SANDBOX_SHIFTS = (-40, 0, 100, 200, 300, 400, 500, 600)
+SANDBOX_SHIFTS = (-40, 0, 100, 200, 250, 300, 350, 400)
 FABRIC_SHIFTS = (0, 2500)
 
 

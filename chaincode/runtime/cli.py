@@ -122,6 +122,7 @@ def serve(args: argparse.Namespace) -> int:
         level=args.log_level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,  # under `cbp chaincode serve` too, whose own set-up came first
     )
     try:
         settings = ServerSettings.from_sources(

@@ -1,9 +1,13 @@
 """The CLI tier: `cbp` as a user types it, in a subprocess, against sandboxes in three states.
 
 - running: a sandbox of its own, started as `cbp network up` starts it, on
-  CBP_TEST_PORT_OFFSET + 500;
-- stopped: one that was started and stopped (its files are there, nothing listens), on + 600;
+  CBP_TEST_PORT_OFFSET + 250;
+- stopped: one that was started and stopped (its files are there, nothing listens), on + 350;
 - fresh: a folder where no sandbox was ever started.
+
+The running one lives for this tier's one module only, so that it is gone before the other
+tiers start theirs; the shifts stay inside the -40..+400 band the other tiers use, so a
+CBP_TEST_PORT_OFFSET that suits them suits this tier too.
 """
 
 from __future__ import annotations
@@ -28,29 +32,29 @@ def _sandbox(home: Path, offset: int) -> Sandbox:
     return Sandbox(load_topology(port_offset=offset), sandbox_paths(home), say=log.info)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Place]:
     home = tmp_path_factory.mktemp("cli-running")
-    sb = _sandbox(home, BASE + 500)
+    sb = _sandbox(home, BASE + 250)
     sb.up("embedded")
     try:
-        yield Place("running", home, BASE + 500)
+        yield Place("running", home, BASE + 250)
     finally:
         sb.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stopped(tmp_path_factory: pytest.TempPathFactory) -> Place:
     home = tmp_path_factory.mktemp("cli-stopped")
-    sb = _sandbox(home, BASE + 600)
+    sb = _sandbox(home, BASE + 350)
     sb.up("embedded")
     sb.down()
-    return Place("stopped", home, BASE + 600)
+    return Place("stopped", home, BASE + 350)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Place:
-    return Place("fresh", tmp_path_factory.mktemp("cli-fresh"), BASE + 600)
+    return Place("fresh", tmp_path_factory.mktemp("cli-fresh"), BASE + 350)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import contextlib
 import io
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -305,3 +306,38 @@ def test_cli_every_command_missing_its_arguments_says_so_in_one_line(
     assert code == 2 and out == ""
     assert len(err.splitlines()) == 1, err
     assert f"see `{' '.join(('cbp', *path))} --help`" in err, err
+
+
+def test_cli_chaincode_serve_serves_until_stopped(fresh: Place) -> None:
+    """`cbp chaincode serve` runs the contract's server, listens, and stops cleanly on SIGTERM."""
+    import signal
+    import socket
+    import time
+
+    port = 9990 + fresh.offset  # below the topology's chaincode ports; nothing else runs here
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cbp", "chaincode", "serve", "chaincode.smoke:SmokeContract"]
+        + ["--address", f"127.0.0.1:{port}", "--chaincode-id", "smoke:1"],
+        cwd=REPO,
+        env=fresh.environ(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "the server never listened"
+            time.sleep(0.1)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    log = server.stderr.read() if server.stderr else ""
+    assert "Traceback" not in log
+    assert "stopping on signal" in log
