@@ -122,8 +122,8 @@ def serve(args: argparse.Namespace) -> int:
         level=args.log_level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,  # under `cbp chaincode serve` too, whose own set-up came first
     )
+    logging.getLogger().setLevel(args.log_level)  # under `cbp chaincode serve` too
     try:
         settings = ServerSettings.from_sources(
             address=args.address,

@@ -178,6 +178,29 @@ ROWS = [
         ("chaincode", "serve", "chaincode.smoke:SmokeContract", "--log-level", "loud"),
         says="argument --log-level: invalid choice: 'LOUD'",
     ),
+    # ---- connector, pod, uvam, load, op ------------------------------------------------------
+    Row(("connector",), says="required: action"),
+    Row(
+        ("connector", "up", "--org", "nosuch"),
+        says="organisation 'nosuch' has no connector in the topology; these do: tso",
+    ),
+    Row(
+        ("connector", "up", "--org", "bsp1"),
+        on={"fresh": (2, "the sandbox is not set up here; start it first with `cbp network up`")},
+        states=("fresh",),
+    ),
+    Row(("pod", "bogus"), says="argument action: invalid choice: 'bogus'"),
+    Row(
+        ("pod", "show", "IT002E00112233"),
+        says="say which organisation's connector: --org bsp1",
+        env={"CBP_ORG": ""},
+    ),
+    Row(("uvam", "bogus"), says="argument action: invalid choice: 'bogus'"),
+    Row(("op", "bogus"), says="argument action: invalid choice: 'bogus'"),
+    Row(("load", "/nonexistent.csv"), says="cannot read /nonexistent.csv"),
+    # ---- simulate, routing -----------------------------------------------------------------
+    Row(("simulate", "routing", "--evs", "-1"), says="--evs -1: the fleet holds 1 to 500 EVs"),
+    Row(("routing", "serve", "--port", "abc"), says="argument --port: invalid int value: 'abc'"),
     # ---- bench -----------------------------------------------------------------------------
     Row(("bench",), says="required: bench"),
     Row(("bench", "ledger", "--concurrency", "abc"), says="--concurrency 'abc': 'abc' is not"),
