@@ -72,7 +72,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     sb = _sandbox(args)
     st = sb.status()
     heights = _channel_heights(sb) if st.up else {}
-    details = _engine_status(sb) if st.up else None
+    details = _engine_status(sb) if st.engine else None
     if args.json:
         doc = {
             "engine": st.engine,
