@@ -1,7 +1,8 @@
-"""The registry's unit tests: the contract served by the real chaincode runtime on its
-in-memory peer (`chaincode.runtime.testing.FakePeer`), and builders of the sandbox's requests.
+"""The contracts' unit tests: a contract (the registry unless another is given) served by the
+real chaincode runtime on its in-memory peer (`chaincode.runtime.testing.FakePeer`), and
+builders of the sandbox's registry requests.
 
-`FakeLedger` drives the registry as a client would, one call a transaction: arguments go as
+`FakeLedger` drives the contract as a client would, one call a transaction: arguments go as
 the strings a client sends, the caller is a real X.509 certificate with Fabric CA attributes,
 results come back as JSON and refusals as `ChaincodeError` with their status. The peer commits
 a transaction's writes only when it succeeds and stamps each one a second after the last.
@@ -12,12 +13,15 @@ from __future__ import annotations
 
 import json
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from fabric_protos.peer import chaincode_shim_pb2 as shim
+
 from chaincode.registry import RegistryContract
-from chaincode.runtime import ChaincodeConfig, ChaincodeError, ContractRouter
+from chaincode.runtime import ChaincodeConfig, ChaincodeError, Contract, ContractRouter
+from chaincode.runtime import messages as m
 from chaincode.runtime.testing import FakePeer, make_creator
 from network.chaincode_servers import chaincode_config
 from network.topology import load_topology
@@ -59,25 +63,30 @@ def _argument(value: Any) -> str | bytes:
     return json.dumps(value) if isinstance(value, dict | list) else str(value)
 
 
-@dataclass
 class FakeLedger:
-    """``submit``/``evaluate`` run one registry transaction on a FakePeer."""
+    """``submit``/``evaluate`` run one transaction of a contract (the registry unless another
+    is given) on a FakePeer."""
 
-    events: list[Event] = field(default_factory=list)
-    last_tx_id: str = ""
-    refused_writes: int = 0  # write requests sent by the last refused transaction
-
-    def __post_init__(self) -> None:
-        router = ContractRouter([RegistryContract], config=sandbox_config("registry"))
+    def __init__(self, contract: Contract | None = None, channel_id: str = "bsp1-channel") -> None:
+        served: Contract = contract or RegistryContract()
+        router = ContractRouter([served], config=sandbox_config(served.contract_name))
         # no write batches offered: each write is a request of its own, so a write made
         # before a refusal shows in refused_writes
-        self.peer = FakePeer(router, chaincode_id="registry:1", channel_id="bsp1-channel")
+        self.peer = FakePeer(
+            router, chaincode_id=f"{served.contract_name}:1", channel_id=channel_id
+        )
         self.peer.connect()
         weakref.finalize(self, self.peer.close)
+        self.events: list[Event] = []
+        self.last_tx_id = ""
+        self.refused_writes: dict[str, bytes | None] = {}  # what the last refusal had written
 
     @property
-    def state(self) -> dict[tuple[str, str], bytes]:
-        return self.peer.state
+    def state(self) -> dict[str, bytes]:
+        """The committed world state (private data aside), by key."""
+        return {
+            key: value for (collection, key), value in self.peer.state.items() if not collection
+        }
 
     def _run(self, who: Identity, function: str, args: tuple[Any, ...], commit: bool) -> Any:
         outcome = self.peer.invoke(
@@ -85,10 +94,10 @@ class FakeLedger:
         )
         self.last_tx_id = outcome.txid
         if outcome.status != 200:
-            self.refused_writes = len(outcome.writes)
+            self.refused_writes = _written(outcome.writes)
             raise ChaincodeError(outcome.error, outcome.status)
         if not commit and outcome.writes:
-            raise AssertionError(f"evaluate {function} sent writes: {outcome.writes}")
+            raise AssertionError(f"evaluate {function} wrote {sorted(_written(outcome.writes))}")
         event = outcome.message.chaincode_event
         if commit and event.event_name:
             self.events.append(Event(event.event_name, json.loads(event.payload)))
@@ -100,8 +109,22 @@ class FakeLedger:
     def evaluate(self, who: Identity, function: str, *args: Any) -> Any:
         return self._run(who, function, args, commit=False)
 
-    def snapshot(self) -> tuple[dict[tuple[str, str], bytes], int]:
+    def snapshot(self) -> tuple[dict[str, bytes], int]:
         return dict(self.state), len(self.events)
+
+
+def _written(requests: list[m.ChaincodeMessage]) -> dict[str, bytes | None]:
+    """The keys a transaction's write requests touched: value, or None for a delete."""
+    out: dict[str, bytes | None] = {}
+    for r in requests:
+        if r.type == m.PUT_STATE:
+            put = shim.PutState.FromString(r.payload)
+            out[put.key] = put.value
+        elif r.type == m.DEL_STATE:
+            out[shim.DelState.FromString(r.payload).key] = None
+        else:  # metadata or a batch: named by its kind
+            out[m.message_type_name(r.type)] = r.payload
+    return out
 
 
 # --- the sandbox's participants (network/topology.yaml) and request builders -------------------

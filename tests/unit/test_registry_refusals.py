@@ -386,4 +386,4 @@ def test_registry_refusal_names_entity_and_rule_and_changes_nothing(case: str) -
     assert text in info.value.message
     assert info.value.status == status
     assert ledger.snapshot() == before
-    assert ledger.refused_writes == 0, "the refusal came after a write"
+    assert ledger.refused_writes == {}, "the refusal came after a write"
