@@ -1,10 +1,12 @@
 """Checks made once, before any test runs: every port offset the tiers will use fits.
 
-The sandbox tier runs its session sandbox on CBP_TEST_PORT_OFFSET (default 1000) and private
-sandboxes beside it, shifted from it by SANDBOX_SHIFTS (the CLI tier's at +250 and +350); the fabric tier runs on
-CBP_FABRIC_TEST_PORT_OFFSET (default 500) and, for the engines-agree test, that plus
-FABRIC_SHIFTS. An offset that puts any of them out of range is one usage error naming the
-variable, instead of a failure in every test that starts a sandbox.
+Every tier shifts its sandboxes' ports from CBP_TEST_PORT_OFFSET (default 1000), each by an
+offset of its own so that none meets another's ports (SANDBOX_SHIFTS): the sandbox tier's
+session sandbox +0, the crash test -40, the events test +100, conformance +200, the network
+CLI tests +300 and +400, the CLI tier +50 and +150, the fabric tier's embedded sandboxes +250
+and its real network +350 (or CBP_FABRIC_TEST_PORT_OFFSET). An offset that puts any of them
+out of range is one usage error naming the variable, instead of a failure in every test that
+starts a sandbox.
 """
 
 from __future__ import annotations
@@ -15,12 +17,10 @@ import pytest
 
 from network.topology import TopologyError, load_topology
 
-SANDBOX_SHIFTS = (-40, 0, 100, 200, 250, 300, 350, 400)
-FABRIC_SHIFTS = (0, 2500)
+SANDBOX_SHIFTS = (-40, 0, 50, 100, 150, 200, 250, 300, 350, 400)
 
 
-def _check(variable: str, default: str, shifts: tuple[int, ...]) -> None:
-    raw = os.environ.get(variable, default)
+def _check(variable: str, raw: str, shifts: tuple[int, ...]) -> None:
     try:
         base = int(raw)
     except ValueError:
@@ -36,5 +36,7 @@ def _check(variable: str, default: str, shifts: tuple[int, ...]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _check("CBP_TEST_PORT_OFFSET", "1000", SANDBOX_SHIFTS)
-    _check("CBP_FABRIC_TEST_PORT_OFFSET", "500", FABRIC_SHIFTS)
+    _check("CBP_TEST_PORT_OFFSET", os.environ.get("CBP_TEST_PORT_OFFSET", "1000"), SANDBOX_SHIFTS)
+    fabric = os.environ.get("CBP_FABRIC_TEST_PORT_OFFSET")
+    if fabric is not None:
+        _check("CBP_FABRIC_TEST_PORT_OFFSET", fabric, (0,))

@@ -345,6 +345,10 @@ class PeerLedger:
     def get_block(self, number: int) -> common_pb2.Block:
         return self.blocks.get(number)
 
+    def get_block_bytes(self, number: int) -> bytes:
+        """The stored block as serialised, for senders that need no parsed copy (Deliver)."""
+        return self.blocks.get_bytes(number)
+
     def get_block_by_hash(self, header_hash: bytes) -> common_pb2.Block | None:
         n = BlockIndex.block_by_hash(self.state.reader, header_hash)
         return self.blocks.get(n) if n is not None else None

@@ -43,17 +43,6 @@ class ProtoError(ValueError):
 # --- DER encoding of the block header (Go's encoding/asn1 as Fabric uses it) -----------------
 
 
-def varint(n: int) -> bytes:
-    """Protobuf's base-128 varint of a non-negative integer (proto.EncodeVarint in Go), for
-    the few bytes Fabric hashes or sends that no message class of the pinned protos covers."""
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
 def _der_length(n: int) -> bytes:
     if n < 0x80:
         return bytes([n])

@@ -1,13 +1,13 @@
 """The CLI tier: `cbp` as a user types it, in a subprocess, against sandboxes in three states.
 
 - running: a sandbox of its own, started as `cbp network up` starts it, on
-  CBP_TEST_PORT_OFFSET + 250;
-- stopped: one that was started and stopped (its files are there, nothing listens), on + 350;
+  CBP_TEST_PORT_OFFSET + 150;
+- stopped: one that was started and stopped (its files are there, nothing listens), on + 50;
 - fresh: a folder where no sandbox was ever started.
 
-The running one lives for this tier's one module only, so that it is gone before the other
-tiers start theirs; the shifts stay inside the -40..+400 band the other tiers use, so a
-CBP_TEST_PORT_OFFSET that suits them suits this tier too.
+The running one lives for this tier's one module only; both offsets are ones no other tier
+uses (see tests/conftest.py), inside the -40..+400 band, so a CBP_TEST_PORT_OFFSET that suits
+the other tiers suits this one too.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ def _sandbox(home: Path, offset: int) -> Sandbox:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Place]:
     home = tmp_path_factory.mktemp("cli-running")
-    sb = _sandbox(home, BASE + 250)
+    sb = _sandbox(home, BASE + 150)
     sb.up("embedded")
     try:
-        yield Place("running", home, BASE + 250)
+        yield Place("running", home, BASE + 150)
     finally:
         sb.down()
 
@@ -46,15 +46,15 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Place]:
 @pytest.fixture(scope="module")
 def stopped(tmp_path_factory: pytest.TempPathFactory) -> Place:
     home = tmp_path_factory.mktemp("cli-stopped")
-    sb = _sandbox(home, BASE + 350)
+    sb = _sandbox(home, BASE + 50)
     sb.up("embedded")
     sb.down()
-    return Place("stopped", home, BASE + 350)
+    return Place("stopped", home, BASE + 50)
 
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Place:
-    return Place("fresh", tmp_path_factory.mktemp("cli-fresh"), BASE + 350)
+    return Place("fresh", tmp_path_factory.mktemp("cli-fresh"), BASE + 50)
 
 
 @pytest.fixture

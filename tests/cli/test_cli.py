@@ -145,11 +145,11 @@ ROWS = [
     ),
     Row(
         ("audit", "verify", "bsp1-channel", "--block-file", "/etc/passwd"),
-        says="--block-file /etc/passwd is not an embedded engine block file",
+        says="--block-file /etc/passwd is not a block file: it is in neither Fabric's block",
     ),
     Row(
         ("audit", "verify", "bsp1-channel", "--block-file", "/nonexistent"),
-        says="--block-file /nonexistent: no such file",
+        says="--block-file /nonexistent: no such file or folder",
     ),
     # ---- chaincode -------------------------------------------------------------------------
     Row(("chaincode",), says="required: ACTION; see `cbp chaincode --help`"),

@@ -121,9 +121,11 @@ def test_every_engine_starts_a_chaincode_server_with_its_config(tmp_path: Path) 
     from network.compose import compose_spec
     from network.embedded.engine import EmbeddedEngine
     from network.identities import CryptoLayout
+    from network.sandbox import Sandbox
 
     topology = load_topology(port_offset=0)
     paths = SandboxPaths(tmp_path)
+    Sandbox(topology, paths).prepare("embedded")  # the package id is read from connection.json
     argv = EmbeddedEngine(topology, paths).chaincode_argv("registry")
     assert argv[argv.index("--config") + 1] == str(paths.chaincode_config("registry"))
     fabric = chaincode_server_argv(
