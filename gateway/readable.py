@@ -13,11 +13,12 @@ import json
 from typing import Any
 
 from fabric_protos.common import policies_pb2
-from fabric_protos.msp import msp_principal_pb2
 from fabric_protos.peer import policy_pb2
 from fabric_protos.peer.lifecycle import db_pb2, lifecycle_pb2
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
+
+from gateway.channel_config import signature_policy_text
 
 LIFECYCLE = "_lifecycle"
 
@@ -27,7 +28,6 @@ __all__ = [
     "describe_bytes",
     "describe_write",
     "printable",
-    "signature_policy_text",
 ]
 
 
@@ -44,32 +44,6 @@ def describe_bytes(value: bytes) -> str:
     """Text as it is; anything else as `0x` and its hex digits."""
     text = printable(value)
     return text if text is not None else "0x" + value.hex()
-
-
-def _principal(principal: Any) -> str:
-    if principal.principal_classification == msp_principal_pb2.MSPPrincipal.ROLE:
-        role = msp_principal_pb2.MSPRole.FromString(principal.principal)
-        name = msp_principal_pb2.MSPRole.MSPRoleType.Name(role.role).lower()
-        return f"'{role.msp_identifier}.{name}'"
-    return "0x" + bytes(principal.principal).hex()
-
-
-def signature_policy_text(envelope: Any) -> str:
-    """A SignaturePolicyEnvelope in Fabric's policy language: AND('A.peer', OR(...))."""
-    names = [_principal(p) for p in envelope.identities]
-
-    def rule(r: Any) -> str:
-        if r.WhichOneof("Type") == "signed_by":
-            return names[r.signed_by] if r.signed_by < len(names) else f"#{r.signed_by}"
-        inner = [rule(x) for x in r.n_out_of.rules]
-        n = r.n_out_of.n
-        if n == 1:
-            return f"OR({', '.join(inner)})"
-        if n == len(inner):
-            return f"AND({', '.join(inner)})"
-        return f"OutOf({n}, {', '.join(inner)})"
-
-    return rule(envelope.rule)
 
 
 def _application_policy(raw: bytes) -> str:

@@ -11,7 +11,14 @@ def test_channelconfig_reads_orgs_batching_and_acls(chain: Chain) -> None:
     topo = chain.topology
     assert cfg.channel_id == chain.channel
     assert cfg.sequence == 0
-    assert set(cfg.orgs) == {"TSOMSP", "BSPHostMSP", "DSOHostMSP", "BSP1MSP", "ARETIMSP", "RegulatorMSP"}
+    assert set(cfg.orgs) == {
+        "TSOMSP",
+        "BSPHostMSP",
+        "DSOHostMSP",
+        "BSP1MSP",
+        "ARETIMSP",
+        "RegulatorMSP",
+    }
     assert cfg.orgs["TSOMSP"] == [("127.0.0.1", 7051)]
     assert cfg.orgs["BSP1MSP"] == []
     assert cfg.orderer_orgs == ["OrdererMSP"]
