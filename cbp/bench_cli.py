@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cbp.bench.settings import BenchSettings, default_port_offset, parse_levels
+from cbp.console import progress
 
 DEFAULT_LEVELS = {
     "ledger": "1,10,50,100",
@@ -36,11 +37,11 @@ ROUNDS_HELP = {
     "connector": _ROUNDS.format("path (connector, gateway-direct)"),
 }
 HELP = {
-    "ledger": "embedded engine vs real Fabric (FABRIC_BIN) or its published figures (issue 4)",
-    "chaincode": "Python chaincode runtime vs Fabric's Node contract API (issue 5)",
-    "gateway": "Python gateway client vs Fabric's Node gateway client (issue 6)",
+    "ledger": "embedded engine vs real Fabric (FABRIC_BIN) or its published figures",
+    "chaincode": "Python chaincode runtime vs Fabric's Node contract API",
+    "gateway": "Python gateway client vs Fabric's Node gateway client",
     "registry": "POD registrations per second end to end, embedded engine vs real Fabric "
-    "(FABRIC_BIN) (issue 7)",
+    "(FABRIC_BIN)",
     "connector": "registrations/s through the CBP Connector vs gateway-direct; latencies with "
     "50 users and 10,000 PODs in the store; a 1,000-row mass load",
 }
@@ -48,12 +49,7 @@ HELP = {
 
 def _progress(json_out: bool) -> Callable[[str], None]:
     # progress goes to stderr when stdout carries JSON, so the JSON stays parseable
-    stream = sys.stderr if json_out else sys.stdout
-
-    def say(msg: str) -> None:
-        print(f"[bench] {msg}", file=stream, flush=True)
-
-    return say
+    return progress("bench", sys.stderr if json_out else None)
 
 
 def parse_engines(text: str) -> list[str]:
@@ -89,17 +85,20 @@ def _terminate(signum: int, _frame: object) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     from cbp.bench.report import dumps
     from cbp.bench.runner import BenchError
-    from gateway import GatewayClientError
+    from cbp.errors import CliError
 
-    settings = settings_from(args)
+    try:
+        settings = settings_from(args)
+        engines = parse_engines(args.engines) if getattr(args, "engines", None) else None
+    except ValueError as exc:  # the settings' own checks name the flag and the rule
+        raise CliError(str(exc)) from None
     # SIGTERM unwinds like Ctrl-C, so every sandbox process and driver this bench started is
     # stopped by the same `finally` blocks
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        report = _run(args.bench, settings, args)
-    except (BenchError, GatewayClientError) as exc:
-        print(f"cbp bench {args.bench}: error: {exc}", file=sys.stderr)
-        return 1
+        report = _run(args.bench, settings, engines)
+    except BenchError as exc:  # the bench's own refusals say what to do
+        raise CliError(f"{args.bench}: {exc}") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     if args.json:
@@ -110,11 +109,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(bench: str, settings: BenchSettings, args: argparse.Namespace) -> Any:
+def _run(bench: str, settings: BenchSettings, engines: list[str] | None) -> Any:
     if bench == "ledger":
         from cbp.bench.ledger import run_ledger
 
-        return run_ledger(settings, engines=parse_engines(args.engines) if args.engines else None)
+        return run_ledger(settings, engines=engines)
     if bench == "chaincode":
         from cbp.bench.chaincode import run_chaincode
 
@@ -129,7 +128,7 @@ def _run(bench: str, settings: BenchSettings, args: argparse.Namespace) -> Any:
         return run_connector(settings)
     from cbp.bench.registry import run_registry
 
-    return run_registry(settings, engines=parse_engines(args.engines) if args.engines else None)
+    return run_registry(settings, engines=engines)
 
 
 def add_bench_parser(subparsers: Any) -> None:

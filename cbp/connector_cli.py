@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from cbp.errors import CliError
 from network.paths import SandboxPaths, sandbox_paths
 from network.processes import ProcessError, Supervisor
 from network.topology import load_topology
@@ -30,7 +31,7 @@ def _orgs(args: argparse.Namespace) -> dict[str, int]:
     wanted = args.org or list(with_connector)
     unknown = [o for o in wanted if o not in with_connector]
     if unknown:
-        raise ValueError(
+        raise CliError(
             f"organisation {unknown[0]!r} has no connector in the topology; these do: "
             f"{', '.join(with_connector)}"
         )
@@ -59,7 +60,7 @@ def _logins(paths: SandboxPaths, org: str) -> dict[str, str]:
 def cmd_up(args: argparse.Namespace) -> int:
     paths = sandbox_paths(args.home)
     if not paths.connection_profile.exists():
-        raise ValueError("the sandbox is not set up here; start it first with `cbp network up`")
+        raise CliError("the sandbox is not set up here; start it first with `cbp network up`")
     sup = Supervisor(paths)
     orgs = _orgs(args)
     for org, port in orgs.items():
@@ -162,7 +163,7 @@ def add_connector_parser(sub: Any) -> None:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.action == "serve" and (not args.org or len(args.org) != 1):
-        raise ValueError("`cbp connector serve` needs exactly one --org (e.g. --org bsp1)")
+        raise CliError("`cbp connector serve` needs exactly one --org (e.g. --org bsp1)")
     try:
         return {
             "serve": cmd_serve,
@@ -172,7 +173,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "logins": cmd_logins,
         }[args.action](args)
     except ProcessError as exc:
-        raise ValueError(str(exc)) from None
+        raise CliError(str(exc)) from None
 
 
 def wait_ready(port: int, timeout: float = 30) -> bool:

@@ -27,8 +27,9 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from fabric_protos.common import common_pb2, configtx_pb2
+from fabric_protos.msp import identities_pb2, msp_config_pb2
 
-from gateway._protos import common_pb2, configtx_pb2, identities_pb2, msp_config_pb2
 from gateway.errors import ProtocolError
 from gateway.signing import verify_signature
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gateway._protos import common_pb2
+from fabric_protos.common import common_pb2
 
 FABRIC_FILE = re.compile(r"^blockfile_(\d{6})$")
 

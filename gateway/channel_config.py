@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway._protos import _load, msp_config_pb2, policies_pb2
-from gateway.audit import _parse, config_from_block
+from fabric_protos.common import policies_pb2
+from fabric_protos.msp import msp_config_pb2, msp_principal_pb2
+from fabric_protos.peer import configuration_pb2 as peer_configuration_pb2
 
-msp_principal_pb2: Any = _load("msp.msp_principal_pb2")
-peer_configuration_pb2: Any = _load("peer.configuration_pb2")
+from gateway.audit import _parse, config_from_block
 
 _ROLES = {0: "member", 1: "admin", 2: "client", 3: "peer", 4: "orderer"}
 _RULES = {0: "ANY", 1: "ALL", 2: "MAJORITY"}
@@ -65,11 +65,16 @@ def _rule(rule: Any, principals: list[str]) -> str:
     return f"OutOf({n}, {', '.join(subs)})"
 
 
+def signature_policy_text(envelope: Any) -> str:
+    """A `SignaturePolicyEnvelope` in Fabric's policy language: AND('A.peer', OR(...))."""
+    return _rule(envelope.rule, [_principal(i) for i in envelope.identities])
+
+
 def policy_text(policy: Any) -> str:
     """A `common.Policy` as Fabric's policy language, or `ANY Readers` for an implicit meta."""
     if policy.type == policies_pb2.Policy.SIGNATURE:
         env = _parse(policies_pb2.SignaturePolicyEnvelope, policy.value, "signature policy")
-        return _rule(env.rule, [_principal(i) for i in env.identities])
+        return signature_policy_text(env)
     if policy.type == policies_pb2.Policy.IMPLICIT_META:
         meta = _parse(policies_pb2.ImplicitMetaPolicy, policy.value, "implicit meta policy")
         return f"{_RULES.get(meta.rule, str(meta.rule))} {meta.sub_policy}"

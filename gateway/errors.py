@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory
-
-from gateway._protos import gateway_pb2, transaction_pb2
+from fabric_protos.gateway import gateway_pb2
+from fabric_protos.peer import transaction_pb2
+from google.rpc import status_pb2
 
 
 @dataclass(frozen=True)
@@ -126,57 +126,27 @@ class RpcStatus:
     details: tuple[ErrorDetail, ...] = field(default=())
 
 
-# google.rpc.Status is not in the pinned dependencies (googleapis-common-protos is not installed),
-# so its three-field schema is declared here in a private pool, which cannot clash with the
-# real definition if another package registers it in the default pool.
-_pool = descriptor_pool.DescriptorPool()
-_pool.AddSerializedFile(any_pb2.DESCRIPTOR.serialized_pb)
-_status_file = descriptor_pb2.FileDescriptorProto(
-    name="cbp/google_rpc_status.proto",
-    package="google.rpc",
-    syntax="proto3",
-    dependency=["google/protobuf/any.proto"],
-)
-_msg = _status_file.message_type.add(name="Status")
-_F = descriptor_pb2.FieldDescriptorProto
-_msg.field.add(name="code", number=1, type=_F.TYPE_INT32, label=_F.LABEL_OPTIONAL)
-_msg.field.add(name="message", number=2, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
-_msg.field.add(
-    name="details",
-    number=3,
-    type=_F.TYPE_MESSAGE,
-    label=_F.LABEL_REPEATED,
-    type_name=".google.protobuf.Any",
-)
-_pool.Add(_status_file)
-_StatusMessage = message_factory.GetMessageClass(_pool.FindMessageTypeByName("google.rpc.Status"))
-_ERROR_DETAIL_TYPE = "type.googleapis.com/gateway.ErrorDetail"
-
-
 def encode_rpc_status(code: int, message: str, details: list[ErrorDetail]) -> bytes:
     """Serialise a `google.rpc.Status` with gateway error details (for servers and tests)."""
-    status = _StatusMessage(code=code, message=message)
+    status = status_pb2.Status(code=code, message=message)
     for d in details:
-        entry = status.details.add()
-        entry.type_url = _ERROR_DETAIL_TYPE
-        entry.value = gateway_pb2.ErrorDetail(
-            address=d.address, msp_id=d.msp_id, message=d.message
-        ).SerializeToString()
+        status.details.add().Pack(
+            gateway_pb2.ErrorDetail(address=d.address, msp_id=d.msp_id, message=d.message)
+        )
     return bytes(status.SerializeToString())
 
 
 def decode_rpc_status(data: bytes) -> RpcStatus:
     """Decode the `grpc-status-details-bin` trailer; details of other types are skipped."""
-    status = _StatusMessage()
+    status = status_pb2.Status()
     try:
         status.ParseFromString(data)
     except Exception as exc:  # protobuf raises its own DecodeError subclass
         raise ProtocolError(f"grpc-status-details-bin is not a google.rpc.Status: {exc}") from exc
     details: list[ErrorDetail] = []
     for entry in status.details:
-        if entry.type_url.rsplit("/", 1)[-1] != "gateway.ErrorDetail":
-            continue
         d = gateway_pb2.ErrorDetail()
-        d.ParseFromString(entry.value)
+        if not entry.Unpack(d):  # a detail of another type
+            continue
         details.append(ErrorDetail(address=d.address, msp_id=d.msp_id, message=d.message))
     return RpcStatus(code=int(status.code), message=str(status.message), details=tuple(details))

@@ -13,7 +13,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from gateway._protos import ab_pb2, common_pb2, gateway_pb2
+from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2
+from fabric_protos.orderer import ab_pb2
+
 from gateway.checkpoint import Checkpoint
 from gateway.errors import EventsError, ProtocolError
 

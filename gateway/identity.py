@@ -20,8 +20,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from fabric_protos.msp import identities_pb2
 
-from gateway._protos import identities_pb2
 from gateway.errors import IdentityError
 from gateway.signing import ECDSASigner, load_private_key, sha256
 

@@ -12,19 +12,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
-
-from gateway._protos import (
+from fabric_protos.common import common_pb2, ledger_pb2
+from fabric_protos.ledger.rwset import rwset_pb2
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+from fabric_protos.msp import identities_pb2
+from fabric_protos.peer import (
     chaincode_event_pb2,
     chaincode_pb2,
-    common_pb2,
-    identities_pb2,
-    kv_rwset_pb2,
-    ledger_pb2,
     proposal_pb2,
     proposal_response_pb2,
-    rwset_pb2,
     transaction_pb2,
 )
+
 from gateway.audit import _parse, block_header_hash
 from gateway.errors import validation_code_name
 

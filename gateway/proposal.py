@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway._protos import chaincode_pb2, common_pb2, gateway_pb2, proposal_pb2
+from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2
+from fabric_protos.peer import chaincode_pb2, proposal_pb2
+
 from gateway.errors import ProtocolError
 
 NONCE_LENGTH = 24

@@ -2,7 +2,8 @@
 
 `python -m network.compose` regenerates the committed compose file from the topology;
 `python -m network.compose prepare` writes what the containers mount: the project's
-identities, genesis blocks and connection.json (the sandbox's own `prepare`), each node's
+identities, genesis blocks, connection.json and each chaincode's config.json (the sandbox's
+own `prepare`), each node's
 core.yaml / orderer.yaml rendered from the same templates as the native engine but with the
 containers' paths, and an env file with the chaincode package ids.
 
@@ -34,6 +35,7 @@ IN_CONTAINER = SandboxPaths(Path("/etc/cbp"))  # crypto at /etc/cbp/crypto, as m
 CONFIG_DIR = "/etc/cbp/config"
 LEDGER_DIR = "/var/hyperledger/production"
 BUILDER_DIR = Path("/etc/cbp/builders/ccaas")
+CHAINCODE_CONFIG = "/etc/cbp/chaincode-config.json"  # each chaincode container mounts its own
 ENV_FILE = "compose/compose.env"
 
 HEADER = """\
@@ -152,8 +154,14 @@ def _chaincode_service(name: str, topology: Topology) -> dict[str, Any]:
             f"{tls}/server.key",
             "--client-ca-cert",
             f"{tls}/ca.crt",
+            "--config",
+            CHAINCODE_CONFIG,
         ],
-        "volumes": [f"{HOME}/crypto:/etc/cbp/crypto:ro"],
+        # the chaincode's own config file only: its folder also holds the peers' client key
+        "volumes": [
+            f"{HOME}/crypto:/etc/cbp/crypto:ro",
+            f"{HOME}/chaincode/{name}/config.json:{CHAINCODE_CONFIG}:ro",
+        ],
         "healthcheck": {
             "test": [
                 "CMD",

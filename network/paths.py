@@ -28,6 +28,10 @@ class SandboxPaths:
     def connection_json(self, chaincode: str) -> Path:
         return self.chaincode_dir(chaincode) / "connection.json"
 
+    def chaincode_config(self, chaincode: str) -> Path:
+        """What the chaincode server reads at start (`--config`): the network's orgs."""
+        return self.chaincode_dir(chaincode) / "config.json"
+
     @property
     def connection_profile(self) -> Path:
         return self.home / "connection-profile.json"

@@ -13,11 +13,35 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from network import yamlio
 
 DEFAULT_TOPOLOGY = Path(__file__).with_name("topology.yaml")
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+EPHEMERAL_FLOOR = 32768  # Linux's default first ephemeral port, where the file is unreadable
+
+
+class TopologyError(ValueError):
+    """The topology file or a setting that shifts it (CBP_PORT_OFFSET) is wrong; the message
+    names the file or setting and the rule."""
+
+
+def ephemeral_floor() -> int:
+    """The first port this machine hands out for outgoing connections: a listener at or above
+    it may find its port taken by any client, so the sandbox stays below it."""
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return EPHEMERAL_FLOOR
+
 
 Role = Literal["TSO", "DSO", "BSP", "HOST", "INFRA", "EVUSER", "AUDITOR"]
 
@@ -111,7 +135,7 @@ class ChaincodeSpec(_Strict):
     sequence: int = 1
     collections: list[CollectionSpec] = []
     # Another program serving this chaincode instead of the Python runtime, as an argv whose
-    # {address} {chaincode_id} {tls_cert} {tls_key} {client_ca_cert} {root} are filled in.
+    # {address} {chaincode_id} {tls_cert} {tls_key} {client_ca_cert} {config} {root} are filled in.
     server: list[str] | None = None
     # Started by `up` unless false: benchmark and conformance chaincodes are started on request.
     autostart: bool = True
@@ -185,6 +209,11 @@ class TopologySpec(_Strict):
                 raise ValueError(f"port {port} used twice: {ports[port]} and {name}")
             ports[port] = name
         return self
+
+
+def max_port_offset(spec: TopologySpec) -> int:
+    """The largest offset that keeps every port of the topology below the ephemeral range."""
+    return ephemeral_floor() - 1 - max(p for _, p in _all_ports(spec))
 
 
 def _all_ports(spec: TopologySpec) -> list[tuple[str, int]]:
@@ -281,11 +310,18 @@ class Topology:
 
     def __init__(self, spec: TopologySpec, raft_nodes: int = 1, port_offset: int = 0) -> None:
         if not 1 <= raft_nodes <= len(spec.orderer.nodes):
-            raise ValueError(
+            raise TopologyError(
                 f"raft_nodes={raft_nodes}: the topology declares {len(spec.orderer.nodes)} orderer nodes"
             )
-        if not 0 <= port_offset <= 20000:
-            raise ValueError(f"port_offset={port_offset}: must be between 0 and 20000")
+        limit = max_port_offset(spec)
+        if not 0 <= port_offset <= limit:
+            ports = [p for _, p in _all_ports(spec)]
+            raise TopologyError(
+                f"port offset {port_offset} (CBP_PORT_OFFSET): the sandbox's ports run from "
+                f"{min(ports)} to {max(ports)} (about {max(ports) - min(ports):,} ports) and, "
+                f"shifted, must stay below {ephemeral_floor()}, where this machine hands out "
+                f"ephemeral ports; use an offset from 0 to {limit}"
+            )
         self.spec = spec
         self.raft_nodes = raft_nodes
         # Shifts every port, so that two sandboxes (say a test run beside a demo) can coexist.
@@ -451,11 +487,17 @@ def load_topology(
         try:
             port_offset = int(raw_offset)
         except ValueError:
-            raise ValueError(f"CBP_PORT_OFFSET={raw_offset!r} is not a whole number") from None
+            raise TopologyError(f"CBP_PORT_OFFSET={raw_offset!r} is not a whole number") from None
     try:
         raw = yamlio.safe_load(p.read_text())
     except FileNotFoundError:
-        raise FileNotFoundError(f"topology file {p} not found") from None
-    return Topology(
-        TopologySpec.model_validate(raw), raft_nodes=raft_nodes, port_offset=port_offset
-    )
+        raise TopologyError(f"topology file {p} not found (--topology or CBP_TOPOLOGY)") from None
+    except (OSError, yamlio.YAMLError) as exc:
+        raise TopologyError(f"topology file {p} cannot be read as YAML: {exc}") from None
+    try:
+        spec = TopologySpec.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the file"
+        raise TopologyError(f"topology file {p}: {where}: {first['msg']}") from None
+    return Topology(spec, raft_nodes=raft_nodes, port_offset=port_offset)

@@ -15,6 +15,9 @@ except ImportError:  # PyYAML built without libyaml
     from yaml import SafeDumper, SafeLoader  # type: ignore[assignment]
 
 
+YAMLError = yaml.YAMLError
+
+
 def safe_load(text: str) -> Any:
     return yaml.load(text, Loader=SafeLoader)  # a safe loader, C or Python
 

@@ -12,9 +12,29 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "[setup] installing Python packages (pip install -e .[dev])"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  # pip is quiet for the ~30-60 s a first install takes: say what it is on every few seconds
+  log=.venv/pip-install.log
+  echo "[setup] installing Python packages into ./.venv (grpcio, protobuf, cryptography, pydantic," \
+    "fastapi...; a first install takes about a minute; log $log)"
+  { .venv/bin/python -m pip install --progress-bar off --upgrade pip \
+      && .venv/bin/python -m pip install --progress-bar off -e '.[dev]'; } >"$log" 2>&1 &
+  pip_pid=$!
+  trap 'kill "$pip_pid" 2>/dev/null || true' EXIT
+  started=$SECONDS
+  while kill -0 "$pip_pid" 2>/dev/null; do
+    sleep 1
+    if (( (SECONDS - started) % 5 == 0 )); then
+      now=$(grep -E '^(Collecting|Installing collected|Building)' "$log" | tail -n 1 | cut -c1-80 || true)
+      echo "[setup]   $((SECONDS - started)) s: ${now:-resolving dependencies}"
+    fi
+  done
+  if ! wait "$pip_pid"; then
+    echo "[setup] pip install failed; the end of $log:" >&2
+    tail -n 25 "$log" >&2
+    exit 1
+  fi
+  trap - EXIT
+  echo "[setup] Python packages installed in $((SECONDS - started)) s"
   touch "$stamp"
 fi
 # Byte-code for our own packages (pip compiles only what it installs, not an editable checkout):

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, lints (ruff), type-checks (mypy), then runs every
-# test tier: unit, the sandbox on the embedded engine, conformance with Fabric's official Node
-# libraries, the dashboard in a real browser (Debian's Chromium, driven by Playwright), and the
-# `fabric` tier (which skips, saying why, without real Fabric binaries).
+# The test command: installs what is missing, lints and checks formatting (ruff), type-checks
+# (mypy), then runs every test tier: unit, the CLI, the sandbox on the embedded engine,
+# conformance with Fabric's official Node libraries, the dashboard in a real browser (Debian's
+# Chromium, driven by Playwright), and the `fabric` tier (which skips, saying why, without real
+# Fabric binaries).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -24,6 +25,7 @@ fi
 export PATH="$root/.venv/bin:$PATH"
 echo "[test] ruff"
 ruff check .
+ruff format --check . || { echo "[test] run \`ruff format .\` to format the files above" >&2; exit 1; }
 echo "[test] mypy"
 mypy
 echo "[test] pytest"

@@ -1,4 +1,4 @@
-"""`cbp bench chaincode` (issue 5): the Python chaincode runtime against Fabric's Node contract
+"""`cbp bench chaincode`: the Python chaincode runtime against Fabric's Node contract
 API, serving the same put/get contract to the same engine, driven by the same client.
 
 Levels alternate between the two servers (Python, then Node, at each concurrency) so that any
@@ -49,12 +49,7 @@ def start_node_chaincode(target: Target) -> bool:
     name = SMOKE_NODE_PUT[0]
     if target.chaincode_pid(name):
         return False
-    if target.engine == "fabric":
-        from network.fabric import FabricEngine
-
-        FabricEngine(target.topology, target.paths, say=target.sandbox.say).start_chaincodes([name])
-    else:
-        target.sandbox.start_chaincodes([name])
+    target.sandbox.start_chaincodes([name])
     return True
 
 

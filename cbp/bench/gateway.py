@@ -1,4 +1,4 @@
-"""`cbp bench gateway` (issue 6): the Python gateway client (`gateway.aio`) against Fabric's
+"""`cbp bench gateway`: the Python gateway client (`gateway.aio`) against Fabric's
 official Node client (`@hyperledger/fabric-gateway`), same contract, engine and concurrency.
 
 Both clients run as child processes with the same loop (`cbp.bench.protocol`): many concurrent

@@ -1,4 +1,4 @@
-"""`cbp bench ledger` (issue 4): the embedded engine against real Fabric, same chaincode,
+"""`cbp bench ledger`: the embedded engine against real Fabric, same chaincode,
 same client, same channel settings.
 
 Both engines get their own fresh sandbox, both started before either is measured (the second

@@ -32,13 +32,13 @@ FABRIC_BEST_TPS = 240.0
 FABRIC_CPU_MS_PER_TX = 4.8  # engine (peers + orderer) CPU per committed transaction
 FABRIC_RSS_MIB = 430.0  # peers + orderer at concurrency 100
 
-# the targets of the issues, as ratios to the reference (ours / theirs)
+# the targets, as ratios to the reference (ours / theirs)
 LEDGER_TPS_TARGET = 1.0  # at least Fabric's throughput
 LEDGER_MEMORY_TARGET = 0.5  # at most half of Fabric's memory
 REGISTRY_TPS_TARGET = 250.0  # registrations per second on 2 cores
 REGISTRY_P50_TARGET = 0.5
 REGISTRY_P99_TARGET = 2.0
-# not a target of the issue: embedded over real Fabric measured in the same run, to show how far
+# not a target: embedded over real Fabric measured in the same run, to show how far
 # the 250/s target is from what Fabric itself does on the same machine
 REGISTRY_FABRIC_RATIO_TARGET = 1.0
 

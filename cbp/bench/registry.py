@@ -1,4 +1,4 @@
-"""`cbp bench registry` (issue 7): committed POD registrations per second end to end
+"""`cbp bench registry`: committed POD registrations per second end to end
 (gateway -> engine -> registry chaincode) at each concurrency, with p50/p99, on the embedded
 engine and on real Fabric in the same run.
 
@@ -8,7 +8,7 @@ binaries are missing. In each, before the load, the TSO admits itself (bootstrap
 registry's BNA), BSP1 and Areti on bsp1-channel, as the registry requires; then at every level
 BSP1's User1 registers new PODs (IT002E + a unique number, in Areti's grid), each a complete
 seed table-3 record, one RegisterPod per transaction, on one engine and then the other in ABBA
-order over `--rounds` rounds (`cbp.bench.paired`). The issue's targets are held against the
+order over `--rounds` rounds (`cbp.bench.paired`). The targets are held against the
 embedded engine; Fabric's figures say how far they are from what Fabric itself does on the
 same machine.
 """
@@ -126,7 +126,7 @@ def run_registry(settings: BenchSettings, engines: Sequence[str] | None = None) 
 
 
 def add_checks(report: BenchReport) -> None:
-    """The issue's bounds on the embedded engine's best level; when real Fabric ran too, the
+    """The target bounds on the embedded engine's best level; when real Fabric ran too, the
     embedded engine's rate over Fabric's and whether Fabric itself met the rate target."""
     ours = report.best(EMBEDDED)
     if ours is not None:
@@ -145,7 +145,7 @@ def add_checks(report: BenchReport) -> None:
         ]
     elif report.results:
         report.notes.append(
-            "the issue's targets are held against the embedded engine, not measured in this run"
+            "the targets are held against the embedded engine, not measured in this run"
         )
     theirs = report.best(FABRIC)
     if theirs is None:
@@ -155,7 +155,7 @@ def add_checks(report: BenchReport) -> None:
 
 
 def fabric_verdict(best: LevelResult) -> str:
-    """One line: whether real Fabric, at its best level of this run, met the issue's rate
+    """One line: whether real Fabric, at its best level of this run, met the target rate
     target."""
     met = best.tps >= ref.REGISTRY_TPS_TARGET
     return (

@@ -1,7 +1,7 @@
 """A benchmark's outcome as a table for people and as JSON for machines.
 
 Every bench fills one `BenchReport`: the measured levels, any reference rows (labelled with
-where they come from), the checks against the issue's targets, and notes (e.g. why a column
+where they come from), the checks against the targets, and notes (e.g. why a column
 was skipped). The machine and the date are recorded so figures can be compared later.
 """
 
@@ -22,7 +22,7 @@ from cbp.bench.stats import LevelResult
 
 @dataclass(frozen=True)
 class Check:
-    """One target of the issue: ours against theirs (or against a fixed bound)."""
+    """One target: ours against theirs (or against a fixed bound)."""
 
     label: str
     ours: float | None

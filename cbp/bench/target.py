@@ -24,16 +24,16 @@ from typing import cast
 from cbp.bench.report import BenchReport
 from cbp.bench.runner import BenchError
 from cbp.bench.settings import BenchSettings
+from network.embedded.engine import EMBEDDED
 from network.paths import SandboxPaths, sandbox_paths
 from network.processes import Supervisor
-from network.sandbox import EMBEDDED, Engine, Sandbox
+from network.sandbox import ENGINES, Engine, Sandbox
 from network.topology import Topology, load_topology
 
 log = logging.getLogger(__name__)
 
 Say = Callable[[str], None]
 CHAINCODE_PREFIX = "chaincode-"
-ENGINES: tuple[Engine, ...] = ("embedded", "fabric")
 PORT_LIMIT = 65536
 SHIFT_STEP = 100  # shifts in hundreds keep each node's ports recognisable (7051 -> 7151)
 
@@ -80,8 +80,10 @@ def attach(
     if home is None and profile is not None:
         home = Path(profile).resolve().parent
     paths = sandbox_paths(home)
+    if profile is not None and not Path(profile).is_file():
+        raise BenchError(f"--profile {profile}: no such file; start the sandbox (cbp network up)")
     if not paths.connection_profile.exists():
-        raise FileNotFoundError(
+        raise BenchError(
             f"no connection profile at {paths.connection_profile}: start the sandbox there "
             "(cbp network up) or drop --home/--profile to let the bench start its own"
         )

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, TypeVar
 
 from cryptography.x509.oid import NameOID
 
-from chaincode.runtime import ChaincodeError, Context, Contract, transaction
+from chaincode.runtime import ChaincodeConfig, ChaincodeError, Context, Contract, transaction
 
 from . import attachments, connections, devices, participants, pods, relations, uvams
 from .errors import RegistryError
@@ -60,8 +60,13 @@ class RegistryContract(Contract):
         "version": "0.1.0",
         "description": "PODs, flex devices, UVAMs and their validation lifecycles",
     }
-    # The MSP whose TSO identity may bootstrap the registry as its BNA (see participants.py).
-    bna_msp_id: ClassVar[str] = "TSOMSP"
+    # The MSP whose TSO identity may bootstrap the registry as its BNA (see participants.py):
+    # the organisation the chaincode's configuration marks bna, learnt once at start.
+    bna_msp_id: str = ""
+
+    def configure(self, config: ChaincodeConfig) -> None:
+        super().configure(config)
+        self.bna_msp_id = config.bna().msp_id
 
     def _run(self, ctx: Context, work: Callable[[Tx], T]) -> T:
         tx = Tx(ctx.stub, caller_of(ctx))

@@ -3,9 +3,9 @@
 Rules:
 
 - **Bootstrap.** On a channel with no BNA yet, the first admission must be the BNA admitting
-  itself: the caller's MSP is ``bna_msp_id`` (``TSOMSP`` in the sandbox), its certificate says
-  ``role=TSO`` or it is an admin of that MSP, and the participant admitted is that MSP with
-  role TSO. That participant becomes the channel's BNA.
+  itself: the caller's MSP is ``bna_msp_id`` (the BNA of the chaincode's configuration,
+  ``TSOMSP`` in the sandbox), its certificate says ``role=TSO`` or it is an admin of that MSP,
+  and the participant admitted is that MSP with role TSO. That participant becomes the channel's BNA.
 - **Admission.** Afterwards only the BNA admits: a caller of the BNA's MSP whose certificate
   says ``role=TSO``, or an admin of that MSP. One participant per MSP id and per EIC code.
 - **Caller resolution.** Every other transaction resolves the caller by MSP id to an admitted
@@ -126,11 +126,6 @@ def resolve(tx: Tx, *also: tuple[str, ...]) -> Actor:
         )
     tx.actor = Actor(caller.msp_id, record["eic"], record["role"], record["name"], caller.client_id)
     return tx.actor
-
-
-def require_role(actor: Actor, role: Role, action: str) -> None:
-    if actor.role != role:
-        raise Forbidden(f"only a {role} may {action}; caller {actor.msp_id} is a {actor.role}")
 
 
 def require_tso_receiver(tx: Tx, entity: str, receiver: str) -> None:

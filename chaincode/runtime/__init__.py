@@ -5,6 +5,7 @@
 See docs/architecture.md for the stub and client identity API, and chaincode/README.md.
 """
 
+from .chaincode_config import ChaincodeConfig, ConfigError, OrgInfo, load_chaincode_config
 from .config import ServerSettings, SettingsError
 from .contract import Context, Contract, transaction
 from .errors import ChaincodeError, PeerError, ProtocolError
@@ -23,17 +24,20 @@ from .stub import ChaincodeStub
 
 __all__ = [
     "KV",
+    "ChaincodeConfig",
     "ChaincodeError",
     "Chaincode",
     "ChaincodeHandler",
     "ChaincodeServer",
     "ChaincodeStub",
     "ClientIdentity",
+    "ConfigError",
     "Context",
     "Contract",
     "ContractRouter",
     "HistoryQueryIterator",
     "KeyModification",
+    "OrgInfo",
     "PeerError",
     "ProtocolError",
     "QueryMetadata",
@@ -41,5 +45,6 @@ __all__ = [
     "ServerThread",
     "SettingsError",
     "StateQueryIterator",
+    "load_chaincode_config",
     "transaction",
 ]

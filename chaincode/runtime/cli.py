@@ -1,7 +1,8 @@
 """``python -m chaincode.runtime serve module:Class [...]``: run contracts as a CCaaS server.
 
 Flags fall back to the environment variables Fabric's shims read (CHAINCODE_SERVER_ADDRESS,
-CORE_CHAINCODE_ID_NAME, CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_CLIENT_CA_CERT).
+CORE_CHAINCODE_ID_NAME, CHAINCODE_TLS_CERT, CHAINCODE_TLS_KEY, CHAINCODE_CLIENT_CA_CERT), and
+CHAINCODE_CONFIG for the chaincode's configuration file (see ``chaincode_config``).
 Logs go to stderr; SIGTERM or SIGINT stop the server cleanly. CHAINCODE_PROFILE=<path> profiles
 the server (see ``profiling``). The server runs on uvloop where it is installed (less CPU per
 message on the peer's stream); CBP_EVENT_LOOP=asyncio selects asyncio's own loop.
@@ -18,13 +19,14 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from .chaincode_config import load_chaincode_config
 from .config import ENV, ServerSettings, SettingsError
 from .contract import Contract
 from .profiling import profiled
 from .router import ContractRouter
 from .server import ChaincodeServer
 
-__all__ = ["load_contract", "main"]
+__all__ = ["add_serve_arguments", "load_contract", "main", "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +46,9 @@ def load_contract(spec: str) -> type[Contract]:
     return cls
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m chaincode.runtime")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve contracts as chaincode-as-a-service")
-    serve.add_argument("contracts", nargs="+", metavar="module:Class")
+def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
+    """The `serve` command's arguments (also `cbp chaincode serve`'s)."""
+    serve.add_argument("contracts", nargs="+", metavar="module:Class", help="contracts to serve")
     serve.add_argument("--address", help=f"host:port to listen on [{ENV['address']}]")
     serve.add_argument("--chaincode-id", help=f"package id [{ENV['chaincode_id']}]")
     serve.add_argument("--tls-cert", help=f"server certificate PEM [{ENV['tls_cert']}]")
@@ -59,10 +59,29 @@ def _parser() -> argparse.ArgumentParser:
         dest="client_ca_cert",
         help=f"require peer certificates from this CA [{ENV['client_ca_cert']}]",
     )
+    serve.add_argument(
+        "--config",
+        help=f"the chaincode's configuration: the network's organisations, as JSON [{ENV['config']}]",
+    )
     serve.add_argument("--workers", type=int, help=f"transactions at once [{ENV['workers']}]")
     serve.add_argument("--title", default="", help="metadata title (default: the package label)")
     serve.add_argument("--version", default="", help="metadata version")
-    serve.add_argument("--log-level", default="INFO")
+    serve.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level (default INFO)",
+    )
+
+
+SERVE_HELP = "serve contracts as chaincode-as-a-service (the peers dial this server)"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m chaincode.runtime")
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_serve_arguments(commands.add_parser("serve", help=SERVE_HELP, description=SERVE_HELP))
     return parser
 
 
@@ -93,12 +112,18 @@ def _loop_factory() -> type[asyncio.AbstractEventLoop] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    return serve(_parser().parse_args(argv))
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM or SIGINT; 2 for a bad setting (logged by name), 1 if it cannot
+    listen."""
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=args.log_level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger().setLevel(args.log_level)  # under `cbp chaincode serve` too
     try:
         settings = ServerSettings.from_sources(
             address=args.address,
@@ -107,10 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             tls_key=args.tls_key,
             client_ca_cert=args.client_ca_cert,
             workers=args.workers,
+            config=args.config,
         )
         contracts = [load_contract(spec) for spec in args.contracts]
         title = args.title or settings.chaincode_id.partition(":")[0]
-        router = ContractRouter(contracts, title=title, version=args.version)
+        config = load_chaincode_config(settings.config)
+        router = ContractRouter(contracts, title=title, version=args.version, config=config)
         loop_factory = _loop_factory()
     except (SettingsError, TypeError, ValueError) as exc:
         logger.error("%s", exc)

@@ -22,6 +22,7 @@ ENV = {
     "tls_key": "CHAINCODE_TLS_KEY",
     "client_ca_cert": "CHAINCODE_CLIENT_CA_CERT",
     "workers": "CHAINCODE_WORKERS",
+    "config": "CHAINCODE_CONFIG",
 }
 
 
@@ -36,6 +37,7 @@ class ServerSettings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     client_ca_cert: Path | None = None  # set: peers must present a certificate it issued
+    config: Path | None = None  # what the chaincode knows of the network (chaincode_config)
     workers: int = DEFAULT_WORKERS  # transactions run at once, over all peers
     reply_timeout: float = 300.0  # seconds a transaction waits for one peer reply
     max_message_bytes: int = MAX_MESSAGE_BYTES
@@ -60,7 +62,7 @@ class ServerSettings:
                 f"client certificate checks ({ENV['client_ca_cert']}) need TLS: "
                 f"set {ENV['tls_cert']} and {ENV['tls_key']}"
             )
-        for field in ("tls_cert", "tls_key", "client_ca_cert"):
+        for field in ("tls_cert", "tls_key", "client_ca_cert", "config"):
             path = getattr(self, field)
             if path is not None and not Path(path).is_file():
                 raise SettingsError(f"{field} {path} ({ENV[field]}) is not a readable file")
@@ -87,7 +89,7 @@ class ServerSettings:
             if value is None:
                 value = env.get(variable) or None
             values[field] = value
-        for field in ("tls_cert", "tls_key", "client_ca_cert"):
+        for field in ("tls_cert", "tls_key", "client_ca_cert", "config"):
             if values[field] is not None:
                 values[field] = Path(str(values[field]))
         workers = values["workers"]

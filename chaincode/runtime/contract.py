@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar, overload
 
+from .chaincode_config import ChaincodeConfig
 from .errors import ChaincodeError
 from .identity import ClientIdentity
 from .stub import ChaincodeStub
@@ -109,6 +110,16 @@ class Contract:
     # way; what changes is that a write the peer refuses fails the transaction at its end, not
     # at the put call. Set False for a contract that must catch a refused write itself.
     write_batch: ClassVar[bool] = True
+    # What the chaincode knows of the network (its MSP ids, the BNA...); see ``configure``.
+    config: ChaincodeConfig = ChaincodeConfig()
+
+    def configure(self, config: ChaincodeConfig) -> None:
+        """Called once when the contract is served, with the chaincode's configuration.
+
+        Override to take what the contract needs from it (and so fail at start-up, naming the
+        setting, when it is missing); keep ``super().configure(config)``.
+        """
+        self.config = config
 
     @property
     def contract_name(self) -> str:

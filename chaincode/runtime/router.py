@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import messages as m
+from .chaincode_config import ChaincodeConfig
 from .contract import Contract, transaction_spec
 from .convert import Parameter, convert_argument, json_schema, make_parser, to_bytes, to_json_bytes
 from .errors import ChaincodeError
@@ -118,6 +119,7 @@ class ContractRouter:
         *,
         title: str = "",
         version: str = "",
+        config: ChaincodeConfig | None = None,
     ) -> None:
         if not contracts:
             raise ValueError("a chaincode needs at least one contract")
@@ -128,6 +130,7 @@ class ContractRouter:
             contract = item() if isinstance(item, type) else item
             if not isinstance(contract, Contract):
                 raise TypeError(f"{type(contract).__name__} is not a chaincode.runtime.Contract")
+            contract.configure(config or ChaincodeConfig())
             name = contract.contract_name
             if name in self._entries or name == SYSTEM_CONTRACT:
                 raise ValueError(f"two contracts are named {name!r}; contract names must differ")

@@ -50,14 +50,16 @@ def make_creator(
     common_name: str = "User1@org1.cbp.local",
     attrs: Mapping[str, str] | None = None,
     organization: str = "org1.cbp.local",
+    organizational_unit: str = "client",
 ) -> bytes:
-    """A SerializedIdentity with a fresh self-issued X.509 certificate (Fabric CA attributes)."""
+    """A SerializedIdentity with a fresh self-issued X.509 certificate (Fabric CA attributes;
+    the OU is the NodeOU role: client, admin, peer)."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "IT"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "client"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, organizational_unit),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
@@ -140,6 +142,16 @@ class Outcome:
     requests: list[m.ChaincodeMessage]
 
     @property
+    def txid(self) -> str:
+        return str(self.message.txid)
+
+    @property
+    def writes(self) -> list[m.ChaincodeMessage]:
+        """The write requests the chaincode sent (one WRITE_BATCH_STATE when batching)."""
+        kinds = (m.PUT_STATE, m.DEL_STATE, m.PUT_STATE_METADATA, m.WRITE_BATCH_STATE)
+        return [r for r in self.requests if r.type in kinds]
+
+    @property
     def completed(self) -> bool:
         return self.message.type == m.COMPLETED
 
@@ -165,7 +177,12 @@ class Outcome:
 
 
 class FakePeer:
-    """An in-memory peer for one handler: handshake, transactions, world state."""
+    """An in-memory peer for one handler: handshake, transactions, world state.
+
+    Each transaction is stamped one second after the previous (from 2026-01-01T00:00:00Z), as
+    its proposal's time stamp; a committed write records that time in the key's history, as
+    Fabric's history database does.
+    """
 
     def __init__(
         self,
@@ -189,7 +206,8 @@ class FakePeer:
         self.state_metadata: dict[tuple[str, str], dict[str, bytes]] = {}
         self.history: dict[str, list[kv_query_result_pb2.KeyModification]] = {}
         self._iterators: dict[str, tuple[list[bytes], shim.QueryResponseMetadata | None]] = {}
-        self._block_time = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        self.clock = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        self._timestamps: dict[str, dt.datetime] = {}
 
     # ---- plumbing ---------------------------------------------------------------------
 
@@ -229,12 +247,15 @@ class FakePeer:
     ) -> m.ChaincodeMessage:
         raw = [a.encode() if isinstance(a, str) else a for a in args]
         txid = txid or uuid.uuid4().hex
+        self.clock += dt.timedelta(seconds=1)
+        self._timestamps[txid] = self.clock
         proposal = make_signed_proposal(
             channel_id=self.channel_id,
             txid=txid,
             args=raw,
             creator=creator or self.creator,
             transient=transient,
+            timestamp=self.clock,
         )
         return m.ChaincodeMessage(
             type=msg_type,
@@ -244,8 +265,9 @@ class FakePeer:
             proposal=proposal,
         )
 
-    def invoke(self, *args: str | bytes, **kwargs: object) -> Outcome:
-        """Run one transaction to its end, answering its requests from the world state."""
+    def invoke(self, *args: str | bytes, commit: bool = True, **kwargs: object) -> Outcome:
+        """Run one transaction to its end, answering its requests from the world state; its
+        writes are committed when it succeeds, unless `commit=False` (an evaluate)."""
         msg = self.transaction_message(*args, **kwargs)  # type: ignore[arg-type]
         simulation = Simulation()
         requests: list[m.ChaincodeMessage] = []
@@ -255,8 +277,12 @@ class FakePeer:
             if out.txid != msg.txid:
                 raise AssertionError(f"message for unexpected tx {out.txid}")
             if out.type in (m.COMPLETED, m.ERROR):
-                if out.type == m.COMPLETED and m.Response.FromString(out.payload).status == 200:
-                    self._commit(msg.txid, simulation)
+                succeeded = out.type == m.COMPLETED and (
+                    m.Response.FromString(out.payload).status == 200
+                )
+                when = self._timestamps.pop(msg.txid, self.clock)
+                if succeeded and commit:
+                    self._commit(msg.txid, when, simulation)
                 return Outcome(out, requests)
             requests.append(out)
             self.handler.handle(self.answer(out, simulation))
@@ -389,8 +415,7 @@ class FakePeer:
                 response.metadata = meta.SerializeToString()
         return response.SerializeToString()
 
-    def _commit(self, txid: str, sim: Simulation) -> None:
-        self._block_time += dt.timedelta(seconds=1)
+    def _commit(self, txid: str, when: dt.datetime, sim: Simulation) -> None:
         for (collection, key), value in sim.writes.items():
             if value is None:
                 self.state.pop((collection, key), None)
@@ -400,7 +425,7 @@ class FakePeer:
                 mod = kv_query_result_pb2.KeyModification(
                     tx_id=txid, value=value or b"", is_delete=value is None
                 )
-                mod.timestamp.FromDatetime(self._block_time)
+                mod.timestamp.FromDatetime(when)
                 self.history.setdefault(key, []).append(mod)
         for location, entries in sim.metadata.items():
             self.state_metadata.setdefault(location, {}).update(entries)

@@ -7,8 +7,9 @@ from types import TracebackType
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2
 
-from gateway._protos import common_pb2, gateway_pb2
 from gateway.aio.events import BlockEventsRequest, ChaincodeEventsRequest
 from gateway.aio.flow import Commit, Proposal, Transaction
 from gateway.aio.network import Network

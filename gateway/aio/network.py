@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from gateway._protos import common_pb2
+from fabric_protos.common import common_pb2
+
 from gateway.aio.contract import Contract
 from gateway.aio.events import BlockEventsRequest, ChaincodeEventsRequest, EventStream
 from gateway.aio.transport import GatewayTransport

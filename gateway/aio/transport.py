@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from fabric_protos.gateway import gateway_pb2
+from fabric_protos.peer import events_pb2
 from grpc import aio
 
-from gateway._protos import events_pb2, gateway_pb2
 from gateway.errors import (
     CommitStatusError,
     EndorseError,

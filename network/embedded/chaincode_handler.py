@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -31,6 +30,8 @@ from fabric_protos.peer import (
 )
 from google.protobuf import timestamp_pb2
 
+from . import protoutil
+from .history import HistoryEntry
 from .tls import GRPC_OPTIONS, ChaincodeConnection
 
 log = logging.getLogger(__name__)
@@ -54,15 +55,6 @@ USE_GET_MULTIPLE_KEYS = True
 MAX_SIZE_GET_MULTIPLE_KEYS = 1000
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
 def _additional_params() -> bytes:
     """ChaincodeAdditionalParams{1 use_write_batch, 2 max_size_write_batch,
     3 use_get_multiple_keys, 4 max_size_get_multiple_keys}, encoded by hand: the pinned
@@ -76,7 +68,7 @@ def _additional_params() -> bytes:
     )
     for number, value in enumerate(fields, start=1):
         if value:
-            out += _varint(number << 3) + _varint(value)  # wire type 0 (varint)
+            out += protoutil.varint(number << 3) + protoutil.varint(value)  # wire type 0 (varint)
     return bytes(out)
 
 
@@ -121,8 +113,8 @@ class Simulator(Protocol):
 
 # (transaction context, target channel, target chaincode, input) -> COMPLETED/ERROR message
 Invoker = Callable[["TransactionContext", str, str, chaincode_pb2.ChaincodeInput], Awaitable[Msg]]
-# (namespace, key) -> history entries, oldest first, each with tx_id, value, timestamp, is_delete
-HistoryReader = Callable[[str, str], list[Any]]
+# (namespace, key) -> the key's history entries, as the history database keeps them
+HistoryReader = Callable[[str, str], list[HistoryEntry]]
 # (namespace, collection, write?) -> None, raising HandlerError when the creator may not
 CollectionGuard = Callable[[str, str, bool], None]
 
@@ -150,17 +142,6 @@ class TransactionContext:
     is_init: bool = False
     queries: dict[str, _Query] = field(default_factory=dict)
     response: asyncio.Future[Msg] | None = None
-
-
-def _timestamp(value: Any) -> timestamp_pb2.Timestamp:
-    if isinstance(value, timestamp_pb2.Timestamp):
-        return value
-    ts = timestamp_pb2.Timestamp()
-    if isinstance(value, dt.datetime):
-        ts.FromDatetime(value.astimezone(dt.UTC).replace(tzinfo=None))
-    elif isinstance(value, int | float):
-        ts.FromNanoseconds(int(value * 1_000_000_000) if isinstance(value, float) else value)
-    return ts
 
 
 class ChaincodeHandler:
@@ -568,10 +549,11 @@ def _get_history(ctx: TransactionContext, payload: bytes) -> bytes:
 
     def rows() -> Iterator[bytes]:
         for e in entries:
+            seconds, nanos = e.timestamp  # the transaction's channel header time stamp
             yield kv_query_result_pb2.KeyModification(
                 tx_id=e.tx_id,
                 value=e.value or b"",
-                timestamp=_timestamp(e.timestamp),
+                timestamp=timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos),
                 is_delete=bool(e.is_delete),
             ).SerializeToString()
 

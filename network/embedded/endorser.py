@@ -24,7 +24,7 @@ from . import lifecycle, syscc
 from .chaincode_handler import HandlerError, TransactionContext
 from .chaincode_support import ChaincodeExecutionError
 from .msp import Identity, MSPError
-from .policies import SignedData, evaluate_signature_policy
+from .policies import SignedData
 from .protoutil import ParsedProposal, compute_txid, unpack_proposal
 from .rwset import RwsetError
 
@@ -373,7 +373,3 @@ def check_acl(channel: PeerChannel, resource: str, default: str, pp: ParsedPropo
             f"access denied for [{resource}]: failed evaluating policy on signed data during "
             f"check policy on channel [{pp.channel_id}] with policy [{policy}]: [{reason}]"
         )
-
-
-def satisfies(env: Any, identities: list[Identity]) -> bool:
-    return evaluate_signature_policy(env, identities)

@@ -20,6 +20,7 @@ import grpc
 from fabric_protos.common import common_pb2, policies_pb2
 from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_pb2
+from google.rpc import status_pb2
 
 from . import syscc
 from .endorser import signed_data_satisfies
@@ -38,37 +39,15 @@ NO_PLAN = "no combination of peers can be derived which satisfy the endorsement 
 _CODE_NUMBERS = {c: c.value[0] for c in grpc.StatusCode}
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _field(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
 def rpc_status_bytes(
     code: grpc.StatusCode, message: str, details: list[gateway_pb2.ErrorDetail]
 ) -> bytes:
-    """google.rpc.Status{code, message, details: [Any(gateway.ErrorDetail)]}, encoded by hand
-    because googleapis-common-protos is not a dependency."""
-    out = b""
-    if _CODE_NUMBERS[code]:
-        out += _varint(1 << 3) + _varint(_CODE_NUMBERS[code])
-    out += _field(2, message.encode())
+    """google.rpc.Status{code, message, details: [Any(gateway.ErrorDetail)]}, the trailer
+    Fabric's gateway attaches to a failed call."""
+    status = status_pb2.Status(code=_CODE_NUMBERS[code], message=message)
     for d in details:
-        any_msg = _field(1, b"type.googleapis.com/gateway.ErrorDetail") + _field(
-            2, d.SerializeToString()
-        )
-        out += _field(3, any_msg)
-    return out
+        status.details.add().Pack(d)
+    return bytes(status.SerializeToString())
 
 
 class GatewayError(Exception):

@@ -126,12 +126,6 @@ class PeerLedger:
     def _lookup_definition(self, name: str) -> ChaincodeDefinition | None:
         return self._definitions(name)
 
-    def set_chaincode_definitions(
-        self, lookup: Callable[[str], ChaincodeDefinition | None]
-    ) -> None:
-        self._definitions = lookup
-        self._definitions_source = id(lookup)
-
     # --- recovery -------------------------------------------------------------------------------
 
     def _recover(self, genesis: common_pb2.Block) -> None:

@@ -517,14 +517,3 @@ def load_signing_identity(msp_id: str, msp_dir: Path) -> SigningIdentity:
         mspid=msp_id, id_bytes=cert_pem
     ).SerializeToString()
     return SigningIdentity(msp, cert, serialized, key)
-
-
-def signing_identity_from_pem(msp: MSP, cert_pem: bytes, key_pem: bytes) -> SigningIdentity:
-    cert = x509.load_pem_x509_certificate(cert_pem)
-    key = serialization.load_pem_private_key(key_pem, password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise MSPError("signing key is not an ECDSA key")
-    serialized = identities_pb2.SerializedIdentity(
-        mspid=msp.msp_id, id_bytes=cert_pem
-    ).SerializeToString()
-    return SigningIdentity(msp, cert, serialized, key)

@@ -449,10 +449,6 @@ class TxSimulator:
 
     # --- results --------------------------------------------------------------------------------
 
-    @property
-    def has_writes(self) -> bool:
-        return self._write_done
-
     def done(self) -> None:
         self._finished = True
 
@@ -564,10 +560,6 @@ def _collection_sets(
         pvt = rwset_pb2.CollectionPvtReadWriteSet(collection_name=name, rwset=raw)
         chashed.pvt_rwset_hash = hashlib.sha256(raw).digest()
     return chashed, pvt
-
-
-def parse_kv_rwset(raw: bytes) -> kv_rwset_pb2.KVRWSet:
-    return kv_rwset_pb2.KVRWSet.FromString(raw)
 
 
 def parse_hashed_rwset(raw: bytes) -> kv_rwset_pb2.HashedRWSet:

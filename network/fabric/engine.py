@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..chaincode_servers import REPO_ROOT, chaincode_server_argv
+from ..engine import Engine
 from ..identities import CryptoLayout
 from ..paths import SandboxPaths
 from ..processes import Supervisor, port_free, port_open
@@ -44,6 +45,10 @@ def chaincode_process(name: str) -> str:
 
 
 class FabricEngine:
+    """The `SandboxEngine` on real Fabric processes (network/engine.py)."""
+
+    name: Engine = "fabric"
+
     def __init__(
         self,
         topology: Topology,
@@ -95,6 +100,14 @@ class FabricEngine:
             )
 
     # ---- up ---------------------------------------------------------------------------------
+
+    def listeners(self) -> list[tuple[str, int]]:
+        return self.topology.all_ports()
+
+    def begin(self) -> None:
+        """Find the binaries before the sandbox writes anything: without them, nothing is
+        written and the error says where they were looked for."""
+        _ = self.bins
 
     def up(self) -> None:
         t0 = time.monotonic()
@@ -232,7 +245,9 @@ class FabricEngine:
 
     def chaincode_argv(self, name: str, package_id: str) -> list[str]:
         """The chaincode server's command, serving the package id Fabric launches it under."""
-        return chaincode_server_argv(self.topology, self.crypto, name, package_id)
+        return chaincode_server_argv(
+            self.topology, self.crypto, name, package_id, self.paths.chaincode_config(name)
+        )
 
     def start_chaincodes(self, names: list[str]) -> None:
         """Starts the servers of `names` (e.g. `autostart: false` ones a test wants) with the

@@ -23,15 +23,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from fabric_protos.common import common_pb2  # noqa: E402
+from fabric_protos.gateway import gateway_pb2  # noqa: E402
+from fabric_protos.peer import chaincode_pb2, proposal_pb2  # noqa: E402
 from test_gateway_helpers import issue, new_ca  # noqa: E402
 
 from gateway import Identity  # noqa: E402
-from gateway._protos import (  # noqa: E402
-    chaincode_pb2,
-    common_pb2,
-    gateway_pb2,
-    proposal_pb2,
-)
 from gateway.proposal import TransactionContext, build_proposed_transaction, qualified_name  # noqa: E402
 from gateway.signing import ECDSASigner, is_low_s, sha256  # noqa: E402
 

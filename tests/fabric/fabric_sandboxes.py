@@ -15,7 +15,7 @@ from network.topology import Topology, load_topology
 
 REPO = Path(__file__).resolve().parents[2]
 BASE_OFFSET = int(os.environ.get("CBP_TEST_PORT_OFFSET", "1000"))
-# Offsets no other tier uses (sandbox +0, events +100, conformance +200, CLI +300 and +400):
+# Offsets no other tier uses (the list is in tests/conftest.py):
 # the real network lives for the whole session, beside the sandbox tier's own sandboxes.
 FABRIC_OFFSET = int(os.environ.get("CBP_FABRIC_TEST_PORT_OFFSET", str(BASE_OFFSET + 350)))
 EMBEDDED_OFFSET = BASE_OFFSET + 250

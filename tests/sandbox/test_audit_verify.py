@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -145,3 +146,64 @@ def test_audit_verify_altered_block_fails_naming_it(
     if recompute_data_hash:
         # the header changed, so the next block's link to it breaks as well
         assert number + 1 in report["bad_blocks"]
+
+
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # every control character but newline
+
+
+def _strings(doc: Any) -> Iterator[str]:
+    if isinstance(doc, str):
+        yield doc
+    elif isinstance(doc, dict):
+        for k, v in doc.items():
+            yield k
+            yield from _strings(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            yield from _strings(v)
+
+
+def _readable(*args: str) -> tuple[str, Any]:
+    """The human and the JSON output of one audit command, checked free of control characters."""
+    human = cbp(*args)
+    assert human.returncode == 0 and human.stderr == "", human.stderr
+    assert not CONTROL.search(human.stdout), CONTROL.findall(human.stdout)
+    as_json = cbp(*args, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    doc = json.loads(as_json.stdout)
+    assert not [s for s in _strings(doc) if CONTROL.search(s)]
+    return human.stdout, doc
+
+
+def test_audit_block_and_tx_show_lifecycle_calls_decoded_without_control_characters(
+    sandbox: Sandbox, profile_path: str, tso: Gateway, written: tuple[bytes, int]
+) -> None:
+    """Fabric's `_lifecycle` takes and writes protobuf: shown decoded (the endorsement policy
+    in Fabric's own policy language), never as raw bytes on the terminal."""
+    height = tso.get_network(CHANNEL).get_chain_info().height
+    lifecycle: list[dict[str, Any]] = []
+    for number in range(height):
+        text, block = _readable("audit", "block", CHANNEL, str(number), "--profile", profile_path)
+        assert text.startswith(f"block {number}\n")
+        lifecycle += [
+            t
+            for t in block["transactions"]
+            if t["chaincode"] == "_lifecycle" and t["function"] == "CommitChaincodeDefinition"
+        ]
+        found = [t for t in lifecycle if json.loads(t["args"][0])["name"] == "registry"]
+        if found:
+            break
+    (registry,) = found
+    definition = json.loads(registry["args"][0])
+    assert definition["validation_parameter"] == (
+        "AND('TSOMSP.peer', OR('BSPHostMSP.peer', 'DSOHostMSP.peer'))"
+    )
+    text, tx = _readable(
+        "audit", "tx", CHANNEL, registry["transaction_id"], "--profile", profile_path
+    )
+    assert "invoked   _lifecycle CommitChaincodeDefinition({" in text
+    assert "'BSPHostMSP.peer'" in text
+    assert tx["args"] == registry["args"]
+    value, number = written  # an ordinary transaction: its value as the text it is
+    text, block = _readable("audit", "block", CHANNEL, str(number), "--profile", profile_path)
+    assert value.decode() in text

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2
 
 from gateway import EndorseError, SubmitError, from_profile
-from gateway._protos import common_pb2, gateway_pb2
 from gateway.proposal import TransactionContext
 
 AUDITOR = "regulator"

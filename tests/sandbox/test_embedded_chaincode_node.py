@@ -16,7 +16,6 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from fabric_protos.peer import chaincode_pb2, proposal_pb2
 
 from network.embedded.chaincode_handler import TransactionContext
 from network.embedded.chaincode_support import ChaincodeExecutionError, ChaincodeSupport
+from network.embedded.history import HistoryEntry
 from network.embedded.protoutil import create_proposal, serialized_identity
 from network.embedded.tls import ChaincodeConnection
 from network.identities import CryptoLayout, generate_crypto
@@ -36,14 +36,6 @@ pytestmark = pytest.mark.skipif(
     not CLI.exists() or shutil.which("node") is None,
     reason="Node chaincode not installed: run `npm ci` in tests/conformance/node-chaincode",
 )
-
-
-@dataclass
-class Entry:
-    tx_id: str
-    value: bytes
-    timestamp: float
-    is_delete: bool
 
 
 class FakeSimulator:
@@ -223,7 +215,9 @@ def _signed_proposal(
 
 
 class Runner:
-    def __init__(self, conn: ChaincodeConnection, history: list[Entry] | None = None) -> None:
+    def __init__(
+        self, conn: ChaincodeConnection, history: list[HistoryEntry] | None = None
+    ) -> None:
         self.support = ChaincodeSupport("peer0.test", {"conformance": conn}, execute_timeout=5.0)
         self.history = history or []
 
@@ -297,7 +291,10 @@ def test_handler_node_history_event_metadata_private_rich(node_plain: ChaincodeC
     async def main() -> None:
         r = Runner(
             node_plain,
-            [Entry("t1", b"a", 1700000000.5, False), Entry("t2", b"", 1700000001.0, True)],
+            [
+                HistoryEntry("t1", b"a", (1700000000, 500_000_000), False),
+                HistoryEntry("t2", b"", (1700000001, 0), True),
+            ],
         )
         sim = FakeSimulator()
         _, payload, _ = await r.run(sim, "history", "k")

@@ -1,7 +1,7 @@
-"""Crash test of the embedded engine (issue 4): kill -9 under load, restart, nothing acknowledged
+"""Crash test of the embedded engine: kill -9 under load, restart, nothing acknowledged
 is lost and every peer's state is what its blocks say.
 
-A private sandbox (own CBP_HOME, ports shifted by CBP_CRASH_PORT_OFFSET, default 960) runs only
+A private sandbox (own CBP_HOME, ports shifted by CBP_TEST_PORT_OFFSET - 40) runs only
 the smoke chaincode. Clients submit `Put(key, value)` at concurrency 40 through the gateway;
 once enough commits have been reported VALID the engine process is killed with SIGKILL, in
 the middle of the load, and started again with `Sandbox.up` as a user would. The first kill
@@ -39,11 +39,12 @@ from gateway.profile import read_profile, resolve_endpoint
 from gateway.signing import load_signer
 from network.embedded import protoutil
 from network.embedded.blockstore import read_block_file
+from network.embedded.engine import EMBEDDED
 from network.embedded.msp import load_signing_identity
 from network.identities import CryptoLayout
 from network.paths import SandboxPaths, sandbox_paths
 from network.processes import pid_alive
-from network.sandbox import EMBEDDED, Sandbox
+from network.sandbox import Sandbox
 from network.topology import DEFAULT_TOPOLOGY, load_topology
 
 log = logging.getLogger("crash-test")
@@ -70,7 +71,7 @@ def crash_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]
             cc["autostart"] = False
     topo_file = home / "topology.yaml"
     topo_file.write_text(yaml.safe_dump(spec, sort_keys=False))
-    offset = int(os.environ.get("CBP_CRASH_PORT_OFFSET", "960"))
+    offset = int(os.environ.get("CBP_TEST_PORT_OFFSET", "1000")) - 40
     sb = Sandbox(load_topology(topo_file, port_offset=offset), sandbox_paths(home), say=log.info)
     sb.up("embedded")
     try:

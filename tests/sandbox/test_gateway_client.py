@@ -1,4 +1,4 @@
-"""The Python gateway client against a running sandbox (issue 6): every call and every error.
+"""The Python gateway client against a running sandbox: every call and every error.
 
 Each error type is provoked the way a user would meet it, and checked for what a user reads:
 its type, its gRPC code, the transaction id and what each peer or orderer said.

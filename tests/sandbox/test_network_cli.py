@@ -63,12 +63,23 @@ def test_network_status_shows_nodes_channels_and_chaincodes(home: Path) -> None:
     status = json.loads(cbp(home, "status", "--json").stdout)
     assert status["engine"] == "embedded" and status["up"] is True
     assert all(p["alive"] for p in status["processes"].values())
-    assert status["listeners"]["peer0.tso.cbp.local"] is True
-    assert status["listeners"]["chaincode registry"] is True
+    tso = status["listeners"]["peer0.tso.cbp.local"]
+    assert tso == {"address": f"127.0.0.1:{7051 + OFFSET}", "listening": True}
+    assert status["listeners"]["chaincode registry"]["listening"] is True
     assert set(status["channels"]) == {"bsp1-channel", "bsp2-channel", "p2p-trading"}
     assert all(isinstance(h, int) and h >= 1 for h in status["channels"].values())
     human = cbp(home, "status").stdout
     assert "channel bsp1-channel" in human and "height" in human
+    assert f"127.0.0.1:{7051 + OFFSET}   listening" in human
+
+
+def test_network_up_gives_each_chaincode_its_config(home: Path) -> None:
+    """The registry server learns its BNA from the file `up` wrote from the topology."""
+    config = json.loads((home / "chaincode" / "registry" / "config.json").read_text())
+    assert [k for k, o in config["organizations"].items() if o["bna"]] == ["tso"]
+    assert config["organizations"]["tso"]["mspId"] == "TSOMSP"
+    log = (home / "logs" / "chaincode-registry.log").read_text()
+    assert "CHAINCODE_CONFIG" not in log  # a registry without its config refuses to start
 
 
 def test_network_down_stops_every_process(home: Path) -> None:
@@ -87,7 +98,7 @@ def test_network_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:
         blocker.bind(("127.0.0.1", 7051 + offset))  # peer0.tso's port
         blocker.listen()
         out = cbp(tmp_path, "up", offset=offset)
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert "peer0.tso port" in out.stderr and str(7051 + offset) in out.stderr
     assert "CBP_PORT_OFFSET" in out.stderr
     assert not list(tmp_path.glob("run/*.pid")), "a process was left running"

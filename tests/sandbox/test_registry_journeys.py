@@ -1,6 +1,6 @@
 """The registry on the running sandbox, through tenant identities and the gateway client.
 
-The POD journey of issue 7 end to end (gateway -> engine -> chaincode runtime -> registry), its
+The POD journey end to end (gateway -> engine -> chaincode runtime -> registry), its
 events as a listener sees them, a refusal that leaves the ledger as it was, and BSP segregation
 by channel.
 """
@@ -8,7 +8,10 @@ by channel.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -421,3 +424,59 @@ def test_registry_each_refusal_changes_nothing_on_the_ledger(
     assert message.lower() in str(refused.value).lower()
     assert network.get_chain_info().height == height, "a refused transaction reached a block"
     assert registry(tso).evaluate_transaction("ReadPod", code) == before
+
+
+def _cbp(profile_path: str, *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "cbp", *args, "--profile", profile_path],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    return done
+
+
+def test_audit_history_dates_each_version_by_its_transaction_in_its_block(
+    profile_path: str, bsp1: Gateway, tso: Gateway
+) -> None:
+    """`cbp audit history` gives each version the time stamp its transaction carries in the
+    block that committed it (not 1970), and prints it as lines a person reads."""
+    code = new_pod_code()
+    blocks: dict[str, int] = {}
+    for function, body in (
+        ("RegisterPod", pod(code)),
+        ("CreateAttachment", diagram(code)),  # opens the POD: a second version
+        ("UpdatePodStatus", json.loads(status(code, "UnderReview"))),
+    ):
+        commit = registry(bsp1).new_proposal(function, json.dumps(body)).endorse().submit()
+        assert commit.get_status().successful
+        blocks[commit.transaction_id] = commit.get_status().block_number
+    history = json.loads(
+        _cbp(profile_path, "audit", "history", "bsp1-channel", code, "--json").stdout
+    )
+    assert [h["value"]["status"] for h in history] == ["Registered", "Open", "UnderReview"]
+    for version in history:
+        block = json.loads(
+            _cbp(
+                profile_path,
+                "audit",
+                "block",
+                "bsp1-channel",
+                str(blocks[version["txId"]]),
+                "--json",
+            ).stdout
+        )
+        (in_block,) = [t for t in block["transactions"] if t["transaction_id"] == version["txId"]]
+        committed = dt.datetime.fromisoformat(in_block["timestamp"])
+        assert dt.datetime.fromisoformat(version["timestamp"]) == committed
+        assert abs(dt.datetime.now(dt.UTC) - committed) < dt.timedelta(minutes=5)
+    text = _cbp(profile_path, "audit", "history", "bsp1-channel", code).stdout
+    lines = text.splitlines()
+    assert lines[0] == f"history of {code} on bsp1-channel: 3 version(s), oldest first"
+    for n, version in enumerate(history, 1):
+        assert f"version {n}  {version['timestamp']}  by BSP1MSP BSP {BSP1_EIC}" in lines
+    assert "1970-01-01" not in text
+    assert any(line.split() == ["status", "Open", "->", "UnderReview"] for line in lines)
+    assert max(len(line) for line in lines) <= 120

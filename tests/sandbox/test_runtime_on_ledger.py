@@ -1,4 +1,4 @@
-"""The Python chaincode runtime on a running ledger (issue 5), through the gateway client.
+"""The Python chaincode runtime on a running ledger, through the gateway client.
 
 Every claim is checked where a user would check it: in the committed block, the key's history,
 the peers' answers, the commit status.

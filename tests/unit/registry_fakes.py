@@ -1,74 +1,30 @@
-"""An in-memory ledger for the registry's unit tests: stub, client identity and context.
+"""The contracts' unit tests: a contract (the registry unless another is given) served by the
+real chaincode runtime on its in-memory peer (`chaincode.runtime.testing.FakePeer`), and
+builders of the sandbox's registry requests.
 
-It models what the registry relies on from Fabric: reads see committed state only (never the
-transaction's own writes), a transaction's writes are applied only when it succeeds, composite
-keys use Fabric's NUL layout, paginated queries return a bookmark, history lists every
-committed version, and a transaction keeps only its last event. Claims about the real ledger
-belong to the sandbox tests; this is for logic and refusals.
+`FakeLedger` drives the contract as a client would, one call a transaction: arguments go as
+the strings a client sends, the caller is a real X.509 certificate with Fabric CA attributes,
+results come back as JSON and refusals as `ChaincodeError` with their status. The peer commits
+a transaction's writes only when it succeeds and stamps each one a second after the last.
+Claims about the real ledger belong to the sandbox tests; this is for logic and refusals.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from fabric_protos.peer import chaincode_shim_pb2 as shim
 
 from chaincode.registry import RegistryContract
-
-NS = "\x00"
-MAX_UNICODE = "\U0010ffff"
-
-
-@dataclass(frozen=True)
-class KV:
-    key: str
-    value: bytes
-
-
-@dataclass(frozen=True)
-class KeyModification:
-    tx_id: str
-    value: bytes
-    timestamp: dt.datetime
-    is_delete: bool
-
-
-@dataclass(frozen=True)
-class QueryMetadata:
-    fetched_records_count: int
-    bookmark: str
-
-
-@cache
-def _certificate(common_name: str, organization: str, ou: str) -> x509.Certificate:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(start)
-        .not_valid_after(start + dt.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
+from chaincode.runtime import ChaincodeConfig, ChaincodeError, Contract, ContractRouter
+from chaincode.runtime import messages as m
+from chaincode.runtime.testing import FakePeer, make_creator
+from network.chaincode_servers import chaincode_config
+from network.topology import load_topology
 
 
 @dataclass(frozen=True)
@@ -80,90 +36,14 @@ class Identity:
     attrs: tuple[tuple[str, str], ...] = ()
     ou: str = "client"
 
-    def get_msp_id(self) -> str:
-        return self.msp_id
-
-    def get_id(self) -> str:
-        return f"x509::/O={self.msp_id}/OU={self.ou}/CN={self.name}::/O={self.msp_id}/CN=ca"
-
-    def get_attribute_value(self, name: str) -> str | None:
-        return dict(self.attrs).get(name)
-
-    def get_x509_certificate(self) -> x509.Certificate:
-        return _certificate(self.name, self.msp_id, self.ou)
+    @property
+    def creator(self) -> bytes:
+        return _creator(self)
 
 
-class FakeStub:
-    def __init__(self, ledger: FakeLedger, tx_id: str, timestamp: dt.datetime) -> None:
-        self.ledger = ledger
-        self.tx_id = tx_id
-        self.timestamp = timestamp
-        self.writes: dict[str, bytes | None] = {}
-        self.event: tuple[str, bytes] | None = None
-
-    def get_tx_id(self) -> str:
-        return self.tx_id
-
-    def get_tx_timestamp(self) -> dt.datetime:
-        return self.timestamp
-
-    def get_state(self, key: str) -> bytes:
-        return self.ledger.state.get(key, b"")
-
-    def get_multiple_states(self, keys: list[str]) -> list[bytes]:
-        return [self.ledger.state.get(key, b"") for key in keys]
-
-    def put_state(self, key: str, value: bytes) -> None:
-        if not value:
-            raise ValueError(
-                f"put_state of {key!r} with an empty value (Fabric treats it as a delete)"
-            )
-        self.writes[key] = bytes(value)
-
-    def del_state(self, key: str) -> None:
-        self.writes[key] = None
-
-    @staticmethod
-    def create_composite_key(object_type: str, attributes: list[str]) -> str:
-        for part in (object_type, *attributes):
-            if NS in part or MAX_UNICODE in part:
-                raise ValueError(f"composite key part {part!r} holds a reserved character")
-        return NS + object_type + NS + "".join(a + NS for a in attributes)
-
-    @staticmethod
-    def split_composite_key(key: str) -> tuple[str, list[str]]:
-        parts = key[1:].split(NS)[:-1]
-        return parts[0], parts[1:]
-
-    def _partial(self, object_type: str, attributes: list[str]) -> list[KV]:
-        prefix = self.create_composite_key(object_type, attributes)
-        return [KV(k, v) for k, v in sorted(self.ledger.state.items()) if k.startswith(prefix)]
-
-    def get_state_by_partial_composite_key(
-        self, object_type: str, attributes: list[str]
-    ) -> Iterator[KV]:
-        return iter(self._partial(object_type, attributes))
-
-    def get_state_by_partial_composite_key_with_pagination(
-        self, object_type: str, attributes: list[str], page_size: int, bookmark: str = ""
-    ) -> tuple[list[KV], QueryMetadata]:
-        matches = [kv for kv in self._partial(object_type, attributes) if kv.key >= bookmark]
-        page = matches[:page_size]
-        following = matches[page_size].key if len(matches) > page_size else ""
-        return page, QueryMetadata(len(page), following)
-
-    def get_history_for_key(self, key: str) -> Iterator[KeyModification]:
-        # Fabric yields a key's history newest first.
-        return iter(list(reversed(self.ledger.history.get(key, []))))
-
-    def set_event(self, name: str, payload: bytes) -> None:
-        self.event = (name, payload)
-
-
-@dataclass
-class FakeContext:
-    stub: FakeStub
-    client_identity: Identity
+@cache
+def _creator(who: Identity) -> bytes:
+    return make_creator(who.msp_id, who.name, dict(who.attrs) or None, who.msp_id, who.ou)
 
 
 @dataclass
@@ -172,45 +52,56 @@ class Event:
     payload: dict[str, Any]
 
 
-@dataclass
-class FakeLedger:
-    """World state + history; ``submit``/``evaluate`` run one contract transaction on it."""
+def sandbox_config(chaincode: str) -> ChaincodeConfig:
+    """The configuration the sandbox writes for `chaincode` from network/topology.yaml."""
+    return ChaincodeConfig.model_validate(chaincode_config(load_topology(port_offset=0), chaincode))
 
-    contract: RegistryContract = field(default_factory=RegistryContract)
-    state: dict[str, bytes] = field(default_factory=dict)
-    history: dict[str, list[KeyModification]] = field(default_factory=dict)
-    events: list[Event] = field(default_factory=list)
-    clock: dt.datetime = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
-    count: int = 0
-    refused_writes: dict[str, bytes | None] = field(default_factory=dict)
+
+def _argument(value: Any) -> str | bytes:
+    if isinstance(value, str | bytes):
+        return value
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+class FakeLedger:
+    """``submit``/``evaluate`` run one transaction of a contract (the registry unless another
+    is given) on a FakePeer."""
+
+    def __init__(self, contract: Contract | None = None, channel_id: str = "bsp1-channel") -> None:
+        served: Contract = contract or RegistryContract()
+        router = ContractRouter([served], config=sandbox_config(served.contract_name))
+        # no write batches offered: each write is a request of its own, so a write made
+        # before a refusal shows in refused_writes
+        self.peer = FakePeer(
+            router, chaincode_id=f"{served.contract_name}:1", channel_id=channel_id
+        )
+        self.peer.connect()
+        weakref.finalize(self, self.peer.close)
+        self.events: list[Event] = []
+        self.last_tx_id = ""
+        self.refused_writes: dict[str, bytes | None] = {}  # what the last refusal had written
+
+    @property
+    def state(self) -> dict[str, bytes]:
+        """The committed world state (private data aside), by key."""
+        return {
+            key: value for (collection, key), value in self.peer.state.items() if not collection
+        }
 
     def _run(self, who: Identity, function: str, args: tuple[Any, ...], commit: bool) -> Any:
-        self.count += 1
-        self.clock += dt.timedelta(seconds=2)
-        tx_id = hashlib.sha256(f"tx-{self.count}".encode()).hexdigest()
-        stub = FakeStub(self, tx_id, self.clock)
-        converted = [json.dumps(a).encode() if isinstance(a, dict) else a for a in args]
-        try:
-            result = getattr(self.contract, function)(FakeContext(stub, who), *converted)
-        except Exception:
-            # Fabric would drop these, but the registry promises not to write before it has
-            # checked everything: tests assert this stays empty.
-            self.refused_writes = dict(stub.writes)
-            raise
-        if commit:
-            for key, value in stub.writes.items():
-                if value is None:
-                    self.state.pop(key, None)
-                else:
-                    self.state[key] = value
-                self.history.setdefault(key, []).append(
-                    KeyModification(tx_id, value or b"", self.clock, value is None)
-                )
-            if stub.event is not None:
-                self.events.append(Event(stub.event[0], json.loads(stub.event[1])))
-        elif stub.writes or stub.event:
-            raise AssertionError(f"evaluate {function} wrote {sorted(stub.writes)}")
-        return result
+        outcome = self.peer.invoke(
+            function, *map(_argument, args), creator=who.creator, commit=commit
+        )
+        self.last_tx_id = outcome.txid
+        if outcome.status != 200:
+            self.refused_writes = _written(outcome.writes)
+            raise ChaincodeError(outcome.error, outcome.status)
+        if not commit and outcome.writes:
+            raise AssertionError(f"evaluate {function} wrote {sorted(_written(outcome.writes))}")
+        event = outcome.message.chaincode_event
+        if commit and event.event_name:
+            self.events.append(Event(event.event_name, json.loads(event.payload)))
+        return json.loads(outcome.payload) if outcome.payload else None
 
     def submit(self, who: Identity, function: str, *args: Any) -> Any:
         return self._run(who, function, args, commit=True)
@@ -220,6 +111,20 @@ class FakeLedger:
 
     def snapshot(self) -> tuple[dict[str, bytes], int]:
         return dict(self.state), len(self.events)
+
+
+def _written(requests: list[m.ChaincodeMessage]) -> dict[str, bytes | None]:
+    """The keys a transaction's write requests touched: value, or None for a delete."""
+    out: dict[str, bytes | None] = {}
+    for r in requests:
+        if r.type == m.PUT_STATE:
+            put = shim.PutState.FromString(r.payload)
+            out[put.key] = put.value
+        elif r.type == m.DEL_STATE:
+            out[shim.DelState.FromString(r.payload).key] = None
+        else:  # metadata or a batch: named by its kind
+            out[m.message_type_name(r.type)] = r.payload
+    return out
 
 
 # --- the sandbox's participants (network/topology.yaml) and request builders -------------------

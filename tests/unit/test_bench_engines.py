@@ -18,7 +18,7 @@ from cbp.bench.settings import BenchSettings
 from cbp.bench.stats import LevelResult
 from network.paths import sandbox_paths
 from network.sandbox import Sandbox
-from network.topology import load_topology
+from network.topology import load_topology, max_port_offset
 
 
 def _settings(
@@ -89,8 +89,9 @@ def test_engine_offsets_for_the_topology_put_the_sandboxes_on_disjoint_ports() -
 
 
 def test_engine_offsets_past_the_topologys_limit_name_the_offset() -> None:
-    with pytest.raises(BenchError, match="port offset 19950: no room for 2 sandboxes"):
-        target.engine_port_offsets(19950, 2)
+    base = max_port_offset(load_topology(port_offset=0).spec) - 50  # room for one, not two
+    with pytest.raises(BenchError, match=f"port offset {base}: no room for 2 sandboxes"):
+        target.engine_port_offsets(base, 2)
 
 
 # ---- both sandboxes, ABBA windows ---------------------------------------------------------

@@ -142,9 +142,10 @@ def test_chaincode_stub_proposal_fields_timestamp_binding_and_args() -> None:
     with FakePeer(ContractRouter([Probe])) as peer:
         msg = peer.transaction_message("Look", "x", txid="tx-probe")
         assert peer.invoke("Look", "x", txid="tx-probe").status == 200
+        stamped = peer.clock  # each transaction is one second after the one before
     assert seen["args"] == [b"Look", b"x"]
     assert seen["fp"] == ("Look", ["x"])
-    assert seen["ts"] == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    assert seen["ts"] == stamped == dt.datetime(2026, 1, 1, 0, 0, 2, tzinfo=dt.UTC)
     assert seen["ids"] == ("tx-probe", "ch1")
     proposal = proposal_pb2.Proposal.FromString(msg.proposal.proposal_bytes)
     header = common_pb2.Header.FromString(proposal.header)

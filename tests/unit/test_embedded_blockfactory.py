@@ -1,17 +1,11 @@
 from __future__ import annotations
 
-import pytest
 from embedded_fixtures import Chain
 from fabric_protos.common import common_pb2
 
 from network.embedded import protoutil
 from network.embedded.blockfactory import BlockFactory
 from network.embedded.channelconfig import ChannelConfig
-
-
-@pytest.fixture(scope="module")
-def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
-    return Chain(topology, crypto)
 
 
 def test_blockfactory_links_hashes_and_signs_as_the_orderer(chain: Chain) -> None:

@@ -6,17 +6,19 @@ from embedded_fixtures import Chain
 from network.embedded.channelconfig import ChannelConfig, ConfigError, parse_duration
 
 
-@pytest.fixture(scope="module")
-def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
-    return Chain(topology, crypto)
-
-
 def test_channelconfig_reads_orgs_batching_and_acls(chain: Chain) -> None:
     cfg = ChannelConfig.from_block(chain.genesis)
     topo = chain.topology
     assert cfg.channel_id == chain.channel
     assert cfg.sequence == 0
-    assert set(cfg.orgs) == {"TSOMSP", "BSPHostMSP", "DSOHostMSP", "BSP1MSP", "ARETIMSP", "RegulatorMSP"}
+    assert set(cfg.orgs) == {
+        "TSOMSP",
+        "BSPHostMSP",
+        "DSOHostMSP",
+        "BSP1MSP",
+        "ARETIMSP",
+        "RegulatorMSP",
+    }
     assert cfg.orgs["TSOMSP"] == [("127.0.0.1", 7051)]
     assert cfg.orgs["BSP1MSP"] == []
     assert cfg.orderer_orgs == ["OrdererMSP"]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from embedded_fixtures import CHANNEL, Chain, smoke_definition
-from embedded_peer_fixtures import FakeContext, PeerNet, build_net, close_nets, signed_proposal
+from embedded_peer_fixtures import FakeContext, PeerNet, build_net, signed_proposal
 from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2
 from fabric_protos.peer import proposal_response_pb2, transaction_pb2
@@ -21,17 +21,6 @@ from network.embedded.msp import SigningIdentity
 
 MEMBERS_ONLY = "tsoPrivate"  # members: TSO and BSP1, memberOnlyRead
 OPEN = "openNotes"  # members: TSO, any channel reader may receive it
-
-
-@pytest.fixture(autouse=True)
-def _close_nets() -> Iterator[None]:
-    yield
-    close_nets()
-
-
-@pytest.fixture(scope="module")
-def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
-    return Chain(topology, crypto)
 
 
 def _write_private(_peer, ctx, _args):  # type: ignore[no-untyped-def]

@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from embedded_fixtures import CC, CHANNEL, Chain, smoke_definition
-from embedded_peer_fixtures import PeerNet, build_net, close_nets, signed_proposal
+from embedded_peer_fixtures import PeerNet, build_net, signed_proposal
 from fabric_protos.peer import proposal_response_pb2, transaction_pb2
 
 from network.embedded import protoutil
 from network.embedded.gateway_service import prepare_transaction
-
-
-@pytest.fixture(autouse=True)
-def _close_nets() -> Iterator[None]:
-    yield
-    close_nets()
-
-
-@pytest.fixture(scope="module")
-def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
-    return Chain(topology, crypto)
-
-
-@pytest.fixture
-def net(chain: Chain, tmp_path: Path) -> PeerNet:
-    return build_net(chain, tmp_path)
 
 
 def _process(net: PeerNet, org: str, signed):  # type: ignore[no-untyped-def]

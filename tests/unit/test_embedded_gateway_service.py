@@ -7,19 +7,16 @@ per-endorser `gateway.ErrorDetail`s decoded from the `grpc-status-details-bin` t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
-import pytest
 from embedded_fixtures import CHANNEL, Chain, smoke_definition
 from embedded_peer_fixtures import (
     Aborted,
     FakeContext,
     PeerNet,
     build_net,
-    close_nets,
     signed_proposal,
 )
 from fabric_protos.common import common_pb2
@@ -33,22 +30,6 @@ from network.embedded.msp import SigningIdentity
 from network.embedded.protoutil import unpack_envelope
 
 TSO_PLUS_HOST = "AND('TSOMSP.peer', OR('BSPHostMSP.peer', 'DSOHostMSP.peer'))"
-
-
-@pytest.fixture(autouse=True)
-def _close_nets() -> Iterator[None]:
-    yield
-    close_nets()
-
-
-@pytest.fixture(scope="module")
-def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
-    return Chain(topology, crypto)
-
-
-@pytest.fixture
-def net(chain: Chain, tmp_path: Path) -> PeerNet:
-    return build_net(chain, tmp_path)
 
 
 def _service(net: PeerNet, org: str = "bsphost") -> GatewayService:

@@ -23,11 +23,6 @@ REPO = Path(__file__).resolve().parents[2]
 DEFINITION = smoke_definition()
 
 
-@pytest.fixture(scope="module")
-def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
-    return Chain(topology, crypto)
-
-
 def _open(chain: Chain, path: Path) -> PeerLedger:
     return chain.open_ledger(path, chaincode_definitions=lambda n: DEFINITION if n == CC else None)
 

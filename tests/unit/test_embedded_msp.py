@@ -22,11 +22,6 @@ NOW = dt.datetime.now(dt.UTC)
 
 
 @pytest.fixture(scope="module")
-def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
-    return Chain(topology, crypto)
-
-
-@pytest.fixture(scope="module")
 def msps(chain: Chain) -> MSPManager:
     return ChannelConfig.from_block(chain.genesis).msp_manager
 

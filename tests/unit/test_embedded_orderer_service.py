@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from embedded_fixtures import CHANNEL, Chain
-from embedded_peer_fixtures import PeerNet, build_net, close_nets, signed_proposal
+from embedded_peer_fixtures import PeerNet, signed_proposal
 from fabric_protos.common import common_pb2
 from fabric_protos.peer import transaction_pb2
 
@@ -18,22 +18,6 @@ from network.embedded.msp import SigningIdentity
 from network.embedded.orderer_service import ChannelChain, Orderer
 
 Status = common_pb2.Status
-
-
-@pytest.fixture(autouse=True)
-def _close_nets() -> Iterator[None]:
-    yield
-    close_nets()
-
-
-@pytest.fixture(scope="module")
-def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
-    return Chain(topology, crypto)
-
-
-@pytest.fixture
-def net(chain: Chain, tmp_path: Path) -> PeerNet:
-    return build_net(chain, tmp_path / "peers")
 
 
 @pytest.fixture

@@ -10,11 +10,6 @@ from network.embedded.policydsl import from_string
 
 
 @pytest.fixture(scope="module")
-def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
-    return Chain(topology, crypto)
-
-
-@pytest.fixture(scope="module")
 def config(chain: Chain) -> ChannelConfig:
     return ChannelConfig.from_block(chain.genesis)
 

@@ -19,11 +19,6 @@ from network.embedded.validator import VALIDATION_PARAMETER
 Code = transaction_pb2.TxValidationCode
 
 
-@pytest.fixture(scope="module")
-def chain(topology, crypto) -> Chain:  # type: ignore[no-untyped-def]
-    return Chain(topology, crypto)
-
-
 class Net:
     """One peer ledger plus the orderer's block factory."""
 

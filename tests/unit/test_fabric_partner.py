@@ -86,7 +86,7 @@ def _cbp(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 
 def test_add_peer_says_what_is_missing(tmp_path: Path) -> None:
     res = _cbp("add-peer", home=tmp_path)
-    assert res.returncode == 2 and "name the org, e.g. `cbp network add-peer tso`" in res.stderr
+    assert res.returncode == 2 and "the following arguments are required: org" in res.stderr
     res = _cbp("add-peer", "tso", home=tmp_path)
     assert res.returncode == 2 and "the sandbox is not running" in res.stderr
     res = _cbp("add-peer", "bsp1", home=tmp_path)

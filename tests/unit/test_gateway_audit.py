@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import hashlib
 
+from fabric_protos.common import common_pb2
 from test_gateway_helpers import build_chain, issue, new_ca, sign_block
 
-from gateway._protos import common_pb2
 from gateway.audit import (
     block_header_bytes,
     block_header_hash,

@@ -93,8 +93,8 @@ def test_audit_verify_tells_the_format_and_what_it_cannot_read(tmp_path: Path) -
     junk.write_text("not a ledger at all, just text that goes on for a while\n" * 3)
     res = _audit("--block-file", str(junk))
     assert res.returncode == 2 and "Traceback" not in res.stderr
-    assert res.stderr.startswith("cbp audit verify: cannot read the block file: ")
-    assert "neither Fabric's block store format" in res.stderr
+    assert res.stderr.startswith(f"cbp audit: error: --block-file {junk} is not a block file")
+    assert "neither Fabric's block store (blockfile_NNNNNN)" in res.stderr
     torn = tmp_path / "blockfile_000000"
     torn.write_bytes(fabric.read_bytes()[:-7])
     res = _audit("--block-file", str(torn))

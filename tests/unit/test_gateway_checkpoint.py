@@ -5,9 +5,10 @@ import os
 from pathlib import Path
 
 import pytest
+from fabric_protos.gateway import gateway_pb2
+from fabric_protos.orderer import ab_pb2
 
 from gateway import ChaincodeEvent, FileCheckpointer, InMemoryCheckpointer
-from gateway._protos import ab_pb2, gateway_pb2
 from gateway.checkpoint import CheckpointError
 from gateway.events import new_chaincode_events_request
 

@@ -15,8 +15,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from fabric_protos.common import common_pb2, configtx_pb2
+from fabric_protos.msp import identities_pb2, msp_config_pb2
 
-from gateway import _protos as pb
 from gateway.audit import block_data_hash, block_header_bytes, block_header_hash
 from gateway.signing import ECDSASigner
 
@@ -106,31 +107,31 @@ def write_msp(root: Path, user: KeyCert, ca: KeyCert, *, extra_keys: int = 0) ->
 
 
 def serialized_identity(msp_id: str, kc: KeyCert) -> bytes:
-    sid = pb.identities_pb2.SerializedIdentity(mspid=msp_id, id_bytes=kc.cert_pem)
+    sid = identities_pb2.SerializedIdentity(mspid=msp_id, id_bytes=kc.cert_pem)
     return bytes(sid.SerializeToString())
 
 
 def orderer_config_block(msp_id: str, ca: KeyCert, channel: str = "ch1") -> Any:
     """A genesis-like block 0: one CONFIG envelope with an Orderer group holding one org."""
-    fabric = pb.msp_config_pb2.FabricMSPConfig(name=msp_id, root_certs=[ca.cert_pem])
-    msp = pb.msp_config_pb2.MSPConfig(type=0, config=fabric.SerializeToString())
-    config = pb.configtx_pb2.Config(sequence=0)
+    fabric = msp_config_pb2.FabricMSPConfig(name=msp_id, root_certs=[ca.cert_pem])
+    msp = msp_config_pb2.MSPConfig(type=0, config=fabric.SerializeToString())
+    config = configtx_pb2.Config(sequence=0)
     org = config.channel_group.groups["Orderer"].groups["OrdererOrg"]
     org.values["MSP"].value = msp.SerializeToString()
-    env_payload = pb.common_pb2.Payload(
-        header=pb.common_pb2.Header(
-            channel_header=pb.common_pb2.ChannelHeader(
-                type=pb.common_pb2.CONFIG, channel_id=channel
+    env_payload = common_pb2.Payload(
+        header=common_pb2.Header(
+            channel_header=common_pb2.ChannelHeader(
+                type=common_pb2.CONFIG, channel_id=channel
             ).SerializeToString()
         ),
-        data=pb.configtx_pb2.ConfigEnvelope(config=config).SerializeToString(),
+        data=configtx_pb2.ConfigEnvelope(config=config).SerializeToString(),
     )
-    envelope = pb.common_pb2.Envelope(payload=env_payload.SerializeToString())
+    envelope = common_pb2.Envelope(payload=env_payload.SerializeToString())
     return make_block(0, b"", [envelope.SerializeToString()])
 
 
 def make_block(number: int, previous_hash: bytes, data: list[bytes]) -> Any:
-    block = pb.common_pb2.Block()
+    block = common_pb2.Block()
     block.header.number = number
     block.header.previous_hash = previous_hash
     block.data.data.extend(data)
@@ -142,17 +143,17 @@ def make_block(number: int, previous_hash: bytes, data: list[bytes]) -> Any:
 
 def sign_block(block: Any, msp_id: str, signer_kc: KeyCert) -> None:
     """Add an orderer signature as Fabric's block writer does."""
-    sh = pb.common_pb2.SignatureHeader(
+    sh = common_pb2.SignatureHeader(
         creator=serialized_identity(msp_id, signer_kc), nonce=b"n" * 24
     ).SerializeToString()
-    value = pb.common_pb2.OrdererBlockMetadata(
-        last_config=pb.common_pb2.LastConfig(index=0)
+    value = common_pb2.OrdererBlockMetadata(
+        last_config=common_pb2.LastConfig(index=0)
     ).SerializeToString()
     message = value + sh + block_header_bytes(block.header)
     signature = ECDSASigner(signer_kc.key)(hashlib.sha256(message).digest())
-    md = pb.common_pb2.Metadata(value=value)
+    md = common_pb2.Metadata(value=value)
     md.signatures.add(signature_header=sh, signature=signature)
-    block.metadata.metadata[pb.common_pb2.SIGNATURES] = md.SerializeToString()
+    block.metadata.metadata[common_pb2.SIGNATURES] = md.SerializeToString()
 
 
 def build_chain(n_blocks: int, msp_id: str, ca: KeyCert, orderer: KeyCert) -> list[Any]:

@@ -7,10 +7,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from fabric_protos.msp import identities_pb2
 from test_gateway_helpers import issue, new_ca, write_msp
 
 from gateway import Identity, IdentityError, Wallet, load_msp_folder
-from gateway._protos import identities_pb2
 
 
 def test_identity_load_msp_folder_picks_the_key_matching_signcert(tmp_path: Path) -> None:

@@ -5,17 +5,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2
+from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 from test_gateway_helpers import issue, new_ca
 
 from gateway import Identity
-from gateway._protos import (
-    chaincode_pb2,
-    common_pb2,
-    gateway_pb2,
-    proposal_pb2,
-    proposal_response_pb2,
-    transaction_pb2,
-)
 from gateway.commit import Status, status_from_response
 from gateway.errors import CommitError
 from gateway.proposal import (

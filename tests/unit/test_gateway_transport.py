@@ -22,7 +22,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from fabric_protos.gateway import gateway_pb2_grpc
+from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
+from fabric_protos.msp import identities_pb2
+from fabric_protos.peer import (
+    chaincode_event_pb2,
+    proposal_pb2,
+    proposal_response_pb2,
+    transaction_pb2,
+)
 from grpc import aio
 from test_gateway_helpers import KeyCert, issue, new_ca
 
@@ -32,15 +40,6 @@ from gateway import (
     FileCheckpointer,
     Identity,
     connect,
-)
-from gateway._protos import (
-    chaincode_event_pb2,
-    common_pb2,
-    gateway_pb2,
-    identities_pb2,
-    proposal_pb2,
-    proposal_response_pb2,
-    transaction_pb2,
 )
 from gateway.errors import ErrorDetail, encode_rpc_status
 from gateway.proposal import decode_proposal

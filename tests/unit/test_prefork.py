@@ -102,7 +102,8 @@ def test_a_launcher_never_given_a_plan_gives_up(sup: Supervisor, tmp_path: Path)
 def test_an_interrupted_up_stops_the_launchers_it_started(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from network.sandbox import CHAINCODE_LAUNCHER, ENGINE_LAUNCHER, Sandbox
+    from network.embedded.engine import CHAINCODE_LAUNCHER, ENGINE_LAUNCHER
+    from network.sandbox import Sandbox
     from network.topology import load_topology
 
     said: list[str] = []

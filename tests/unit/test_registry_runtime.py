@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from fabric_protos.peer import chaincode_shim_pb2 as shim
-from registry_fakes import ARETI_EIC, BSP1_EIC, POD1, TSO_EIC, participant, pod
+from registry_fakes import ARETI_EIC, BSP1_EIC, POD1, TSO_EIC, participant, pod, sandbox_config
 
 from chaincode.registry import RegistryContract
 from chaincode.runtime import ContractRouter
@@ -26,7 +26,10 @@ BSP1 = make_creator("BSP1MSP", "User1@bsp1.cbp.local", {"role": "BSP", "eic": BS
 
 @pytest.fixture
 def peer() -> Iterator[FakePeer]:
-    with FakePeer(ContractRouter([RegistryContract]), chaincode_id="registry:1") as running:
+    with FakePeer(
+        ContractRouter([RegistryContract], config=sandbox_config("registry")),
+        chaincode_id="registry:1",
+    ) as running:
         yield running
 
 
@@ -81,7 +84,9 @@ MULTIPLE = shim.ChaincodeMessage.GET_STATE_MULTIPLE
 
 
 def test_registry_runtime_register_pod_is_one_read_and_one_write_request() -> None:
-    with FakePeer(ContractRouter([RegistryContract]), params=FABRIC_31) as peer:
+    with FakePeer(
+        ContractRouter([RegistryContract], config=sandbox_config("registry")), params=FABRIC_31
+    ) as peer:
         _admit(peer)
         outcome = peer.invoke("RegisterPod", json.dumps(pod()), creator=BSP1)
         assert outcome.status == 200, outcome.error
@@ -98,7 +103,9 @@ def test_registry_runtime_register_pod_is_one_read_and_one_write_request() -> No
 
 
 def test_registry_runtime_reads_a_pod_and_a_page_of_pods_in_one_request_each() -> None:
-    with FakePeer(ContractRouter([RegistryContract]), params=FABRIC_31) as peer:
+    with FakePeer(
+        ContractRouter([RegistryContract], config=sandbox_config("registry")), params=FABRIC_31
+    ) as peer:
         _admit(peer)
         ids = [POD1, "IT002E00112234", "IT002E00112235"]
         for pod_id in ids:

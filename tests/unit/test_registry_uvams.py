@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 from registry_fakes import (
     ARETI,
@@ -78,8 +76,7 @@ def test_registry_uvam_relation_id_is_derived_from_the_transaction() -> None:
     validated_pod(ledger, POD1)
     ledger.submit(BSP1, "RegisterUvam", uvam())
     record = ledger.submit(BSP1, "RegisterResourceInGroup", relation(U, POD1))
-    tx_id = hashlib.sha256(f"tx-{ledger.count}".encode()).hexdigest()
-    assert record["relationId"] == f"REL-{tx_id[:24]}"
+    assert record["relationId"] == f"REL-{ledger.last_tx_id[:24]}"
     assert ledger.evaluate(BSP1, "ReadRelation", record["relationId"])["resource"] == POD1
 
 

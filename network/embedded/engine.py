@@ -1,0 +1,174 @@
+"""`EmbeddedEngine`: the sandbox on the project's own engine, as `cbp network up` starts it.
+
+One process serves every peer's and orderer's Fabric gRPC services (`python -m
+network.embedded`); each chaincode runs in a server of its own that the engine dials. Most of a
+Python process's start is importing grpc, protobuf, cryptography and pydantic, so `begin`
+starts two launchers (network/prefork.py) that import the engine's and the chaincode runtime's
+modules while the sandbox writes identities and genesis blocks; `up` then has each fork its
+processes. This module runs in the `cbp` process, never in the engine.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any
+
+from network.ccaas import topology_package
+from network.chaincode_servers import chaincode_server_argv
+from network.engine import Engine, Say
+from network.identities import CryptoLayout
+from network.paths import SandboxPaths
+from network.processes import Supervisor, port_open
+from network.topology import Topology
+
+EMBEDDED = "embedded-engine"
+# Launchers import what their processes need, fork them, and exit (see network/prefork.py).
+ENGINE_LAUNCHER = "engine-launcher"
+ENGINE_PRELOAD = ["network.embedded.server", "network.embedded.eventloop", "network.identities"]
+CHAINCODE_LAUNCHER = "chaincode-launcher"
+# What the embedded engine does not open: it has no admin, cluster or operations endpoints, and
+# the engine dials chaincode servers instead of listening for them.
+NOT_OPENED = (" admin", " cluster", " operations", " chaincode")
+
+
+def chaincode_id(topology: Topology, paths: SandboxPaths, name: str) -> str:
+    """The package id a chaincode server serves as: its ccaas package's, the same on both
+    engines (the embedded engine installs the same package bytes as the fabric engine)."""
+    return topology_package(topology, name, paths.connection_json(name))[0]
+
+
+class EmbeddedEngine:
+    name: Engine = "embedded"
+
+    def __init__(
+        self,
+        topology: Topology,
+        paths: SandboxPaths,
+        say: Say | None = None,
+        one_tx_per_block: bool = False,
+    ) -> None:
+        self.topology = topology
+        self.paths = paths
+        self.say: Say = say or (lambda _msg: None)
+        self.one_tx_per_block = one_tx_per_block
+        self.supervisor = Supervisor(paths)
+        self._begun = False
+
+    def listeners(self) -> list[tuple[str, int]]:
+        return [
+            (n, p)
+            for n, p in self.topology.all_ports()
+            if not any(n.endswith(s) for s in NOT_OPENED)
+        ]
+
+    # ---- chaincode servers -------------------------------------------------------------------
+
+    def chaincode_argv(self, name: str) -> list[str]:
+        layout = CryptoLayout(self.topology, self.paths.crypto)
+        return chaincode_server_argv(
+            self.topology,
+            layout,
+            name,
+            chaincode_id(self.topology, self.paths, name),
+            self.paths.chaincode_config(name),
+        )
+
+    def start_chaincodes(self, names: list[str]) -> None:
+        self._preload_chaincodes(names)
+        self._release_chaincodes(names)
+        self._await_chaincodes(names)
+
+    def _preload_chaincodes(self, names: list[str]) -> None:
+        """Start the chaincode launcher for the Python chaincodes among `names`, if any (a
+        server with its own command, like the Node one, is started as it is)."""
+        contracts = {
+            self.topology.chaincodes[n].contract.partition(":")[0]
+            for n in names
+            if not self.topology.chaincodes[n].server
+        }
+        if contracts:
+            self.supervisor.start_preforked(
+                CHAINCODE_LAUNCHER,
+                ["chaincode.runtime.cli", "uvloop", *sorted(contracts)],
+                self.topology.environment(),
+            )
+
+    def _release_chaincodes(self, names: list[str]) -> None:
+        self.supervisor.release_preforked(
+            CHAINCODE_LAUNCHER,
+            [(f"chaincode-{n}", self.chaincode_argv(n)) for n in names],
+            env=self.topology.environment(),
+        )
+        for name in names:
+            cc = self.topology.chaincodes[name]
+            self.say(f"chaincode server {name} ({cc.contract}) starting on {cc.address}")
+
+    def _await_chaincodes(self, names: list[str]) -> None:
+        self.supervisor.await_preforked(CHAINCODE_LAUNCHER, [f"chaincode-{n}" for n in names])
+        for name in names:
+            cc = self.topology.chaincodes[name]
+            self.supervisor.wait_until(
+                f"chaincode-{name}",
+                functools.partial(port_open, self.topology.host, cc.port),
+                30,
+                f"listening on {cc.address}",
+            )
+
+    def _autostart_chaincodes(self) -> list[str]:
+        return [n for n, cc in self.topology.chaincodes.items() if cc.autostart]
+
+    # ---- up / status / down ------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start the two launchers, the engine's and the chaincode servers', each importing
+        its modules (while the sandbox writes identities) until `up` gives it the processes
+        to fork."""
+        self.supervisor.start_preforked(
+            ENGINE_LAUNCHER, ENGINE_PRELOAD, self.topology.environment()
+        )
+        self._preload_chaincodes(self._autostart_chaincodes())
+        self._begun = True
+
+    def up(self) -> None:
+        if not self._begun:
+            self.begin()
+        # The engine dials a chaincode server only when a transaction first needs it (as a
+        # peer does with CCaaS), so both start at once: start-up is the slower of the two, not
+        # their sum.
+        chaincodes = self._autostart_chaincodes()
+        argv = [sys.executable, "-m", "network.embedded", "--home", str(self.paths.home)]
+        if self.one_tx_per_block:
+            argv.append("--one-tx-per-block")
+        log = self.paths.log(EMBEDDED)
+        offset = log.stat().st_size if log.exists() else 0
+        env = self.topology.environment()
+        self.supervisor.release_preforked(ENGINE_LAUNCHER, [(EMBEDDED, argv)], env=env)
+        self._release_chaincodes(chaincodes)
+        nodes = len(self.topology.peers) + len(self.topology.orderers)
+        self.say(
+            f"embedded engine starting: {len(self.topology.peers)} peers, "
+            f"{len(self.topology.orderers)} orderer(s), {len(self.topology.channels)} channels "
+            f"(log {log})"
+        )
+
+        def ready() -> bool:
+            try:
+                with open(log, "rb") as f:
+                    f.seek(offset)
+                    return b"READY" in f.read()
+            except FileNotFoundError:
+                return False
+
+        self.supervisor.await_preforked(ENGINE_LAUNCHER, [EMBEDDED])
+        took = self.supervisor.wait_until(EMBEDDED, ready, 60, "ready")
+        self._await_chaincodes(chaincodes)
+        self.say(f"embedded engine ready: {nodes} nodes serving in {took:.2f} s")
+
+    def status(self) -> dict[str, Any] | None:
+        """Nothing beyond the sandbox's own process, listener and height report."""
+        return None
+
+    def down(self) -> list[str]:
+        """Stops the engine, the chaincode servers and any launcher, each by its pid file."""
+        return self.supervisor.stop_all()
