@@ -2,11 +2,11 @@
 
 - running: a sandbox of its own, started as `cbp network up` starts it, on
   CBP_TEST_PORT_OFFSET + 150;
-- stopped: one that was started and stopped (its files are there, nothing listens), on + 50;
+- stopped: one that was started and stopped (its files are there, nothing listens), on + 450;
 - fresh: a folder where no sandbox was ever started.
 
 The running one lives for this tier's one module only; both offsets are ones no other tier
-uses (see tests/conftest.py), inside the -40..+400 band, so a CBP_TEST_PORT_OFFSET that suits
+uses (see tests/conftest.py), inside the -40..+450 band, so a CBP_TEST_PORT_OFFSET that suits
 the other tiers suits this one too.
 """
 
@@ -46,15 +46,15 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Place]:
 @pytest.fixture(scope="module")
 def stopped(tmp_path_factory: pytest.TempPathFactory) -> Place:
     home = tmp_path_factory.mktemp("cli-stopped")
-    sb = _sandbox(home, BASE + 50)
+    sb = _sandbox(home, BASE + 450)
     sb.up("embedded")
     sb.down()
-    return Place("stopped", home, BASE + 50)
+    return Place("stopped", home, BASE + 450)
 
 
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Place:
-    return Place("fresh", tmp_path_factory.mktemp("cli-fresh"), BASE + 50)
+    return Place("fresh", tmp_path_factory.mktemp("cli-fresh"), BASE + 450)
 
 
 @pytest.fixture
