@@ -63,12 +63,28 @@ def parse_engines(text: str) -> list[str]:
     return engines
 
 
+def _port_offset(args: argparse.Namespace) -> int:
+    """The flag's offset (or CBP_PORT_OFFSET's), checked against the topology up front so that
+    a refusal names the flag the user typed rather than the variable."""
+    if args.port_offset is None:
+        return default_port_offset()
+    from network.topology import TopologyError, load_topology
+
+    try:
+        load_topology(args.topology, port_offset=args.port_offset)
+    except TopologyError as exc:
+        rule = str(exc).split(": ", 1)[-1]
+        raise ValueError(f"--port-offset {args.port_offset}: {rule}") from None
+    offset: int = args.port_offset
+    return offset
+
+
 def settings_from(args: argparse.Namespace) -> BenchSettings:
     return BenchSettings(
         levels=parse_levels(args.concurrency or DEFAULT_LEVELS[args.bench]),
         duration=args.duration,
         warmup=args.warmup,
-        port_offset=args.port_offset if args.port_offset is not None else default_port_offset(),
+        port_offset=_port_offset(args),
         home=args.home,
         profile=args.profile,
         topology=args.topology,

@@ -208,7 +208,7 @@ ROWS = [
     Row(("bench", "ledger", "--duration", "0"), says="--duration 0.0: must be more than 0"),
     Row(("bench", "chaincode", "--rounds", "0"), says="--rounds 0: must be 1 or more"),
     Row(("bench", "ledger", "--engines", "foo"), says="engines are embedded, fabric"),
-    Row(("bench", "registry", "--port-offset", "99999"), says="use a smaller --port-offset"),
+    Row(("bench", "registry", "--port-offset", "99999"), says="--port-offset 99999: "),
     Row(
         ("bench", "gateway", "--home", "/nonexistent"),
         says="no connection profile at /nonexistent/connection-profile.json: start the sandbox",

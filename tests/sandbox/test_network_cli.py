@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -70,7 +71,7 @@ def test_network_status_shows_nodes_channels_and_chaincodes(home: Path) -> None:
     assert all(isinstance(h, int) and h >= 1 for h in status["channels"].values())
     human = cbp(home, "status").stdout
     assert "channel bsp1-channel" in human and "height" in human
-    assert f"127.0.0.1:{7051 + OFFSET}   listening" in human
+    assert re.search(rf"peer0\.tso\S*\s+127\.0\.0\.1:{7051 + OFFSET}\s+listening", human), human
 
 
 def test_network_up_gives_each_chaincode_its_config(home: Path) -> None:
