@@ -238,6 +238,7 @@ PARTICIPANT_SECTIONS = (
 
 MODELS: dict[str, type[BaseModel]] = {
     "pod": s.PodCreate,
+    "pod-update": s.PodUpdate,
     "device": s.DeviceCreate,
     "uvam": s.UvamCreate,
     "connection": s.ConnectionCreate,

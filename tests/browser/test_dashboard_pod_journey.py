@@ -73,6 +73,28 @@ def test_pod_journey_in_three_browsers(web, chromium, logins, shots, tmp_path: P
     expect(page.locator("#pod-status")).to_have_text("Open")
     accessible(page)
 
+    # while Open, its data can be corrected: the form shows the ledger's values, checks the
+    # rules as the user types, and sends only what changed
+    page.click("text=Edit the POD's data")
+    expect(page.locator("#f-resourceName")).to_have_value("Parking Ostiense")
+    expect(page.locator("#f-startDateTime")).to_have_value("2026-03-01")
+    page.fill("#f-maximumFlexDown", "250")
+    page.locator("#f-resourceName").focus()
+    expect(page.locator("#f-maximumFlexDown-error")).to_have_text(
+        "maximumFlexDown 250 kW exceeds contractedPower 200 kW"
+    )
+    page.fill("#f-maximumFlexDown", "100")
+    page.fill("#f-resourceName", "Parking Ostiense Nord")
+    accessible(page)
+    shot(page, shots, "bsp-pod-edit")
+    page.click("form[action$='/edit'] button[type=submit]")
+    expect(page.locator(".notice.good")).to_contain_text("Update Resource Information")
+    expect(page.locator("#pod-head h1")).to_contain_text("Parking Ostiense Nord")
+    expect(page.locator("#pod-status")).to_have_text("Open")
+    record = web.client("bsp1").get(f"/pods/{code}").json()["record"]
+    assert record["resourceName"] == "Parking Ostiense Nord"
+    assert record["startDateTime"] == "2026-03-01T00:00:00Z"  # shown as a date, kept as it was
+
     page.click("text=Send for validation")
     expect(page.locator(".notice.good")).to_contain_text("Update Resource Status")
     expect(page.locator("#pod-status")).to_have_text("UnderReview")

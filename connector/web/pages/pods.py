@@ -17,7 +17,7 @@ from connector.routes import pods as api
 from connector.schemas import registry as s
 from connector.schemas.common import PodDetail, ResourceOut
 from connector.store.tables import Document
-from connector.web import forms
+from connector.web import edits, forms
 from connector.web.actions import Refusal, banner, idempotency_key, new_key, perform
 from connector.web.lists import listing
 from connector.web.session import PageUser, check_csrf, page_requires
@@ -138,6 +138,79 @@ async def pod_create(request: Request, user: Registrar, connector: ConnectorDep)
             channel=None,
         ),
         f"/ui/pods/{body.meteringPointId}",
+        refused,
+    )
+
+
+def _edit_form(
+    request: Request,
+    user: Principal,
+    pod: PodDetail,
+    outcome: forms.Outcome | None = None,
+    error: ApiError | None = None,
+) -> HTMLResponse:
+    sections = edits.sections_for(s.PodUpdate, forms.pod_sections(request.app.state.connector.org))
+    return render(
+        request,
+        "pods/edit.html",
+        user,
+        "pods",
+        status_code=error.status if error else (422 if outcome and not outcome.ok else 200),
+        pod=pod,
+        sections=sections,
+        values=outcome.values if outcome else edits.current_values(pod.record, sections),
+        errors=outcome.errors if outcome else {},
+        form_errors=(outcome.form_errors if outcome else []) + ([error.message] if error else []),
+        key=new_key(),
+    )
+
+
+async def _pod(request: Request, user: Principal, pod_id: str) -> PodDetail:
+    connector = request.app.state.connector
+    async with connector.db.session() as session:
+        detail: PodDetail = await api.get_pod(
+            pod_id=pod_id, user=user, connector=connector, session=session, channel=None
+        )
+    return detail
+
+
+@router.get("/pods/{pod_id}/edit", response_class=HTMLResponse)
+async def pod_edit(request: Request, pod_id: str, user: Registrar) -> HTMLResponse:
+    return _edit_form(request, user, await _pod(request, user, pod_id))
+
+
+@router.post("/pods/{pod_id}/edit", response_class=HTMLResponse, dependencies=[Csrf])
+async def pod_update(
+    request: Request, pod_id: str, user: Registrar, connector: ConnectorDep, session: SessionDep
+) -> Response:
+    """Update Resource Information with the fields the user changed (the ledger takes them
+    while the POD is Open and says why otherwise)."""
+    form = await request.form()
+    pod = await _pod(request, user, pod_id)
+    sections = edits.sections_for(s.PodUpdate, forms.pod_sections(connector.org))
+    outcome = edits.changes(s.PodUpdate, forms.values_of(form), pod.record, sections)
+    if not outcome.ok:
+        return _edit_form(request, user, pod, outcome)
+    body = outcome.body
+    assert isinstance(body, s.PodUpdate)
+
+    async def refused(exc: ApiError) -> Response:
+        return _edit_form(request, user, pod, outcome, exc)
+
+    return await perform(
+        connector,
+        lambda response, prefer: api.update_pod(
+            pod_id=pod_id,
+            body=body,
+            user=user,
+            connector=connector,
+            session=session,
+            response=response,
+            prefer=prefer,
+            idempotency_key=idempotency_key(form),
+            channel=None,
+        ),
+        f"/ui/pods/{pod_id}",
         refused,
     )
 
