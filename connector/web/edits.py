@@ -4,11 +4,20 @@ show exactly, such as a time of day behind a date field, must not change by bein
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from connector.web.forms import Field, Outcome, Section, parse
+from connector.deps import Principal
+from connector.errors import ApiError
+from connector.schemas.common import OperationOut
+from connector.web.actions import idempotency_key, new_key, perform
+from connector.web.forms import Field, Outcome, Section, parse, values_of
+from connector.web.templating import render
 
 
 def sections_for(model: type[BaseModel], sections: tuple[Section, ...]) -> tuple[Section, ...]:
@@ -58,4 +67,71 @@ def changes(
     return outcome
 
 
-__all__ = ["changes", "current_values", "sections_for"]
+Update = Callable[[BaseModel, Response, str, str | None], Awaitable[OperationOut]]
+
+
+@dataclass(frozen=True)
+class EditForm:
+    """One entity's edit page: which update model, which fields, where it lives."""
+
+    model: type[BaseModel]
+    sections: tuple[Section, ...]
+    section: str  # the navigation entry the page belongs to
+    noun: str  # "POD", "UVAM"
+    entity_id: str
+    back: str  # the entity's page
+    list_href: str
+    list_label: str
+    check: str  # the live check's form name
+
+    def page(
+        self,
+        request: Request,
+        user: Principal,
+        record: dict[str, Any],
+        outcome: Outcome | None = None,
+        error: ApiError | None = None,
+    ) -> HTMLResponse:
+        failed = 422 if outcome and not outcome.ok else 200
+        return render(
+            request,
+            "edit.html",
+            user,
+            self.section,
+            status_code=error.status if error else failed,
+            form=self,
+            values=outcome.values if outcome else current_values(record, self.sections),
+            errors=outcome.errors if outcome else {},
+            form_errors=(outcome.form_errors if outcome else [])
+            + ([error.message] if error else []),
+            key=new_key(),
+        )
+
+    async def submit(
+        self,
+        request: Request,
+        user: Principal,
+        connector: Any,
+        record: dict[str, Any],
+        update: Update,
+    ) -> Response:
+        """The changed fields through the API's update service; a refusal shows the form
+        again with the user's values and the reason."""
+        form = await request.form()
+        outcome = changes(self.model, values_of(form), record, self.sections)
+        if not outcome.ok or outcome.body is None:
+            return self.page(request, user, record, outcome)
+        body, key = outcome.body, idempotency_key(form)
+
+        async def refused(exc: ApiError) -> Response:
+            return self.page(request, user, record, outcome, exc)
+
+        return await perform(
+            connector,
+            lambda response, prefer: update(body, response, prefer, key),
+            self.back,
+            refused,
+        )
+
+
+__all__ = ["EditForm", "changes", "current_values", "sections_for"]

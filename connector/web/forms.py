@@ -241,6 +241,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "pod-update": s.PodUpdate,
     "device": s.DeviceCreate,
     "uvam": s.UvamCreate,
+    "uvam-update": s.UvamUpdate,
     "connection": s.ConnectionCreate,
     "participant": s.ParticipantCreate,
     "decision": s.PodStatusChange,

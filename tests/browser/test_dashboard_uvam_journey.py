@@ -87,6 +87,16 @@ def test_uvam_journey_in_two_browsers(web, chromium, logins, shots, tmp_path: Pa
     expect(page.locator("#uvam-status")).to_have_text("Open")
     accessible(page)
 
+    # while Open, its data can be corrected; only the changed field goes to the ledger
+    page.click("text=Edit the UVAM's data")
+    expect(page.locator("#f-perimeter")).to_have_value("Centro-Sud")
+    page.fill("#f-perimeter", "Centro-Nord")
+    page.click("form[action$='/edit'] button[type=submit]")
+    expect(page.locator(".notice.good")).to_contain_text("Update Resource Group")
+    expect(page.locator("#uvam-status")).to_have_text("Open")
+    expect(page.locator("body")).to_contain_text("Centro-Nord")
+    accessible(page)
+
     page.click("button:has-text('Send for qualification')")
     expect(page.locator("#uvam-status")).to_have_text("UnderReview")
     shot(page, shots, "bsp-uvam-detail")

@@ -142,41 +142,34 @@ async def pod_create(request: Request, user: Registrar, connector: ConnectorDep)
     )
 
 
-def _edit_form(
-    request: Request,
-    user: Principal,
-    pod: PodDetail,
-    outcome: forms.Outcome | None = None,
-    error: ApiError | None = None,
-) -> HTMLResponse:
-    sections = edits.sections_for(s.PodUpdate, forms.pod_sections(request.app.state.connector.org))
-    return render(
-        request,
-        "pods/edit.html",
-        user,
-        "pods",
-        status_code=error.status if error else (422 if outcome and not outcome.ok else 200),
-        pod=pod,
-        sections=sections,
-        values=outcome.values if outcome else edits.current_values(pod.record, sections),
-        errors=outcome.errors if outcome else {},
-        form_errors=(outcome.form_errors if outcome else []) + ([error.message] if error else []),
-        key=new_key(),
+def _edit(connector: Any, pod_id: str) -> edits.EditForm:
+    return edits.EditForm(
+        model=s.PodUpdate,
+        sections=edits.sections_for(s.PodUpdate, forms.pod_sections(connector.org)),
+        section="pods",
+        noun="POD",
+        entity_id=pod_id,
+        back=f"/ui/pods/{pod_id}",
+        list_href="/ui/pods",
+        list_label="Resources (PODs)",
+        check="pod-update",
     )
 
 
-async def _pod(request: Request, user: Principal, pod_id: str) -> PodDetail:
+async def _record(request: Request, user: Principal, pod_id: str) -> dict[str, Any]:
     connector = request.app.state.connector
     async with connector.db.session() as session:
         detail: PodDetail = await api.get_pod(
             pod_id=pod_id, user=user, connector=connector, session=session, channel=None
         )
-    return detail
+    return detail.record
 
 
 @router.get("/pods/{pod_id}/edit", response_class=HTMLResponse)
-async def pod_edit(request: Request, pod_id: str, user: Registrar) -> HTMLResponse:
-    return _edit_form(request, user, await _pod(request, user, pod_id))
+async def pod_edit(
+    request: Request, pod_id: str, user: Registrar, connector: ConnectorDep
+) -> HTMLResponse:
+    return _edit(connector, pod_id).page(request, user, await _record(request, user, pod_id))
 
 
 @router.post("/pods/{pod_id}/edit", response_class=HTMLResponse, dependencies=[Csrf])
@@ -185,21 +178,9 @@ async def pod_update(
 ) -> Response:
     """Update Resource Information with the fields the user changed (the ledger takes them
     while the POD is Open and says why otherwise)."""
-    form = await request.form()
-    pod = await _pod(request, user, pod_id)
-    sections = edits.sections_for(s.PodUpdate, forms.pod_sections(connector.org))
-    outcome = edits.changes(s.PodUpdate, forms.values_of(form), pod.record, sections)
-    if not outcome.ok:
-        return _edit_form(request, user, pod, outcome)
-    body = outcome.body
-    assert isinstance(body, s.PodUpdate)
 
-    async def refused(exc: ApiError) -> Response:
-        return _edit_form(request, user, pod, outcome, exc)
-
-    return await perform(
-        connector,
-        lambda response, prefer: api.update_pod(
+    async def update(body: Any, response: Response, prefer: str, key: str | None) -> Any:
+        return await api.update_pod(
             pod_id=pod_id,
             body=body,
             user=user,
@@ -207,12 +188,12 @@ async def pod_update(
             session=session,
             response=response,
             prefer=prefer,
-            idempotency_key=idempotency_key(form),
+            idempotency_key=key,
             channel=None,
-        ),
-        f"/ui/pods/{pod_id}",
-        refused,
-    )
+        )
+
+    record = await _record(request, user, pod_id)
+    return await _edit(connector, pod_id).submit(request, user, connector, record, update)
 
 
 async def held(connector: Any, attachments: list[ResourceOut]) -> set[str]:

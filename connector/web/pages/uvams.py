@@ -4,7 +4,7 @@ with its members, attachments, connection, qualification and end of relations.""
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
@@ -20,7 +20,7 @@ from connector.routes.views import resource_out
 from connector.schemas import registry as s
 from connector.schemas.common import OperationOut, ResourceOut, UvamDetail
 from connector.store import operations, resources
-from connector.web import forms
+from connector.web import edits, forms
 from connector.web.actions import (
     WAIT,
     Refusal,
@@ -194,6 +194,57 @@ async def uvam_page(
         upload_closed=bool(detail.attachments),
         held=await held(connector, detail.attachments),
     )
+
+
+def _edit(uvam_id: str) -> edits.EditForm:
+    return edits.EditForm(
+        model=s.UvamUpdate,
+        sections=edits.sections_for(s.UvamUpdate, forms.UVAM_SECTIONS),
+        section="uvams",
+        noun="UVAM",
+        entity_id=uvam_id,
+        back=f"/ui/uvams/{uvam_id}",
+        list_href="/ui/uvams",
+        list_label="Resource groups (UVAMs)",
+        check="uvam-update",
+    )
+
+
+async def _record(request: Request, user: Principal, uvam_id: str) -> dict[str, Any]:
+    connector = request.app.state.connector
+    async with connector.db.session() as session:
+        detail: UvamDetail = await api.get_uvam(
+            uvam_id=uvam_id, user=user, connector=connector, session=session, channel=None
+        )
+    return detail.record
+
+
+@router.get("/uvams/{uvam_id}/edit", response_class=HTMLResponse)
+async def uvam_edit(request: Request, uvam_id: str, user: Registrar) -> HTMLResponse:
+    return _edit(uvam_id).page(request, user, await _record(request, user, uvam_id))
+
+
+@router.post("/uvams/{uvam_id}/edit", response_class=HTMLResponse, dependencies=[Csrf])
+async def uvam_update(
+    request: Request, uvam_id: str, user: Registrar, connector: ConnectorDep, session: SessionDep
+) -> Response:
+    """Update Resource Group with the fields the user changed (while the UVAM is Open)."""
+
+    async def update(body: Any, response: Response, prefer: str, key: str | None) -> Any:
+        return await api.update_uvam(
+            uvam_id=uvam_id,
+            body=body,
+            user=user,
+            connector=connector,
+            session=session,
+            response=response,
+            prefer=prefer,
+            idempotency_key=key,
+            channel=None,
+        )
+
+    record = await _record(request, user, uvam_id)
+    return await _edit(uvam_id).submit(request, user, connector, record, update)
 
 
 @router.get("/uvams/{uvam_id}", response_class=HTMLResponse)
