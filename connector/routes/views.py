@@ -49,7 +49,7 @@ async def one(
 ) -> Resource:
     """The resource as this organisation may see it: 404 unknown, 403 someone else's."""
     copies = await resources.get(session, kind, rid, channel)
-    label = {"pod": "POD", "uvam": "UVAM", "device": "flex device"}.get(kind, kind)
+    label = {"pod": "POD", "uvam": "UVAM", "device": "flex device", "ev": "EV"}.get(kind, kind)
     if not copies:
         raise NotFound(f"{label} {rid} is not known to this connector")
     if len(copies) > 1:
