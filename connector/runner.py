@@ -290,11 +290,11 @@ class Runner:
         them and their chaincode's results do not hold them all); a webhook delivery is queued
         for each. Returns those this call finished (the others were final already)."""
         done = await operations.commit_many(session, entries)
-        by_channel: dict[str, list[tuple[dict[str, Any], int]]] = {}
+        by_channel: dict[str, list[tuple[dict[str, Any], int, str | None]]] = {}
         for op in done:
             block = int(op.block_number or 0)
             written = self._written.get(op.tx_id) or ([op.result] if op.result else [])
-            by_channel.setdefault(op.channel, []).extend((r, block) for r in written)
+            by_channel.setdefault(op.channel, []).extend((r, block, op.tx_id) for r in written)
         for channel, records in by_channel.items():
             await resources.upsert_many(session, channel, records, self._feed.file)
         for op in done:

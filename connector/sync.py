@@ -152,13 +152,13 @@ class EventSync:
 
         applied: list[dict[str, Any]] = []  # rows of applied_events
         commits: list[tuple[Operation, int, dict[str, Any] | None]] = []
-        records: list[tuple[dict[str, Any], int]] = []
+        records: list[tuple[dict[str, Any], int, str | None]] = []
         decisions: list[dict[str, Any]] = []
         for event, payload, _, op, read in work:
             block = event.block_number
             if op is not None and op.status not in operations.FINAL:
                 commits.append((op, block, self._runner.result_for(event.transaction_id)))
-            records += [(record, block) for record in read]
+            records += [(record, block, event.transaction_id) for record in read]
             applied.append(
                 {
                     "channel": channel,

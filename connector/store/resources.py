@@ -78,7 +78,7 @@ def row_of(record: dict[str, Any]) -> Row | None:
 
 
 def _values(
-    channel: str, record: dict[str, Any], block_number: int, file: Filing
+    channel: str, record: dict[str, Any], block_number: int, tx_id: str | None, file: Filing
 ) -> dict[str, Any] | None:
     row = file(record)
     if row is None:
@@ -93,7 +93,9 @@ def _values(
         "status": row.status,
         "name": row.name,
         "data": record,
-        "last_tx_id": record.get("lastTxId"),
+        # the registry's records name their last transaction; the P2P market's do not (an EV
+        # changes with each trade that holds its energy): the transaction that wrote it does
+        "last_tx_id": record.get("lastTxId") or tx_id,
         "block_number": block_number,
         "updated_at": now(),
     }
@@ -107,13 +109,13 @@ async def upsert(
     file: Filing = row_of,
 ) -> None:
     """Store the record as committed in `block_number` (or later); see `upsert_many`."""
-    await upsert_many(session, channel, [(record, block_number)], file)
+    await upsert_many(session, channel, [(record, block_number, None)], file)
 
 
 async def upsert_many(
     session: AsyncSession,
     channel: str,
-    records: Sequence[tuple[dict[str, Any], int]],
+    records: Sequence[tuple[dict[str, Any], int, str | None]],
     file: Filing = row_of,
 ) -> None:
     """Store records, each as committed in its block (or later), filed by `file` (their
@@ -121,7 +123,9 @@ async def upsert_many(
     block never replaces a newer one, whichever of the event listener and the operation runner
     arrives first."""
     rows = [
-        v for record, block in records if (v := _values(channel, record, block, file)) is not None
+        v
+        for record, block, tx_id in records
+        if (v := _values(channel, record, block, tx_id, file)) is not None
     ]
     if not rows:
         return
