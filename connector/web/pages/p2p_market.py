@@ -89,12 +89,20 @@ async def _parameters_page(
         params=current,
         versions=versions,
         sections=forms.PARAMETER_SECTIONS,
-        values=outcome.values if outcome else {},
+        # the form starts from the values in force: a change is usually to one of them
+        values=outcome.values if outcome else _in_force_values(current),
         errors=outcome.errors if outcome else {},
         form_errors=(outcome.form_errors if outcome else []) + ([error.message] if error else []),
         key=new_key(),
         done=await banner(request, op),
     )
+
+
+def _in_force_values(current: ResourceOut | None) -> dict[str, str]:
+    if current is None:
+        return {}
+    names = forms.field_names(forms.PARAMETER_SECTIONS)
+    return {k: str(v) for k, v in current.record.items() if k in names}
 
 
 @router.get("/parameters", response_class=HTMLResponse)

@@ -117,6 +117,11 @@
         input.closest(".field")?.classList.toggle("invalid", Boolean(show && rule));
       }
     }
+    // what a value comes to as typed (a trade's cost, say), when the connector tells it
+    for (const p of form.querySelectorAll("[data-note-for]")) {
+      const note = (reply.notes || {})[p.dataset.noteFor];
+      if (note !== undefined) p.textContent = note;
+    }
   }
 
   function checkAsTyped(form) {
