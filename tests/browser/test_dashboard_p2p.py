@@ -109,7 +109,7 @@ def test_p2p_market_in_two_browsers(web, chromium, logins, shots) -> None:
     # a second trade, which the operator will reject
     page = ev.context.new_page()
     page.goto(ev.url("/ui/p2p/trades/new"))
-    _trade_form(page, buyer2, seller, "2")
+    _trade_form(page, buyer2, seller, "1")
     page.fill("#f-tradeId", f"T2-{run}")
     page.click("form[action='/ui/p2p/trades/new'] button[type=submit]")
     page.wait_for_url(re.compile(rf"/ui/p2p/trades/T2-{run}\?op="))
@@ -121,6 +121,21 @@ def test_p2p_market_in_two_browsers(web, chromium, logins, shots) -> None:
     expect(rows).to_have_count(2, timeout=LIVE)
     accessible(page)
     shot(page, shots, "p2p-operator-pending")
+
+    # a trade arriving while the operator prepares a batch: the list grows live, and what the
+    # operator ticked and typed stays
+    page.check(f"input[name=trade][value='T1-{run}']")
+    page.fill(f"input[name='delivered:T1-{run}']", "17.5")
+    page.locator("#batch-id").focus()
+    mark_unreloaded(page)
+    body = {"tradeId": f"T3-{run}", "buyerId": buyer2, "sellerId": seller, "amountKwh": "1"}
+    reply = web.client("evusers").post("/p2p/trades", json=body, headers={"Prefer": "wait=10"})
+    assert reply.status_code == 200 and reply.json()["status"] == "committed", reply.text
+    expect(rows).to_have_count(3, timeout=LIVE)
+    expect(page.locator(f"input[name=trade][value='T1-{run}']")).to_be_checked()
+    expect(page.locator(f"input[name='delivered:T1-{run}']")).to_have_value("17.5")
+    assert was_not_reloaded(page)
+    page.uncheck(f"input[name=trade][value='T1-{run}']")
 
     # refusals: nothing ticked; more delivered than agreed (the ledger's rule); state unchanged
     before = _height(web)
@@ -178,11 +193,13 @@ def test_p2p_market_in_two_browsers(web, chromium, logins, shots) -> None:
     expect(page.locator("#trade-rows tbody tr")).to_have_count(1, timeout=LIVE)
     accessible(page)
 
-    # the seller's balance and energy: 18 kWh sold for 2.70 EUR; T2's 2 kWh came back
+    # the seller's balance and energy: 18 kWh sold for 2.70 EUR, 1 kWh held by T3 (pending),
+    # T2's 1 kWh given back: 20 - 18 - 1 left
     page = ev.go(f"/ui/p2p/evs/{seller}")
-    expect(page.locator("#ev-head")).to_contain_text("18.000 kWh for 2.70 EUR", timeout=LIVE)
-    expect(page.locator("#ev-head")).to_contain_text("2.000 kWh")  # 20 - 18, T2 released
-    expect(page.locator("#ev-head")).to_contain_text("1 confirmed, 0 pending, 1 rejected")
+    expect(page.locator("#ev-balance")).to_contain_text("18.000 kWh for 2.70 EUR", timeout=LIVE)
+    expect(page.locator("#ev-balance")).to_contain_text("0.000 kWh bought, 1.000 kWh sold")
+    expect(page.locator("#ev-balance")).to_contain_text("1 confirmed, 1 pending, 1 rejected")
+    expect(page.locator("#ev-remaining")).to_have_text("1.000 kWh")
     accessible(page)
     shot(page, shots, "p2p-ev-user-ev")
     page = ev.go("/ui/")
