@@ -4,7 +4,9 @@ a trade whose rules and cost (eq. 4-5) are shown as typed, submits it and watche
 reload, become confirmed when the operator confirms it in a batch from the pending
 transactions (the seed's figures 6-7); a second trade rejected with a reason gives its energy
 back. Refusals (a confirmation with nothing ticked, more delivered than agreed, a rejection
-without a reason) are shown on the page, with the ledger unchanged. Every page passes axe-core.
+without a reason) are shown on the page, with the ledger unchanged. A trade arriving while the
+operator prepares a batch keeps the operator's ticks. A trade's history is walked back through
+the blocks; a viewer reads but is offered no write. Every page passes axe-core.
 """
 
 from __future__ import annotations
@@ -210,5 +212,28 @@ def test_p2p_market_in_two_browsers(web, chromium, logins, shots) -> None:
     page = infra.go("/ui/")
     accessible(page)
     shot(page, shots, "p2p-operator-home")
+
+    # a trade's history, walked back through the blocks from its last transaction
+    page = infra.go(f"/ui/history/trade/T1-{run}")
+    versions = page.locator("ol.timeline > li")
+    expect(versions).to_have_count(2)
+    expect(versions.first).to_contain_text("Confirmed")
+    expect(versions.last).to_contain_text("Pending")
+    expect(page.locator("ol.timeline")).to_contain_text("InfraOpMSP")
+    accessible(page)
+    # the rest of the operator's pages
+    for path in ("/ui/p2p/trades?status=Rejected", "/ui/p2p/evs", "/ui/p2p/evs/new"):
+        page = infra.go(path)
+        no_traceback(page)
+        accessible(page)
+    expect(page.locator("#f-owner")).to_be_visible()  # the operator declares for an EV user
+    # a viewer of the EV users reads the market but is offered no write
+    viewer = log_in(chromium, web, logins, "evusers", "viewer")
+    page = viewer.go(f"/ui/p2p/trades/T3-{run}")
+    expect(page.locator("#trade-status")).to_have_text("Pending")
+    expect(page.locator("form[method=post]:not([action='/ui/logout'])")).to_have_count(0)
+    expect(page.locator("nav a[href='/ui/p2p/trades/new']")).to_have_count(0)
+    assert viewer.page.goto(viewer.url("/ui/p2p/trades/new")).status == 403
+    viewer.context.close()
     for user in (infra, ev):
         user.context.close()
