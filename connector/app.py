@@ -16,9 +16,11 @@ from connector.routes import (
     live,
     loads,
     operations,
+    p2p,
     participants,
     parts,
     pods,
+    trades,
     uvams,
     webhook,
 )
@@ -31,6 +33,7 @@ MAX_BODY = 8 * 1024 * 1024
 
 DESCRIPTION = """
 The CBP Connector of one organisation: the 14 CBP API services of POD and UVAM registration,
+and, for the charging infrastructure operator and the EV users, the P2P energy market (`/p2p`),
 asynchronous. A write is checked and accepted at once (`202` with an operation); its ledger
 transaction runs behind it, and `GET /operations/{id}` follows it to `committed` (with its
 transaction id and block) or `failed` (with the ledger's reason). Send `Prefer: wait=10` to
@@ -110,6 +113,8 @@ def create_app(settings: ConnectorSettings, connector: Connector | None = None) 
         operations,
         loads,
         participants,
+        p2p,
+        trades,
         live,
         webhook,
     ):

@@ -1,4 +1,5 @@
-"""The connector's one door to the ledger: the registry through Fabric's Gateway API.
+"""The connector's one door to the ledger: its organisation's chaincode (the registry, or the
+P2P market) through Fabric's Gateway API.
 
 Every gateway error is translated here, once, into what the connector's callers decide on:
 
@@ -24,7 +25,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from connector.org import REGISTRY, OrgContext
+from connector.org import OrgContext
 from gateway import (
     CommitStatusError,
     EndorseError,
@@ -85,7 +86,7 @@ class LedgerOutcomeUnknown(LedgerError):
 
 @dataclass(frozen=True)
 class PreparedWrite:
-    """A registry transaction built and bound to its id, not yet sent."""
+    """A chaincode transaction built and bound to its id, not yet sent."""
 
     tx_id: str
     proposal: bytes
@@ -125,10 +126,12 @@ def translate(exc: GatewayClientError, what: str) -> LedgerError:
 
 
 class Ledger:
-    """Gateway connections of this organisation's Fabric users, opened on first use."""
+    """Gateway connections of this organisation's Fabric users, opened on first use, to the one
+    chaincode its role works with (`org.chaincode`)."""
 
     def __init__(self, org: OrgContext, timeout: float) -> None:
         self.org = org
+        self.chaincode = org.chaincode
         self._timeouts = Timeouts(
             evaluate=timeout, endorse=timeout * 3, submit=timeout, commit_status=timeout * 6
         )
@@ -149,6 +152,13 @@ class Ledger:
                     )
                     self._gateways[fabric_user] = gw
         return gw
+
+    async def enrollment_id(self, fabric_user: str) -> str:
+        """The enrollment id the chaincode knows `fabric_user` by (its certificate's
+        `hf.EnrollmentID`, as Fabric CA issues it): the owner of an EV user's EVs."""
+        gw = await self.gateway(fabric_user)
+        identity = gw.identity
+        return identity.attributes.get("hf.EnrollmentID") or identity.common_name
 
     async def close(self) -> None:
         for gw in self._gateways.values():
@@ -171,7 +181,7 @@ class Ledger:
         context: TransactionContext | None = None,
     ) -> PreparedWrite:
         gw = await self.gateway(fabric_user)
-        contract = gw.get_network(channel).get_contract(REGISTRY)
+        contract = gw.get_network(channel).get_contract(self.chaincode)
         proposal = contract.new_proposal(function, *args, context=context)
         return PreparedWrite(proposal.transaction_id, proposal.to_bytes())
 
@@ -217,9 +227,9 @@ class Ledger:
     # -- reads ------------------------------------------------------------------------------
 
     async def evaluate(self, fabric_user: str, channel: str, function: str, *args: str) -> Any:
-        """A registry query; the JSON result decoded."""
+        """A chaincode query; the JSON result decoded."""
         gw = await self.gateway(fabric_user)
-        contract = gw.get_network(channel).get_contract(REGISTRY)
+        contract = gw.get_network(channel).get_contract(self.chaincode)
         try:
             raw = await contract.evaluate_transaction(function, *args)
         except GatewayClientError as exc:
@@ -236,13 +246,13 @@ class Ledger:
     async def events(
         self, fabric_user: str, channel: str, checkpoint: Checkpoint | None
     ) -> AsyncIterator[ChaincodeEvent]:
-        """The registry's events on `channel` from the checkpoint on, as they commit."""
+        """The chaincode's events on `channel` from the checkpoint on, as they commit."""
         gw = await self.gateway(fabric_user)
         network = gw.get_network(channel)
         start = None if checkpoint is not None else 0
         try:
             stream = await network.chaincode_events(
-                REGISTRY, start_block=start, checkpoint=checkpoint
+                self.chaincode, start_block=start, checkpoint=checkpoint
             )
             async with stream:
                 async for event in stream:

@@ -14,6 +14,7 @@ from typing import Any
 from gateway.endpoints import read_profile
 
 REGISTRY = "registry"
+TRADING = "trading"
 
 
 class Role(StrEnum):
@@ -21,6 +22,19 @@ class Role(StrEnum):
     DSO = "DSO"
     BSP = "BSP"
     AUDITOR = "AUDITOR"  # reads every channel, writes nothing (the channels' Writers refuse it)
+    INFRA = "INFRA"  # a charging infrastructure operator: runs the P2P market, confirms trades
+    EVUSER = "EVUSER"  # EV users: declare their EVs, buy energy from other EVs
+
+
+# The chaincode each role's connector works with: the flexibility registry, or the P2P market.
+CHAINCODE: dict[Role, str] = {
+    Role.TSO: REGISTRY,
+    Role.DSO: REGISTRY,
+    Role.BSP: REGISTRY,
+    Role.AUDITOR: REGISTRY,
+    Role.INFRA: TRADING,
+    Role.EVUSER: TRADING,
+}
 
 
 class ProfileError(ValueError):
@@ -45,10 +59,19 @@ class OrgContext:
 
     me: Party
     parties: tuple[Party, ...]
-    channels: tuple[str, ...]  # the registry channels this organisation belongs to
+    channels: tuple[str, ...]  # the channels of `chaincode` this organisation belongs to
     fabric_users: tuple[str, ...]
     profile_path: Path
     connector_port: int | None
+
+    @property
+    def chaincode(self) -> str:
+        """The chaincode this organisation's connector works with (its role decides)."""
+        return CHAINCODE[self.me.role]
+
+    @property
+    def trading(self) -> bool:
+        return self.chaincode == TRADING
 
     @property
     def tso(self) -> Party:
@@ -80,7 +103,7 @@ def party_of(key: str, org: dict[str, Any]) -> Party | None:
 
 
 def load_org(org_key: str, profile_path: Path) -> OrgContext:
-    """The connector's view of `org_key`; refuses an org the registry has no role for."""
+    """The connector's view of `org_key`; refuses an org that no chaincode gives a role."""
     try:
         profile = read_profile(profile_path)
     except Exception as exc:  # the gateway's IdentityError already names the file and the cause
@@ -96,16 +119,17 @@ def load_org(org_key: str, profile_path: Path) -> OrgContext:
     me = next((p for p in parties if p.key == org_key), None)
     if me is None:
         raise ProfileError(
-            f"organisation {org_key!r} has no TSO, DSO, BSP or AUDITOR role: the registry has nothing "
-            "for its connector to do"
+            f"organisation {org_key!r} has none of the roles a connector serves "
+            f"({', '.join(Role)}): no chaincode has anything for its connector to do"
         )
+    chaincode = CHAINCODE[me.role]
     channels = tuple(
         name
         for name, ch in sorted(profile.get("channels", {}).items())
-        if org_key in ch.get("orgs", []) and REGISTRY in ch.get("chaincodes", [])
+        if org_key in ch.get("orgs", []) and chaincode in ch.get("chaincodes", [])
     )
     if not channels:
-        raise ProfileError(f"organisation {org_key!r} is on no channel that runs the registry")
+        raise ProfileError(f"organisation {org_key!r} is on no channel that runs the {chaincode}")
     url = orgs[org_key].get("connectorUrl")
     port = int(url.rsplit(":", 1)[1]) if url else None
     return OrgContext(

@@ -1,7 +1,8 @@
 """Who may do what in a connector: one table from (organisation role, user access) to actions.
 
 The connector serves one organisation; its users differ only in access. What the ledger allows
-is decided again by the registry chaincode, and channel policies decide who reads a channel.
+is decided again by the chaincode (the registry, or the P2P market), and channel policies
+decide who reads a channel.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ class Action(StrEnum):
     review = "review PODs and qualify UVAMs (the TSO)"
     validate = "validate PODs of the DSO's grid and set constraints (the DSO)"
     admit = "admit participants (the BNA)"
+    declare = "declare EVs on the P2P market (an EV user its own, the operator for their owners)"
+    trade = "submit P2P trades as an EV's buyer (the EV users)"
+    settle = (
+        "set the P2P market's parameters, confirm trades in batches and reject them "
+        "(the infrastructure operator)"
+    )
     webhook = "set the organisation's webhook"
 
 
@@ -30,6 +37,8 @@ _WORK: dict[Role, frozenset[Action]] = {
     Role.BSP: frozenset({Action.register}),
     Role.TSO: frozenset({Action.review}),
     Role.DSO: frozenset({Action.validate}),
+    Role.INFRA: frozenset({Action.declare, Action.settle}),
+    Role.EVUSER: frozenset({Action.declare, Action.trade}),
 }
 
 

@@ -14,8 +14,10 @@ accepted operation end committed or failed, and none committed twice:
 - an unreachable or slow ledger is retried with back-off until the operation's deadline.
 
 A committed transaction is recorded by the runner as soon as the ledger reports it, with its
-endorsed result filed in the mirror, in one short database transaction; the event listener
-records it instead when the runner could not (a restart, an unanswered status request).
+endorsed result filed in the mirror (for a chaincode whose results do not hold every record it
+writes, the P2P market's, every record of its endorsed write set), in one short database
+transaction; the event listener records it instead when the runner could not (a restart, an
+unanswered status request).
 `submitted` is a state the connector holds in memory: in the store an operation is accepted
 until it is final.
 """
@@ -31,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector import webhooks
+from connector.feeds import feed_of, records_written
 from connector.ledger import (
     Ledger,
     LedgerError,
@@ -43,6 +46,7 @@ from connector.schemas.common import OperationOut, OperationStatus
 from connector.store import operations, resources
 from connector.store.database import Database
 from connector.store.tables import Operation, as_utc, now
+from gateway.ledger import decode_prepared_transaction
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,7 @@ class Runner:
         self._db = db
         self._deliveries = deliveries
         self._ledger = ledger
+        self._feed = feed_of(ledger.chaincode)
         self._slots = asyncio.Semaphore(concurrency)
         self._lanes: dict[str, deque[Operation]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -81,6 +86,7 @@ class Runner:
         self._unsure: set[str] = set()
         self.stage: dict[str, str] = {}  # op id -> "submitted", until final
         self._results: dict[str, dict[str, Any]] = {}  # tx id -> the endorsed record
+        self._written: dict[str, list[dict[str, Any]]] = {}  # tx id -> records it writes
 
     # -- queueing ---------------------------------------------------------------------------
 
@@ -165,6 +171,8 @@ class Runner:
                 result = _record(endorsed.result)
                 if result is not None:
                     self._results[op.tx_id] = result
+                if self._feed.from_write_sets:
+                    self._written[op.tx_id] = self._records_written(endorsed)
                 self.stage[op.id] = OperationStatus.submitted.value
                 self._unsure.add(op.id)  # from here on it may be on the ledger
                 committed = await self._ledger.submit(endorsed)
@@ -190,6 +198,10 @@ class Runner:
                 log.exception("operation %s: unexpected error; retrying", op.id)
             await asyncio.sleep(wait)
             wait = min(wait * 2, _MAX_WAIT)
+
+    def _records_written(self, endorsed: Any) -> list[dict[str, Any]]:
+        writes = decode_prepared_transaction(endorsed.to_bytes()).writes
+        return records_written(writes, self._feed)
 
     async def _settled_by_ledger(self, op: Operation) -> bool:
         """Whether the ledger already decided this attempt (then the operation is final)."""
@@ -274,15 +286,17 @@ class Runner:
         self, session: Any, entries: list[tuple[Operation, int, dict[str, Any] | None]]
     ) -> list[Operation]:
         """In the caller's transaction: these operations committed, each in its block. The
-        mirror takes their results; a webhook delivery is queued for each. Returns those this
-        call finished (the others were final already)."""
+        mirror takes their results (or every record they wrote, when this process endorsed
+        them and their chaincode's results do not hold them all); a webhook delivery is queued
+        for each. Returns those this call finished (the others were final already)."""
         done = await operations.commit_many(session, entries)
-        by_channel: dict[str, list[tuple[dict[str, Any], int]]] = {}
+        by_channel: dict[str, list[tuple[dict[str, Any], int, str | None]]] = {}
         for op in done:
-            if op.result is not None:
-                by_channel.setdefault(op.channel, []).append((op.result, int(op.block_number or 0)))
+            block = int(op.block_number or 0)
+            written = self._written.get(op.tx_id) or ([op.result] if op.result else [])
+            by_channel.setdefault(op.channel, []).extend((r, block, op.tx_id) for r in written)
         for channel, records in by_channel.items():
-            await resources.upsert_many(session, channel, records)
+            await resources.upsert_many(session, channel, records, self._feed.file)
         for op in done:
             self._deliveries.enqueue(session, "operation.completed", _completed(op))
         return done
@@ -312,6 +326,7 @@ class Runner:
         self._unsure.discard(op.id)
         for tx_id in op.tx_ids or [op.tx_id]:
             self._results.pop(tx_id, None)
+            self._written.pop(tx_id, None)
         self._running.discard(op.id)
         self._recent[op.id] = op
         while len(self._recent) > _RECENT:

@@ -12,11 +12,13 @@ from typing import Any
 
 from connector import auth
 from connector.bus import Bus
+from connector.feeds import feed_of
 from connector.ledger import Ledger
 from connector.org import OrgContext, Role, load_org
 from connector.runner import Runner
 from connector.services.accept import Acceptor
 from connector.services.registry import RegistryService
+from connector.services.trading import TradingService
 from connector.settings import ConnectorSettings
 from connector.store import operations, users
 from connector.store.database import Database
@@ -51,8 +53,13 @@ class Connector:
             self.db, self.ledger, self.runner, self.bus, settings.retry_for_seconds
         )
         self.registry = RegistryService(self.org)
-        # an org that may not query chaincode (the auditor) files records from write sets
-        sync = WriteSetSync if self.org.me.role is Role.AUDITOR else EventSync
+        self.trading = TradingService(self.org, self.registry)
+        # an org that may not query chaincode (the auditor), and a chaincode whose events do not
+        # name every record they change (the P2P market's), file records from write sets
+        from_writes = (
+            self.org.me.role is Role.AUDITOR or feed_of(self.org.chaincode).from_write_sets
+        )
+        sync = WriteSetSync if from_writes else EventSync
         self.sync = sync(
             self.db, self.ledger, self.org, self.runner, self.bus.publish, self.deliveries
         )

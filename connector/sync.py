@@ -1,13 +1,17 @@
-"""Status sync: the registry's chaincode events, per channel, applied to the mirror exactly once.
+"""Status sync: the chaincode's events, per channel, applied to the mirror exactly once.
 
 Each event is applied in one database transaction together with the checkpoint that follows
 it and a row naming it in `applied_events`: after a crash the listener resumes just after the
 last event it applied, so none is missed and none applied twice, whether the connector or the
-engine restarted. TSO and DSO decisions reach a BSP this way, never by polling.
+engine restarted. TSO and DSO decisions reach a BSP this way, never by polling; an operator's
+confirmations reach the EV users' connector the same way.
 
-An event lists every change of its transaction. A change made by one of this connector's own
-operations is filed from that operation's result; any other is read from the ledger once, as
-this organisation may read it (a DSO skips PODs of other grids, which it may not read).
+The chaincode is the organisation's (`connector.feeds`). A registry event lists every change of
+its transaction: a change made by one of this connector's own operations is filed from that
+operation's result; any other is read from the ledger once, as this organisation may read it
+(a DSO skips PODs of other grids, which it may not read). A chaincode whose events do not list
+every record they change (the P2P market's) is read from each transaction's write set
+(`sync_writesets.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, update
 
 from connector import webhooks
+from connector.feeds import feed_of
 from connector.ledger import Ledger, LedgerError, LedgerRefused
 from connector.org import OrgContext, Role
 from connector.runner import Runner
@@ -71,6 +76,7 @@ class EventSync:
         self._runner = runner
         self._publish = publish
         self._deliveries = deliveries
+        self._feed = feed_of(org.chaincode)
         self.state: dict[str, dict[str, Any]] = {ch: {"connected": False} for ch in org.channels}
 
     async def run(self, channel: str) -> None:
@@ -138,20 +144,21 @@ class EventSync:
         for event in events:
             if event.transaction_id in already:
                 continue  # applied before a restart; the checkpoint was already past it
-            payload, changes = _payload(event, channel)
+            payload = _payload(event, channel)
             op = own.get(event.transaction_id)
-            read = await self._records(channel, changes, op, event.transaction_id)
+            read = await self._records(channel, payload, op, event.transaction_id)
+            changes = self._feed.changes(payload, read, event.transaction_id)
             work.append((event, payload, changes, op, read))
 
         applied: list[dict[str, Any]] = []  # rows of applied_events
         commits: list[tuple[Operation, int, dict[str, Any] | None]] = []
-        records: list[tuple[dict[str, Any], int]] = []
+        records: list[tuple[dict[str, Any], int, str | None]] = []
         decisions: list[dict[str, Any]] = []
         for event, payload, _, op, read in work:
             block = event.block_number
             if op is not None and op.status not in operations.FINAL:
                 commits.append((op, block, self._runner.result_for(event.transaction_id)))
-            records += [(record, block) for record in read]
+            records += [(record, block, event.transaction_id) for record in read]
             applied.append(
                 {
                     "channel": channel,
@@ -167,7 +174,7 @@ class EventSync:
         # a handful of statements for the whole batch: the writer is held as briefly as can be
         async with self._db.session() as session:
             done = await self._runner.record_commits(session, commits)
-            await resources.upsert_many(session, channel, records)
+            await resources.upsert_many(session, channel, records, self._feed.file)
             if applied:
                 await session.execute(insert(cast(Table, AppliedEvent.__table__)), applied)
             for decision in decisions:
@@ -189,7 +196,7 @@ class EventSync:
                             **change,
                             "channel": channel,
                             "block": event.block_number,
-                            "actor": payload.get("actor"),
+                            "actor": payload.get("actor") or change.get("actor"),
                         },
                     )
 
@@ -208,7 +215,7 @@ class EventSync:
             )
 
     async def _records(
-        self, channel: str, changes: list[dict[str, Any]], own: Operation | None, tx_id: str
+        self, channel: str, payload: dict[str, Any], own: Operation | None, tx_id: str
     ) -> list[dict[str, Any]]:
         """The current record of every entity the event changed, as this org may read it,
         but for the one its own operation returned (filed with the operation)."""
@@ -216,7 +223,8 @@ class EventSync:
         if own is not None:
             result = own.result or self._runner.result_for(own.tx_id)
         # that record is filed with its operation (record_commits), or was when it finished
-        from_op = resources.row_of(result) if result else None
+        from_op = self._feed.file(result) if result else None
+        changes = self._feed.changes(payload, [], tx_id)
         out: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
         for change in changes:
@@ -259,18 +267,20 @@ class EventSync:
         return {"actor": actor, "changes": mine, "txId": payload.get("txId")}
 
 
-def _payload(event: ChaincodeEvent, channel: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _payload(event: ChaincodeEvent, channel: str) -> dict[str, Any]:
     try:
         payload = json.loads(event.payload)
-        return payload, [c for c in payload.get("changes", []) if isinstance(c, dict)]
-    except (ValueError, AttributeError):
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
         log.warning(
-            "event %s in block %d of %s is not the registry's JSON; skipped",
+            "event %s in block %d of %s is not a chaincode's JSON object; skipped",
             event.event_name,
             event.block_number,
             channel,
         )
-        return {}, []
+        return {}
+    return payload
 
 
 async def applied_among(session: Any, channel: str, tx_ids: list[str]) -> set[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from cryptography import x509
 from fabric_protos.common import common_pb2, ledger_pb2
+from fabric_protos.gateway import gateway_pb2
 from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 from fabric_protos.msp import identities_pb2
@@ -192,6 +193,14 @@ def decode_envelope(
         block_number=block_number,
         **extra,
     )
+
+
+def decode_prepared_transaction(data: bytes) -> TransactionRecord:
+    """An endorsed transaction before ordering (`gateway.PreparedTransaction`, the bytes of
+    `Transaction.to_bytes()`): its call, read and write sets and event as the endorsers
+    computed them, which are what the ledger commits if it is valid."""
+    prepared = _parse(gateway_pb2.PreparedTransaction, data, "prepared transaction")
+    return decode_envelope(prepared.envelope.SerializeToString())
 
 
 def decode_processed_transaction(data: bytes) -> TransactionRecord:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-from chaincode.runtime import ChaincodeError, Context, Contract, transaction
+from chaincode.runtime import ChaincodeConfig, ChaincodeError, Context, Contract, transaction
 
 from . import market, trades
 from .errors import TradingError
@@ -47,10 +47,24 @@ class TradingContract(Contract):
         "description": "EVs trade surplus energy; infrastructure operators confirm in batches",
     }
     # The organisations that play the operator's and the EV users' parts on the channel: the
-    # one place their MSP ids are named.
-    parties: ClassVar[Parties] = Parties(operator_msp_id="InfraOpMSP", ev_users_msp_id="EVUsersMSP")
+    # network's one organisation with role INFRA and the one with role EVUSER, learnt once at
+    # start from the chaincode's configuration (written from the topology); never hard-coded.
+    parties: Parties | None = None
+
+    def configure(self, config: ChaincodeConfig) -> None:
+        super().configure(config)
+        self.parties = Parties(
+            operator_msp_id=config.one_with_role("INFRA").msp_id,
+            ev_users_msp_id=config.one_with_role("EVUSER").msp_id,
+        )
 
     def _run(self, ctx: Context, work: Callable[[Tx], T]) -> T:
+        if self.parties is None:  # served without its configuration: refuse, name the fix
+            raise ChaincodeError(
+                "the trading chaincode has no configuration: serve it with --config "
+                "(the sandbox's chaincode/trading/config.json)",
+                500,
+            )
         tx = Tx(ctx.stub, caller_of(ctx), self.parties)
         try:
             result = work(tx)

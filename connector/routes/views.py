@@ -6,6 +6,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from connector.errors import Conflict, Forbidden, NotFound
+from connector.feeds import feed_of
 from connector.org import OrgContext, Role
 from connector.runtime import Connector
 from connector.schemas.common import HistoryEntry, ResourceKind, ResourceOut
@@ -49,7 +50,7 @@ async def one(
 ) -> Resource:
     """The resource as this organisation may see it: 404 unknown, 403 someone else's."""
     copies = await resources.get(session, kind, rid, channel)
-    label = {"pod": "POD", "uvam": "UVAM", "device": "flex device"}.get(kind, kind)
+    label = {"pod": "POD", "uvam": "UVAM", "device": "flex device", "ev": "EV"}.get(kind, kind)
     if not copies:
         raise NotFound(f"{label} {rid} is not known to this connector")
     if len(copies) > 1:
@@ -73,7 +74,8 @@ async def ledger_history(
     if connector.org.me.role is not Role.AUDITOR:
         entries = await connector.ledger.evaluate(fabric_user, resource.channel, query, resource.id)
         return [HistoryEntry.model_validate(e) for e in entries or []]
-    found = await history.timeline(request.app.state.explorer, fabric_user, resource)
+    feed = feed_of(connector.org.chaincode)
+    found = await history.timeline(request.app.state.explorer, fabric_user, feed, resource)
     return [
         HistoryEntry(
             txId=v.tx_id,

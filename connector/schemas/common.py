@@ -40,7 +40,7 @@ class OperationOut(BaseModel):
 
     id: str
     service: str = Field(description="the CBP API service, e.g. 'Register Flex Resource'")
-    function: str = Field(description="the registry transaction it runs")
+    function: str = Field(description="the chaincode transaction it runs")
     channel: str
     status: OperationStatus
     resourceKind: str
@@ -69,10 +69,15 @@ class ResourceKind(StrEnum):
     relation = "relation"
     connection = "connection"
     participant = "participant"
+    # the P2P market's
+    ev = "ev"
+    trade = "trade"
+    batch = "batch"
+    marketparams = "marketparams"
 
 
 class ResourceOut(BaseModel):
-    """The connector's copy of a registry record, as the ledger last committed it."""
+    """The connector's copy of a ledger record, as the ledger last committed it."""
 
     kind: ResourceKind
     id: str
@@ -82,7 +87,7 @@ class ResourceOut(BaseModel):
     ownerEic: str | None = None
     dsoEic: str | None = None
     parentId: str | None = None
-    record: dict[str, Any] = Field(description="the ledger record, field names as the registry's")
+    record: dict[str, Any] = Field(description="the ledger record, field names as its chaincode's")
     lastTxId: str | None = None
     updatedAt: datetime
 
@@ -98,6 +103,12 @@ class UvamDetail(ResourceOut):
     attachments: list[ResourceOut] = []
     connection: ResourceOut | None = None
     pendingOperations: list[OperationOut] = []
+
+
+class BatchDetail(ResourceOut):
+    """A P2P confirmation batch and its trades, as confirmed."""
+
+    trades: list[ResourceOut] = []
 
 
 class Page(BaseModel, Generic[T]):

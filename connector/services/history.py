@@ -2,7 +2,8 @@
 value, actor, time, transaction and block, and what changed between versions.
 
 The walk starts from the transaction that wrote the version the mirror holds and follows the
-ledger's own links backwards: a registry transaction reads a record before it rewrites it, and
+ledger's own links backwards: a transaction of the registry or of the P2P market reads a record
+before it rewrites it, and
 its read set names the version it read as (block, transaction number), which is the previous
 write of that key. So each step is one block read through qscc, as any Reader of the channel
 may do (the auditor too, who may not query chaincode), and every version shown is a write in a
@@ -15,29 +16,20 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from connector.org import REGISTRY
+from connector.feeds import Feed
 from connector.services.explorer import Explorer
 from connector.store.tables import Resource
 
-# the registry's object type of each mirror kind (the first part of its composite key)
-OBJECT_TYPES = {
-    "pod": "POD",
-    "device": "Device",
-    "attachment": "Attachment",
-    "uvam": "UVAM",
-    "relation": "Relation",
-    "connection": "Connection",
-    "participant": "Participant",
-}
-# stamped on every version; shown as the version's actor and time, not as changes
+# stamped on every version of a registry record; shown as the version's actor and time, not
+# as changes
 _STAMPS = {"lastTxId", "updatedAt", "updatedBy"}
 MAX_VERSIONS = 200
 
 
-def ledger_key(resource: Resource) -> str:
-    """The composite key the registry files the resource under."""
+def ledger_key(feed: Feed, resource: Resource) -> str:
+    """The composite key the resource's chaincode files it under."""
     attribute = resource.data.get("eic") if resource.kind == "participant" else resource.id
-    return f"\x00{OBJECT_TYPES[resource.kind]}\x00{attribute}\x00"
+    return f"\x00{feed.object_types[resource.kind]}\x00{attribute}\x00"
 
 
 @dataclass(frozen=True)
@@ -102,9 +94,12 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Ch
     return out
 
 
-async def timeline(explorer: Explorer, fabric_user: str, resource: Resource) -> Timeline:
+async def timeline(
+    explorer: Explorer, fabric_user: str, feed: Feed, resource: Resource
+) -> Timeline:
     """Every committed version of `resource`, oldest first (see the module's doc)."""
-    key = ledger_key(resource)
+    key = ledger_key(feed, resource)
+    namespace = feed.chaincode
     channel = resource.channel
     found: list[tuple[int, int, Any]] = []  # (block, tx index, TransactionRecord)
     position: tuple[int, int] | None = None
@@ -126,11 +121,11 @@ async def timeline(explorer: Explorer, fabric_user: str, resource: Resource) -> 
             note = f"block {number} has no transaction {index}"
             break
         tx = view.records[index]
-        if not any(w.namespace == REGISTRY and w.key == key for w in tx.writes):
+        if not any(w.namespace == namespace and w.key == key for w in tx.writes):
             note = f"transaction {tx.transaction_id} in block {number} does not write this record"
             break
         found.append((number, index, tx))
-        read = next((r for r in tx.reads if r.namespace == REGISTRY and r.key == key), None)
+        read = next((r for r in tx.reads if r.namespace == namespace and r.key == key), None)
         if read is None:
             note = (
                 f"transaction {tx.transaction_id} wrote the record without reading it, so the "
@@ -140,8 +135,10 @@ async def timeline(explorer: Explorer, fabric_user: str, resource: Resource) -> 
         position = read.version  # None: the key did not exist before, this is the first version
     versions = []
     for n, (number, index, tx) in enumerate(reversed(found), start=1):
-        write = next(w for w in tx.writes if w.namespace == REGISTRY and w.key == key)
+        write = next(w for w in tx.writes if w.namespace == namespace and w.key == key)
         value = None if write.is_delete else json.loads(write.value)
+        # a P2P market record carries no updatedBy: the transaction's creator made the change
+        creator = {"mspId": tx.creator_msp} if tx.creator_msp else None
         versions.append(
             Version(
                 number=n,
@@ -149,7 +146,7 @@ async def timeline(explorer: Explorer, fabric_user: str, resource: Resource) -> 
                 block=number,
                 tx_index=index,
                 timestamp=(value or {}).get("updatedAt") or tx.timestamp.isoformat(),
-                actor=(value or {}).get("updatedBy"),
+                actor=(value or {}).get("updatedBy") or creator,
                 value=value,
                 function=tx.function,
             )

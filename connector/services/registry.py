@@ -424,4 +424,4 @@ class RegistryService:
 
 
 def _label(kind: str) -> str:
-    return {"pod": "POD", "uvam": "UVAM", "device": "flex device"}.get(kind, kind)
+    return {"pod": "POD", "uvam": "UVAM", "device": "flex device", "ev": "EV"}.get(kind, kind)

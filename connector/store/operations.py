@@ -207,12 +207,25 @@ def error_of(op: Operation) -> ErrorBody | None:
     )
 
 
+# where the API shows what a committed operation made or changed
+_RESOURCE_PATHS = {
+    "pod": "/pods/{}",
+    "uvam": "/uvams/{}",
+    "ev": "/p2p/evs/{}",
+    "trade": "/p2p/trades/{}",
+    "batch": "/p2p/batches/{}",
+    "marketparams": "/p2p/parameters",
+}
+
+
 def out(op: Operation, stage: str | None = None) -> OperationOut:
     """The operation as the API shows it; `stage` is what the runner knows beyond the store
     (`submitted`, held in memory)."""
     links = {"self": f"/operations/{op.id}"}
-    if op.resource_kind in ("pod", "uvam") and op.status == OperationStatus.committed:
-        links["resource"] = f"/{op.resource_kind}s/{op.resource_id}"
+    if op.status == OperationStatus.committed:
+        path = _RESOURCE_PATHS.get(op.resource_kind)
+        if path is not None:
+            links["resource"] = path.format(op.resource_id)
     return OperationOut(
         id=op.id,
         service=op.service,

@@ -1,9 +1,13 @@
-"""The ledger mirror: registry records by (channel, kind, id), with the columns lists filter on."""
+"""The ledger mirror: chaincode records by (channel, kind, id), with the columns lists filter on.
+
+How a record is filed (its kind, id and filter columns) is its chaincode's business: `row_of`
+files the registry's records; the P2P market's are filed by `connector.feeds.trading_row`.
+"""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +43,11 @@ class Row:
     name: str | None
 
 
+Filing = Callable[[dict[str, Any]], Row | None]
+
+
 def row_of(record: dict[str, Any]) -> Row | None:
-    """How the mirror files a ledger record; None for a record it does not know."""
+    """How the mirror files a registry record; None for a record it does not know."""
     known = _KINDS.get(str(record.get("docType")))
     if known is None:
         return None
@@ -70,8 +77,10 @@ def row_of(record: dict[str, Any]) -> Row | None:
     )
 
 
-def _values(channel: str, record: dict[str, Any], block_number: int) -> dict[str, Any] | None:
-    row = row_of(record)
+def _values(
+    channel: str, record: dict[str, Any], block_number: int, tx_id: str | None, file: Filing
+) -> dict[str, Any] | None:
+    row = file(record)
     if row is None:
         return None
     return {
@@ -84,26 +93,40 @@ def _values(channel: str, record: dict[str, Any], block_number: int) -> dict[str
         "status": row.status,
         "name": row.name,
         "data": record,
-        "last_tx_id": record.get("lastTxId"),
+        # the registry's records name their last transaction; the P2P market's do not (an EV
+        # changes with each trade that holds its energy): the transaction that wrote it does
+        "last_tx_id": record.get("lastTxId") or tx_id,
         "block_number": block_number,
         "updated_at": now(),
     }
 
 
 async def upsert(
-    session: AsyncSession, channel: str, record: dict[str, Any], block_number: int
+    session: AsyncSession,
+    channel: str,
+    record: dict[str, Any],
+    block_number: int,
+    file: Filing = row_of,
 ) -> None:
     """Store the record as committed in `block_number` (or later); see `upsert_many`."""
-    await upsert_many(session, channel, [(record, block_number)])
+    await upsert_many(session, channel, [(record, block_number, None)], file)
 
 
 async def upsert_many(
-    session: AsyncSession, channel: str, records: Sequence[tuple[dict[str, Any], int]]
+    session: AsyncSession,
+    channel: str,
+    records: Sequence[tuple[dict[str, Any], int, str | None]],
+    file: Filing = row_of,
 ) -> None:
-    """Store records, each as committed in its block (or later): one INSERT ... ON CONFLICT
-    statement for all. A copy from an older block never replaces a newer one, whichever of the
-    event listener and the operation runner arrives first."""
-    rows = [v for record, block in records if (v := _values(channel, record, block)) is not None]
+    """Store records, each as committed in its block (or later), filed by `file` (their
+    chaincode's filing): one INSERT ... ON CONFLICT statement for all. A copy from an older
+    block never replaces a newer one, whichever of the event listener and the operation runner
+    arrives first."""
+    rows = [
+        v
+        for record, block, tx_id in records
+        if (v := _values(channel, record, block, tx_id, file)) is not None
+    ]
     if not rows:
         return
     dialect = session.get_bind().dialect.name

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from connector.errors import validation_fields
 from connector.org import OrgContext, Role
 from connector.schemas import registry as s
+from connector.schemas import trading as t
 from connector.schemas.fields import CodingScheme, Direction, VoltageLevel
 
 
@@ -236,7 +237,57 @@ PARTICIPANT_SECTIONS = (
     ),
 )
 
+# the P2P market's forms
+PCT = "%, 0-100, to 0.01"
+
+
+def ev_sections(owner_needed: bool) -> tuple[Section, ...]:
+    """Declare an EV; the operator names the owner, an EV user is the owner."""
+    owner = (
+        Field(
+            "owner",
+            "Owner (the EV user)",
+            required=True,
+            hint="the EV user's enrollment id",
+            placeholder="User1@evusers.cbp.local",
+        ),
+    )
+    return (
+        Section(
+            "EV",
+            (
+                Field(
+                    "evId",
+                    "EV id",
+                    required=True,
+                    hint="1-64 of A-Z a-z 0-9 . _ : -",
+                    placeholder="EV-B1",
+                ),
+                Field("batteryCapacityKwh", "Battery capacity", "number", True, "kWh, to the Wh"),
+                Field("socPct", "State of charge", "number", True, PCT),
+                *(owner if owner_needed else ()),
+            ),
+        ),
+    )
+
+
+PARAMETER_SECTIONS = (
+    Section(
+        "Market parameters",
+        (
+            Field("buyThresholdPct", "Buy threshold T_b", "number", True, "%: an EV below it buys"),
+            Field(
+                "sellThresholdPct", "Sell threshold T_s", "number", True, "%: an EV above it sells"
+            ),
+            Field("priceEurPerKwh", "P2P price P", "number", True, "EUR per kWh, to 0.0001"),
+        ),
+    ),
+)
+
 MODELS: dict[str, type[BaseModel]] = {
+    "ev": t.EvDeclaration,
+    "parameters": t.MarketParameters,
+    "trade": t.TradeCreate,
     "pod": s.PodCreate,
     "pod-update": s.PodUpdate,
     "device": s.DeviceCreate,

@@ -25,6 +25,8 @@ from connector.web.pages import (
     home,
     market,
     operations,
+    p2p_market,
+    p2p_trades,
     pods,
     queues,
 )
@@ -111,6 +113,8 @@ def mount(app: FastAPI) -> None:
         explorer,
         history,
         market,
+        p2p_market,
+        p2p_trades,
     ):
         app.include_router(module.router, include_in_schema=False)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -33,6 +34,20 @@ class NavItem:
 def navigation(role: Role, actions: frozenset[Action]) -> list[NavItem]:
     """The menu on the left: what the organisation's role works with (seed figure 16)."""
     items = [NavItem("Home", "/ui/", "home")]
+    if role in (Role.INFRA, Role.EVUSER):  # the P2P market (seed figures 6-7)
+        items += [
+            NavItem("Pending transactions", "/ui/p2p/trades?status=Pending", "pending"),
+            NavItem("Confirmed transactions", "/ui/p2p/trades?status=Confirmed", "confirmed"),
+        ]
+        if Action.trade in actions:
+            items.append(NavItem("New trade", "/ui/p2p/trades/new", "new-trade"))
+        items += [
+            NavItem("EVs", "/ui/p2p/evs", "evs"),
+            NavItem("Market parameters", "/ui/p2p/parameters", "parameters"),
+            NavItem("Operations", "/ui/operations", "operations"),
+            NavItem("Ledger explorer", "/ui/explorer", "explorer"),
+        ]
+        return items
     if role is Role.TSO:
         items.append(NavItem("Review queue", "/ui/review", "review"))
     if role is Role.DSO:
@@ -112,6 +127,12 @@ STATUS_TONE = {
     "running": "pending",
     "Active": "good",
     "Ended": "neutral",
+    # the P2P market: trades, and an EV's role (eq. 1)
+    "Pending": "pending",
+    "Confirmed": "good",
+    "Buyer": "info",
+    "Seller": "good",
+    "Neutral": "neutral",
 }
 
 
@@ -121,7 +142,25 @@ def tone(status: str | None) -> str:
     return STATUS_TONE.get(status, "bad" if status.isupper() else "neutral")
 
 
+# where the dashboard shows a resource of each kind
+PAGES = {
+    "pod": "/ui/pods/{}",
+    "uvam": "/ui/uvams/{}",
+    "ev": "/ui/p2p/evs/{}",
+    "trade": "/ui/p2p/trades/{}",
+    "batch": "/ui/p2p/batches/{}",
+    "marketparams": "/ui/p2p/parameters",
+}
+
+
+def page_of(kind: str, rid: str) -> str | None:
+    """The dashboard page of a resource, or None for a kind without one."""
+    pattern = PAGES.get(kind)
+    return pattern.format(quote(rid, safe="")) if pattern else None
+
+
 templates.env.filters.update(when=when, short=short, kw=kw, tone=tone, size=size)
+templates.env.globals.update(page_of=page_of)
 templates.env.globals.update(STATUS_TONE=STATUS_TONE)
 
 

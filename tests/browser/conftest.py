@@ -35,7 +35,7 @@ from network.sandbox import Sandbox  # noqa: E402
 from network.topology import load_topology  # noqa: E402
 
 log = logging.getLogger("browser-fixture")
-ORGS = ("tso", "areti", "bsp1", "bsp2", "regulator")
+ORGS = ("tso", "areti", "bsp1", "bsp2", "regulator", "infraop", "evusers")
 CHROMIUM = os.environ.get("CBP_CHROMIUM", "/usr/bin/chromium")
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
 # the flags that let Chromium run headless as root on a machine with a closed network

@@ -79,7 +79,7 @@ def registry_ready(sandbox: Sandbox) -> None:
     asyncio.run(admit_all(sandbox.paths.connection_profile))
 
 
-ORGS = ("tso", "areti", "bsp1", "bsp2", "regulator")
+ORGS = ("tso", "areti", "bsp1", "bsp2", "regulator", "infraop", "evusers")
 
 
 @pytest.fixture(scope="session")

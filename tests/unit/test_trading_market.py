@@ -477,10 +477,13 @@ def test_trading_records_are_deterministic_json() -> None:
 
 def test_trading_a_buyer_never_confirms_its_own_trade_even_in_one_org() -> None:
     """Where one organisation plays both parts, the submitter still cannot settle its trade."""
+    from chaincode.runtime import ChaincodeConfig
     from chaincode.trading import Parties, TradingContract
 
     class OneOrg(TradingContract):
-        parties = Parties(operator_msp_id="InfraOpMSP", ev_users_msp_id="InfraOpMSP")
+        def configure(self, config: ChaincodeConfig) -> None:
+            super().configure(config)
+            self.parties = Parties(operator_msp_id="InfraOpMSP", ev_users_msp_id="InfraOpMSP")
 
     ledger = FakeLedger(contract=OneOrg())  # type: ignore[arg-type]
     ledger.submit(OPERATOR, "SetMarketParameters", params())

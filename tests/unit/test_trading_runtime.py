@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from registry_fakes import sandbox_config
 
 from chaincode.runtime import ContractRouter
 from chaincode.runtime import messages as m
@@ -31,7 +32,9 @@ OPERATOR = make_creator(
 @pytest.fixture()
 def peer() -> Iterator[FakePeer]:
     with FakePeer(
-        ContractRouter([TradingContract]), channel_id="p2p-trading", params=FABRIC_31
+        ContractRouter([TradingContract], config=sandbox_config("trading")),
+        channel_id="p2p-trading",
+        params=FABRIC_31,
     ) as p:
         ok = p.invoke(
             "SetMarketParameters",
@@ -88,3 +91,17 @@ def test_trading_runtime_batch_reads_in_one_request(peer: FakePeer) -> None:
     assert out.status == 200, out.error
     kinds = [r.type for r in out.requests]
     assert kinds == [m.GET_STATE_MULTIPLE, m.WRITE_BATCH_STATE]
+
+
+def test_trading_takes_its_parties_from_the_configuration() -> None:
+    """The operator and the EV users are the topology's INFRA and EVUSER organisations; served
+    without a configuration, the chaincode refuses to start, naming the role it lacks."""
+    from chaincode.runtime import ConfigError
+
+    contract = TradingContract()
+    contract.configure(sandbox_config("trading"))
+    assert contract.parties is not None
+    parties = contract.parties
+    assert (parties.operator_msp_id, parties.ev_users_msp_id) == ("InfraOpMSP", "EVUsersMSP")
+    with pytest.raises(ConfigError, match="role INFRA"):
+        ContractRouter([TradingContract])

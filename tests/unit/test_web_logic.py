@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 
 from connector.errors import validation_fields
+from connector.feeds import REGISTRY_FEED
 from connector.schemas import registry as s
 from connector.services.explorer import key_shown, shown
 from connector.services.history import diff, ledger_key
@@ -137,11 +138,11 @@ def test_history_changes_leave_the_stamps_out() -> None:
 
 def test_history_key_is_the_registrys_composite_key() -> None:
     pod = SimpleNamespace(kind="pod", id="IT002E00112233", data={})
-    assert ledger_key(pod) == "\x00POD\x00IT002E00112233\x00"  # type: ignore[arg-type]
+    assert ledger_key(REGISTRY_FEED, pod) == "\x00POD\x00IT002E00112233\x00"  # type: ignore[arg-type]
     participant = SimpleNamespace(
         kind="participant", id="BSP1MSP", data={"eic": "10XIT-BSP-ALFA-U"}
     )
-    assert ledger_key(participant) == "\x00Participant\x0010XIT-BSP-ALFA-U\x00"  # type: ignore[arg-type]
+    assert ledger_key(REGISTRY_FEED, participant) == "\x00Participant\x0010XIT-BSP-ALFA-U\x00"  # type: ignore[arg-type]
 
 
 def test_explorer_values_never_shown_as_raw_bytes() -> None:

@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse
 
 from connector.deps import ConnectorDep, SessionDep
 from connector.errors import InvalidInput
+from connector.feeds import feed_of
 from connector.routes.views import one
 from connector.schemas.common import ResourceKind
-from connector.services.history import OBJECT_TYPES, diff, timeline
+from connector.services.history import diff, timeline
 from connector.web.session import PageUser
 from connector.web.templating import render
 
@@ -25,6 +26,20 @@ _LABELS = {
     "relation": "Relation",
     "connection": "Connection of UVAM",
     "participant": "Participant",
+    "trade": "Trade",
+    "ev": "EV",
+    "batch": "Batch",
+}
+
+
+# the menu entry a history belongs under
+_SECTIONS = {
+    "pod": "pods",
+    "device": "pods",
+    "attachment": "pods",
+    "trade": "trades",
+    "batch": "trades",
+    "ev": "evs",
 }
 
 
@@ -42,8 +57,10 @@ async def history(
 ) -> HTMLResponse:
     # the same visibility as the API's reads: 404 unknown, 403 another's
     resource = await one(session, connector.org, kind.value, resource_id, channel)
-    assert kind.value in OBJECT_TYPES
-    line = await timeline(request.app.state.explorer, user.fabric_user, resource)
+    feed = feed_of(connector.org.chaincode)
+    if kind.value not in feed.object_types:
+        raise InvalidInput(f"{_LABELS.get(kind.value, kind.value)} records have no history")
+    line = await timeline(request.app.state.explorer, user.fabric_user, feed, resource)
     versions = list(line.versions)
     steps = [diff(versions[i - 1].value if i else None, v.value) for i, v in enumerate(versions)]
     compared = None
@@ -60,7 +77,7 @@ async def history(
         request,
         "history.html",
         user,
-        "pods" if kind.value in ("pod", "device", "attachment") else "uvams",
+        _SECTIONS.get(kind.value, "uvams"),
         kind=kind.value,
         label=_LABELS[kind.value],
         resource=resource,

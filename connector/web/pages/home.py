@@ -11,6 +11,7 @@ from connector.org import Role
 from connector.routes.views import scope
 from connector.schemas import registry as s
 from connector.store import operations, resources
+from connector.web.pages import p2p_market
 from connector.web.session import PageUser
 from connector.web.templating import render, sync_position
 
@@ -38,6 +39,8 @@ async def home(
     request: Request, user: PageUser, connector: ConnectorDep, session: SessionDep
 ) -> HTMLResponse:
     org = connector.org
+    if org.trading:  # the P2P market's operator and EV users
+        return await p2p_market.home(request, user, connector, session)
     pods = await resources.counts_by_status(session, "pod", **scope(org, "pod"))
     uvams = await resources.counts_by_status(session, "uvam", **scope(org, "uvam"))
     recent, _, _ = await operations.page(session, 8, None)

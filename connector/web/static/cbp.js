@@ -54,10 +54,27 @@
         wanted.add(id); // never pull a field from under the user's hands: try again later
         continue;
       }
+      keepTyped(now, next);
       now.replaceWith(next);
     }
     if (wanted.size && !timer) timer = setTimeout(refresh, 2000);
     document.dispatchEvent(new CustomEvent("cbp:refreshed", { detail: ids }));
+  }
+
+  // what the user ticked or typed in a region stays when the region is replaced (the pending
+  // trades a confirmation is being prepared for, say): matched by name (and value for a box)
+  function keepTyped(now, next) {
+    for (const input of now.querySelectorAll("input[name]")) {
+      if (input.type === "checkbox" || input.type === "radio") {
+        if (!input.checked) continue;
+        for (const twin of next.querySelectorAll(`input[name="${CSS.escape(input.name)}"]`)) {
+          if (twin.value === input.value) twin.checked = true;
+        }
+      } else if (input.type !== "hidden" && input.value !== input.defaultValue) {
+        const twin = next.querySelector(`input[name="${CSS.escape(input.name)}"]`);
+        if (twin) twin.value = input.value;
+      }
+    }
   }
 
   function liveState(state, text) {
@@ -116,6 +133,11 @@
         else input.removeAttribute("aria-invalid");
         input.closest(".field")?.classList.toggle("invalid", Boolean(show && rule));
       }
+    }
+    // what a value comes to as typed (a trade's cost, say), when the connector tells it
+    for (const p of form.querySelectorAll("[data-note-for]")) {
+      const note = (reply.notes || {})[p.dataset.noteFor];
+      if (note !== undefined) p.textContent = note;
     }
   }
 
