@@ -74,6 +74,11 @@ def _additional_params() -> bytes:
 
 READY_PAYLOAD = _additional_params()
 
+# Each dial gets connections of its own: gRPC otherwise shares them between channels to one
+# address, and a new dial to a chaincode server that came back would inherit the failed
+# connection's back-off (up to two minutes) from the dial that found it down.
+DIAL_OPTIONS = [*GRPC_OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
+
 
 class HandlerError(Exception):
     """A chaincode request the peer refuses; the text goes back to the shim in an ERROR."""
@@ -171,11 +176,18 @@ class ChaincodeHandler:
         conn = self.connection
         creds = conn.channel_credentials()
         if creds is None:
-            self._channel = grpc.aio.insecure_channel(conn.address, options=GRPC_OPTIONS)
+            self._channel = grpc.aio.insecure_channel(conn.address, options=DIAL_OPTIONS)
         else:
-            self._channel = grpc.aio.secure_channel(conn.address, creds, options=GRPC_OPTIONS)
+            self._channel = grpc.aio.secure_channel(conn.address, creds, options=DIAL_OPTIONS)
         try:
-            await asyncio.wait_for(self._channel.channel_ready(), conn.dial_timeout)
+            await _connected(self._channel, conn.dial_timeout)
+        except ConnectionRefusedError:
+            await self._channel.close()
+            raise ConnectionError(
+                f"error trying to connect to local peer: chaincode {self.chaincode} at "
+                f"{conn.address} is unreachable (the connection failed at once: is its "
+                "server running?)"
+            ) from None
         except TimeoutError:
             await self._channel.close()
             raise ConnectionError(
@@ -335,6 +347,24 @@ class ChaincodeHandler:
         if handler is None:
             raise HandlerError(f"Fabric side handler cannot handle message ({T.Name(msg.type)})")
         return handler(ctx, msg.payload)
+
+
+async def _connected(channel: grpc.aio.Channel, timeout: float) -> None:
+    """Wait until `channel` is READY. A dial that fails outright (the port refuses, TLS
+    fails) raises ConnectionRefusedError at once instead of waiting the whole dial timeout
+    while gRPC retries with back-off; one that hangs raises TimeoutError after `timeout`."""
+    ready, failed = grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    state = channel.get_state(try_to_connect=True)
+    while state is not ready:
+        if state is failed or state is grpc.ChannelConnectivity.SHUTDOWN:
+            raise ConnectionRefusedError()
+        left = deadline - loop.time()
+        if left <= 0:
+            raise TimeoutError()
+        await asyncio.wait_for(channel.wait_for_state_change(state), left)
+        state = channel.get_state(try_to_connect=True)
 
 
 def _expire(response: asyncio.Future[Msg]) -> None:

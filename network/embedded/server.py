@@ -30,6 +30,7 @@ from fabric_protos.peer import (
 from network.ccaas import topology_package
 
 from . import deploy
+from .boundary import ErrorBoundary
 from .chaincode_support import ChaincodeSupport
 from .deliver import DeliverService
 from .endorser import TransientStore
@@ -149,8 +150,11 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
 
 async def listen(engine: Engine) -> None:
     for peer in engine.peers:
-        # each peer admits as many calls per service as a Fabric peer with core.yaml's defaults
-        server = grpc.aio.server(options=GRPC_OPTIONS, interceptors=[ConcurrencyLimiter()])
+        # each peer admits as many calls per service as a Fabric peer with core.yaml's defaults;
+        # the boundary is outermost, so it also guards what the limiter refuses
+        server = grpc.aio.server(
+            options=GRPC_OPTIONS, interceptors=[ErrorBoundary(), ConcurrencyLimiter()]
+        )
         gateway_pb2_grpc.add_GatewayServicer_to_server(
             GatewayService(peer, engine.peers, engine.orderer), server
         )
@@ -159,7 +163,7 @@ async def listen(engine: Engine) -> None:
         server.add_secure_port(peer.address, peer.tls.credentials())
         await server.start()
         engine.servers.append(server)
-    server = grpc.aio.server(options=GRPC_OPTIONS)
+    server = grpc.aio.server(options=GRPC_OPTIONS, interceptors=[ErrorBoundary()])
     ab_pb2_grpc.add_AtomicBroadcastServicer_to_server(
         AtomicBroadcastService(engine.orderer), server
     )
