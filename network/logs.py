@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import threading
 import traceback
 from pathlib import Path
-
-import re
 
 __all__ = [
     "MESSAGE_LIMIT",
