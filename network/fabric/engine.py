@@ -357,6 +357,9 @@ class FabricEngine:
                         orgs,
                         timeout,
                         on_wait=self._waiting,
+                        client_tls=(admin / "tls" / "client.crt", admin / "tls" / "client.key")
+                        if topo.client_auth_required
+                        else None,
                     )
                 except FabricError as exc:
                     raise NodeFailed(
