@@ -30,6 +30,8 @@ from fabric_protos.peer import (
 )
 from google.protobuf import timestamp_pb2
 
+from network.logs import report_unexpected
+
 from . import protoutil
 from .history import HistoryEntry
 from .tls import GRPC_OPTIONS, ChaincodeConnection
@@ -198,7 +200,7 @@ class ChaincodeHandler:
         first = await asyncio.wait_for(self._call.read(), conn.dial_timeout)
         if first is grpc.aio.EOF or first.type != T.REGISTER:
             await self.stop()
-            got = "end of stream" if first is grpc.aio.EOF else T.Name(first.type)
+            got = "end of stream" if first is grpc.aio.EOF else _type_name(first.type)
             raise ConnectionError(
                 f"chaincode {self.chaincode} at {conn.address}: expected REGISTER, got {got}"
             )
@@ -234,7 +236,11 @@ class ChaincodeHandler:
 
     async def _send(self, msg: Msg) -> None:
         async with self._write_lock:
-            await self._call.write(msg)
+            try:
+                await self._call.write(msg)
+            except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+                # the chaincode went away (killed, say) between our check and this write
+                raise ChaincodeStreamTerminated() from None
 
     # --- transactions ------------------------------------------------------------------------
 
@@ -266,8 +272,6 @@ class ChaincodeHandler:
         try:
             await self._send(msg)
             return await response
-        except grpc.aio.AioRpcError:
-            raise ChaincodeStreamTerminated() from None
         finally:
             timer.cancel()
             self._contexts.pop(key, None)
@@ -285,8 +289,12 @@ class ChaincodeHandler:
             log.warning(
                 "%s: chaincode %s stream ended: %s", self.peer, self.chaincode, exc.details()
             )
-        except Exception:
-            log.exception("%s: chaincode %s stream failed", self.peer, self.chaincode)
+        except ChaincodeStreamTerminated:
+            log.warning(
+                "%s: chaincode %s stream ended while answering it", self.peer, self.chaincode
+            )
+        except Exception as exc:
+            report_unexpected(log, exc, f"{self.peer}: chaincode {self.chaincode} stream failed")
         finally:
             self._closed.set()
             self._fail_all()
@@ -312,13 +320,13 @@ class ChaincodeHandler:
             payload = self._handle(msg, ctx)
             reply = Msg(type=T.RESPONSE, payload=payload, txid=msg.txid, channel_id=msg.channel_id)
         except Exception as exc:  # every failure goes back to the shim, as Fabric's handler does
-            log.debug("%s: %s for %s refused: %s", self.peer, T.Name(msg.type), msg.txid, exc)
+            log.debug("%s: %s for %s refused: %s", self.peer, _type_name(msg.type), msg.txid, exc)
             reply = self._error(msg, str(exc))
         await self._send(reply)
 
     @staticmethod
     def _error(msg: Msg, reason: str) -> Msg:
-        text = f"{T.Name(msg.type)} failed: transaction ID: {msg.txid}: {reason}"
+        text = f"{_type_name(msg.type)} failed: transaction ID: {msg.txid}: {reason}"
         return Msg(type=T.ERROR, payload=text.encode(), txid=msg.txid, channel_id=msg.channel_id)
 
     async def _invoke(self, msg: Msg, ctx: TransactionContext) -> None:
@@ -345,7 +353,9 @@ class ChaincodeHandler:
     def _handle(self, msg: Msg, ctx: TransactionContext) -> bytes:
         handler = _HANDLERS.get(msg.type)
         if handler is None:
-            raise HandlerError(f"Fabric side handler cannot handle message ({T.Name(msg.type)})")
+            raise HandlerError(
+                f"Fabric side handler cannot handle message ({_type_name(msg.type)})"
+            )
         return handler(ctx, msg.payload)
 
 
@@ -365,6 +375,14 @@ async def _connected(channel: grpc.aio.Channel, timeout: float) -> None:
             raise TimeoutError()
         await asyncio.wait_for(channel.wait_for_state_change(state), left)
         state = channel.get_state(try_to_connect=True)
+
+
+def _type_name(value: int) -> str:
+    """A message type's name; a number no name stands for (a broken chaincode) as itself."""
+    return T.Name(value) if value in _TYPES else str(value)
+
+
+_TYPES = frozenset(T.values())
 
 
 def _expire(response: asyncio.Future[Msg]) -> None:
