@@ -40,7 +40,8 @@ SCHEMA_REF = "#/components/schemas/{model}"
 
 _TRUE = frozenset({b"true", b"1"})
 _FALSE = frozenset({b"false", b"0"})
-_INTEGER = re.compile(rf"[+-]?\d{{1,{MAX_INT_DIGITS}}}")
+# ASCII digits only: int() would also read other scripts' digits ("١٢")
+_INTEGER = re.compile(rf"[+-]?[0-9]{{1,{MAX_INT_DIGITS}}}")
 # the status of a call whose arguments are wrong: the caller's fault, never the chaincode's
 ARGUMENT_STATUS = 400
 
