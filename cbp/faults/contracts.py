@@ -89,10 +89,18 @@ class Refusal:
 
     @property
     def clean(self) -> bool:
-        """A 4xx from the chaincode, naming the wrong argument (or the count)."""
+        """A 4xx from the chaincode naming what is wrong: the argument made wrong, the count,
+        a field of a JSON argument (`field 'startDateTime': ...`), or, for a refusal that came
+        first because the other arguments are only placeholders, the record it could not find
+        or may not touch (404, 403, 409: `POD x is not registered`)."""
         if self.status is None or not 400 <= self.status < 500:
             return False
-        return self.call.target == "count" or self.call.target in self.message
+        return (
+            self.call.target == "count"
+            or self.call.target in self.message
+            or "field '" in self.message
+            or self.status in (403, 404, 409)
+        )
 
 
 def _kind(schema: dict[str, Any], strict: bool) -> str:
