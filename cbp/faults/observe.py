@@ -1,7 +1,7 @@
 """What hostile input must leave as it was, and what it must not leave behind.
 
-- `LogMarks`: where every log of the sandbox ended before; afterwards, the tracebacks written
-  since (a rotated log is read from its `.1` on);
+- `LogMarks`: where every log of the sandbox ended before; afterwards, the tracebacks (and a
+  real Fabric node's panics) written since (a rotated log is read from its `.1` on);
 - `snapshot`: every channel's height on every peer (qscc GetChainInfo through that peer) and,
   on the embedded engine, a digest of every peer's world state (public, hashed and private),
   read from its state database without writing to it.
@@ -18,6 +18,7 @@ from pathlib import Path
 from network.paths import SandboxPaths
 
 TRACEBACK = b"Traceback (most recent call last)"
+GO_PANIC = b"\npanic: "  # how a real Fabric node's log shows a crash
 
 
 @dataclass
@@ -42,10 +43,12 @@ class LogMarks:
         return older + current
 
     def tracebacks(self) -> dict[str, int]:
-        """Tracebacks written to each log since the marks, by log name (only those with any)."""
+        """Tracebacks (and Go panics) written to each log since the marks, by log name (only
+        those with any)."""
         out: dict[str, int] = {}
         for log in sorted(self.paths.logs.glob("*.log")):
-            n = self.written_since(log).count(TRACEBACK)
+            written = self.written_since(log)
+            n = written.count(TRACEBACK) + written.count(GO_PANIC)
             if n:
                 out[log.name] = n
         return out

@@ -52,3 +52,24 @@ def test_undecodable_requests_do_not_grow_the_engine_log(fault_sandbox: FaultSan
     assert set(asyncio.run(spam())) == {"INTERNAL"}
     grown = log.stat().st_size - start
     assert grown < 1000, f"100 one-byte requests wrote {grown} bytes to the engine log"
+
+
+def test_every_key_file_is_owner_only_and_no_log_holds_key_material(
+    fault_sandbox: FaultSandbox,
+) -> None:
+    home = fault_sandbox.paths.home
+    keys = [
+        p
+        for p in home.rglob("*")
+        if p.is_file()
+        and (
+            p.name in ("priv_sk", "server.key", "client.key", "token.key")
+            or p.parent.name == "keystore"
+        )
+    ]
+    assert len(keys) > 50
+    loose = [str(p) for p in keys if p.stat().st_mode & 0o077]
+    assert not loose, loose
+    for log in fault_sandbox.paths.logs.glob("*.log*"):
+        text = log.read_bytes()
+        assert b"PRIVATE KEY" not in text, log.name
