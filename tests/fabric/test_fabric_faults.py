@@ -4,8 +4,9 @@ As on the embedded engine (tests/faults): every acknowledged write VALID on ever
 channel, the killed peer included once it caught up, none committed twice, limbo counted, and
 the sandbox's watchdog brought each killed node back once.
 
-A sandbox of its own (ports shifted by CBP_FABRIC_TEST_PORT_OFFSET + 1100, clear of the tier's
-session network and of the engines-agree pair), stopped at the end.
+A sandbox of its own (ports shifted by CBP_TEST_PORT_OFFSET + 460, clear of every other
+sandbox the test session runs, the tier's real network and its embedded twin included), stopped
+at the end.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from network.topology import load_topology
 
 pytestmark = pytest.mark.timeout(900)
 log = logging.getLogger("fabric-faults")
-OFFSET = int(os.environ.get("CBP_FABRIC_TEST_PORT_OFFSET", "500")) + 1100
+OFFSET = int(os.environ.get("CBP_TEST_PORT_OFFSET", "1000")) + 460
 
 
 @pytest.fixture(scope="module")
