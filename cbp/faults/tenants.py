@@ -7,6 +7,9 @@ read private data (the smoke chaincode's TSO-only collection). What the design s
 
 - a member of the channel may do the first five; only the collection's members may read its
   private data (`memberOnlyRead`);
+- a member that is a Reader but no Writer (the auditor) receives blocks and events and queries
+  the ledger, but sends no chaincode proposal at all: a proposal, even a read-only one, needs
+  the channel's Writers (Fabric's `peer/Propose`), while qscc checks its own Readers ACL;
 - anyone else is refused, whichever peer they reach (a BSP reaching the BSP host's peer, which
   serves the other BSP's channel, is refused by that channel's policies).
 """
@@ -50,8 +53,12 @@ def expectations(profile: dict[str, Any], topology: Any) -> dict[tuple[str, str,
             continue  # the ordering org serves no gateway
         for ch, spec in profile["channels"].items():
             member = org in spec["orgs"]
-            for op in OPERATIONS:
-                out[(org, ch, op)] = member and (op != "private" or o["mspid"] in readers)
+            writer = member and o.get("writer", True)
+            out[(org, ch, "deliver")] = out[(org, ch, "events")] = member
+            out[(org, ch, "qscc")] = member  # qscc's own ACL: the channel's Readers
+            # a chaincode proposal needs the channel's Writers (peer/Propose), a read one too
+            out[(org, ch, "read")] = out[(org, ch, "write")] = writer
+            out[(org, ch, "private")] = writer and o["mspid"] in readers
     return out
 
 

@@ -1,6 +1,7 @@
 """The cross-tenant matrix (cbp/faults/tenants.py): every organisation x every channel x read,
 write, deliver, events, qscc and private data, each allowed or refused as the channels'
-membership and the collection's policy say; the cells that matter most named one by one."""
+membership, the Writers policies and the collection's policy say; the cells that matter most
+named one by one."""
 
 from __future__ import annotations
 
@@ -20,7 +21,17 @@ def test_every_cell_is_allowed_or_refused_as_designed(fault_sandbox: FaultSandbo
     cells = asyncio.run(run_matrix(fault_sandbox.profile, fault_sandbox.topology))
     orgs = {c.org for c in cells}
     channels = {c.channel for c in cells}
-    assert orgs == {"tso", "bsphost", "dsohost", "infraop", "bsp1", "bsp2", "areti", "evusers"}
+    assert orgs == {
+        "tso",
+        "bsphost",
+        "dsohost",
+        "infraop",
+        "bsp1",
+        "bsp2",
+        "areti",
+        "evusers",
+        "regulator",
+    }
     assert channels == {"bsp1-channel", "bsp2-channel", "p2p-trading"}
     assert len(cells) == len(orgs) * len(channels) * len(OPERATIONS)
     wrong = [c for c in cells if not c.as_designed]
@@ -36,4 +47,12 @@ def test_every_cell_is_allowed_or_refused_as_designed(fault_sandbox: FaultSandbo
     # the TSO-only collection: the TSO reads it, a member of the same channel does not
     assert cell[("tso", "bsp1-channel", "private")].allowed
     assert not cell[("bsphost", "bsp1-channel", "private")].allowed
+    # the auditor reads every channel's blocks, events and ledger, and proposes nothing
+    for ch in channels:
+        assert (
+            cell[("regulator", ch, "deliver")].allowed and cell[("regulator", ch, "qscc")].allowed
+        )
+        assert cell[("regulator", ch, "events")].allowed
+        assert not cell[("regulator", ch, "write")].allowed
+        assert not cell[("regulator", ch, "read")].allowed
     assert marks.tracebacks() == {}
