@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cbp.errors import CliError
 from cbp.faults.run import PARTS, FaultsSettings
 
 HELP = "kill -9 under load (engine, chaincode servers, a connector), hostile input, tenants"
@@ -40,7 +42,7 @@ def _parts(text: str) -> tuple[str, ...]:
     parts = tuple(p.strip() for p in text.split(",") if p.strip())
     unknown = [p for p in parts if p not in PARTS]
     if unknown or not parts:
-        raise ValueError(f"--only {text!r}: parts are {', '.join(PARTS)}")
+        raise CliError(f"--only {text!r}: parts are {', '.join(PARTS)}")
     return parts
 
 
@@ -55,7 +57,7 @@ def _sandbox(args: argparse.Namespace, say: Any) -> Iterator[tuple[Any, Any, str
     if args.home:
         paths = sandbox_paths(args.home)
         if not paths.connection_profile.exists():
-            raise ValueError(f"no sandbox in {paths.home}: start one there with `cbp network up`")
+            raise CliError(f"no sandbox in {paths.home}: start one there with `cbp network up`")
         engine = (
             (paths.run / "engine").read_text().strip()
             if (paths.run / "engine").exists()
@@ -65,7 +67,10 @@ def _sandbox(args: argparse.Namespace, say: Any) -> Iterator[tuple[Any, Any, str
         return
     from cbp.bench.settings import default_port_offset
 
-    offset = args.port_offset if args.port_offset is not None else default_port_offset()
+    try:
+        offset = args.port_offset if args.port_offset is not None else default_port_offset()
+    except ValueError as exc:  # names the variable and the rule
+        raise CliError(str(exc)) from None
     home = Path(tempfile.mkdtemp(prefix="cbp-bench-faults-"))
     topology = load_topology(port_offset=offset, raft_nodes=args.raft)
     paths = sandbox_paths(home)
@@ -86,11 +91,18 @@ def _sandbox(args: argparse.Namespace, say: Any) -> Iterator[tuple[Any, Any, str
             shutil.rmtree(home, ignore_errors=True)
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def cmd_faults(args: argparse.Namespace) -> int:
     from cbp.faults.run import run_faults
 
-    if args.kills < 0 or args.concurrency < 1 or args.inputs < 1 or args.examples < 1:
-        raise ValueError("--kills must be 0 or more; --concurrency, --inputs, --examples 1 or more")
+    if args.kills < 0:
+        raise CliError(f"--kills {args.kills}: must be 0 or more")
+    for flag in ("concurrency", "inputs", "examples"):
+        if getattr(args, flag) < 1:
+            raise CliError(f"--{flag} {getattr(args, flag)}: must be 1 or more")
     say = _say(args.json)
     settings = FaultsSettings(
         kills=args.kills,
@@ -101,8 +113,13 @@ def cmd_faults(args: argparse.Namespace) -> int:
         parts=_parts(args.only),
         say=say,
     )
-    with _sandbox(args, say) as (paths, topology, engine):
-        report = asyncio.run(run_faults(paths, topology, engine, settings))
+    # SIGTERM unwinds like Ctrl-C, so the bench's own sandbox is stopped by `_sandbox`
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with _sandbox(args, say) as (paths, topology, engine):
+            report = asyncio.run(run_faults(paths, topology, engine, settings))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if args.json:
         print(json.dumps(report.as_json(), indent=2, default=str))
     else:
