@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from registry_fakes import sandbox_config
 
 from chaincode.registry import RegistryContract
 from chaincode.runtime import ContractRouter
@@ -53,7 +54,10 @@ def pod(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def registry() -> Iterator[FakePeer]:
-    with FakePeer(ContractRouter([RegistryContract]), chaincode_id="registry:1") as peer:
+    with FakePeer(
+        ContractRouter([RegistryContract], config=sandbox_config("registry")),
+        chaincode_id="registry:1",
+    ) as peer:
         for msp, eic, role, name, extra in (
             ("TSOMSP", TSO_EIC, "TSO", "Terna", {}),
             ("BSP1MSP", BSP_EIC, "BSP", "BSP Alfa", {}),
