@@ -29,7 +29,10 @@ from typing import Any
 from hypothesis import strategies as st
 
 from chaincode.runtime import ContractRouter
+from chaincode.runtime.chaincode_config import ChaincodeConfig
 from chaincode.runtime.cli import load_contract
+from network.chaincode_servers import chaincode_config
+from network.topology import Topology
 
 CHAINCODE_STATUS = re.compile(r"chaincode response (\d{3}), (.*)", re.S)
 SYSTEM_CONTRACT = "org.hyperledger.fabric"
@@ -121,10 +124,12 @@ def _kind(schema: dict[str, Any], strict: bool) -> str:
     return "strict-text"
 
 
-def transactions(chaincode: str, contract_spec: str) -> list[Transaction]:
-    """Every transaction a chaincode's contracts serve, from their metadata."""
-    cls = load_contract(contract_spec)
-    meta = json.loads(ContractRouter([cls]).metadata())
+def transactions(topology: Topology, chaincode: str) -> list[Transaction]:
+    """Every transaction a chaincode's contracts serve, from their metadata (the contract is
+    configured as the sandbox configures it: the registry needs to know its BNA)."""
+    cls = load_contract(topology.chaincodes[chaincode].contract)
+    config = ChaincodeConfig.model_validate(chaincode_config(topology, chaincode))
+    meta = json.loads(ContractRouter([cls], config=config).metadata())
     out = []
     for name, contract in meta["contracts"].items():
         if name == SYSTEM_CONTRACT:

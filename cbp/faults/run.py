@@ -222,7 +222,7 @@ def contract_inputs(
     results: list[contracts.Refusal] = []
     try:
         for cc in CALLERS:
-            for tx in contracts.transactions(cc, topology.chaincodes[cc].contract):
+            for tx in contracts.transactions(topology, cc):
                 caller = ROLE_CALLERS.get((cc, tx.name), CALLERS[cc])
                 target = {cc: by_caller[(cc, caller)]}
                 fixed_seed(seed)(_explorer(tx, target, examples, results))()

@@ -22,9 +22,7 @@ from network.topology import load_topology
 pytestmark = pytest.mark.timeout(600)
 EXAMPLES = 8
 TOPOLOGY = load_topology(port_offset=0)
-TRANSACTIONS = [
-    tx for cc in CALLERS for tx in contracts.transactions(cc, TOPOLOGY.chaincodes[cc].contract)
-]
+TRANSACTIONS = [tx for cc in CALLERS for tx in contracts.transactions(TOPOLOGY, cc)]
 
 
 class _Baseline:
