@@ -2,12 +2,14 @@
 
 `cbp network up` starts it last (`python -m network.watchdog --home <CBP_HOME>`, process name
 `watchdog`) and `down` stops it first. It watches every process that has a recipe under
-`run/` (`Supervisor.keep_alive` writes one beside the pid file: the command, its environment,
-and how to tell it is ready: a port that accepts connections or a word in its log). When one
-dies it logs why (the signal or exit status, when it can know it), waits its back-off, starts
-the command again with output appended to the same log (after a line saying so), and logs
-when the new process is ready and how long the outage lasted. `run/watchdog.json` keeps, per
-process, the restarts so far and what the watchdog is doing, for `cbp network status`.
+`run/` (`write_recipe`, called by whoever starts the process: the engines for their nodes and
+chaincode servers, `cbp connector up` for connectors; beside the pid file: the command, its
+environment, and how to tell it is ready: a port that accepts connections or a word in its
+log). When one dies it logs why (the signal or exit status, when it can know it), waits its
+back-off, starts the command again with output appended to the same log (after a line saying
+so), and logs when the new process is ready and how long the outage lasted.
+`run/watchdog.json` keeps, per process, the restarts so far and what the watchdog is doing,
+for `cbp network status`.
 
 A process whose pid file is gone was stopped on purpose (`Supervisor.stop` removes the file
 before it signals), so the watchdog lets it be. Back-off: the first restart is immediate, the
@@ -16,6 +18,9 @@ within `STABLE_AFTER` seconds of being ready; a process that stays up that long 
 
 Deaths are noticed at once through Linux's pidfd (one file descriptor per watched process,
 readable when it exits), and by polling every half second where pidfd is missing.
+
+Nothing watches the watchdog: `cbp network status` shows it DEAD, and `cbp network up` starts
+it again alone (after waiting for any restart it had in progress).
 """
 
 from __future__ import annotations
