@@ -52,7 +52,7 @@ def _sandbox(args: argparse.Namespace, say: Any) -> Iterator[tuple[Any, Any, str
     from connector.bootstrap import admit_all
     from network.paths import sandbox_paths
     from network.sandbox import Sandbox
-    from network.topology import load_topology
+    from network.topology import TopologyError, load_topology
 
     if args.home:
         paths = sandbox_paths(args.home)
@@ -69,10 +69,15 @@ def _sandbox(args: argparse.Namespace, say: Any) -> Iterator[tuple[Any, Any, str
 
     try:
         offset = args.port_offset if args.port_offset is not None else default_port_offset()
-    except ValueError as exc:  # names the variable and the rule
+        topology = load_topology(port_offset=offset, raft_nodes=args.raft)
+    except TopologyError as exc:  # out of range: name the flag the user typed, if any
+        if args.port_offset is None:
+            raise
+        rule = str(exc).split(": ", 1)[-1]
+        raise CliError(f"--port-offset {args.port_offset}: {rule}") from None
+    except ValueError as exc:  # CBP_PORT_OFFSET not a number: names the variable
         raise CliError(str(exc)) from None
     home = Path(tempfile.mkdtemp(prefix="cbp-bench-faults-"))
-    topology = load_topology(port_offset=offset, raft_nodes=args.raft)
     paths = sandbox_paths(home)
     sb = Sandbox(topology, paths, say=lambda m: say(f"sandbox: {m}"))
     try:

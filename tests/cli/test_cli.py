@@ -221,7 +221,7 @@ ROWS = [
     Row(("bench", "faults", "--kills", "-1"), says="--kills -1: must be 0 or more"),
     Row(("bench", "faults", "--inputs", "0"), says="--inputs 0: must be 1 or more"),
     Row(("bench", "faults", "--raft", "2"), says="argument --raft: invalid choice: 2"),
-    Row(("bench", "faults", "--port-offset", "99999"), says="use an offset from 0 to"),
+    Row(("bench", "faults", "--port-offset", "99999"), says="--port-offset 99999: "),
     Row(
         ("bench", "faults"),
         env={"CBP_PORT_OFFSET": "abc"},
