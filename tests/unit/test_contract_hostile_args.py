@@ -140,7 +140,10 @@ def test_registry_pod_code_in_a_refusal_is_quoted_short(registry: FakePeer) -> N
 
 @pytest.fixture
 def trading() -> Iterator[FakePeer]:
-    with FakePeer(ContractRouter([TradingContract]), chaincode_id="trading:1") as peer:
+    with FakePeer(
+        ContractRouter([TradingContract], config=sandbox_config("trading")),
+        chaincode_id="trading:1",
+    ) as peer:
         params = {"buyThresholdPct": 70, "sellThresholdPct": 75, "priceEurPerKwh": "0.15"}
         outcome = peer.invoke("SetMarketParameters", json.dumps(params), creator=OPERATOR)
         assert outcome.status == 200, outcome.error
