@@ -8,7 +8,7 @@ The sandbox runs with the topology's `tls.client_auth_required`, so the same net
 option honoured by real Fabric: `up` itself (peer CLI, orderer flags, readiness probe) and every
 client present their TLS certificates, and a client without one is refused by peer and orderer.
 
-A sandbox of its own (ports shifted by CBP_TEST_PORT_OFFSET + 460, clear of every other
+A sandbox of its own (ports shifted by CBP_TEST_PORT_OFFSET + 465, clear of every other
 sandbox the test session runs, the tier's real network and its embedded twin included), stopped
 at the end.
 """
@@ -37,7 +37,7 @@ from network.topology import DEFAULT_TOPOLOGY, load_topology
 
 pytestmark = pytest.mark.timeout(900)
 log = logging.getLogger("fabric-faults")
-OFFSET = int(os.environ.get("CBP_TEST_PORT_OFFSET", "1000")) + 460
+OFFSET = int(os.environ.get("CBP_TEST_PORT_OFFSET", "1000")) + 465
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,8 @@
 Every test here is marked `faults`. They share one private sandbox on the embedded engine,
 started as a user starts it (`Sandbox.up`, participants admitted, BSP 1's connector started by
 `cbp connector up`'s code so that the watchdog restarts it), in a temporary CBP_HOME with
-ports shifted by CBP_TEST_PORT_OFFSET + 20 (clear of the other tiers' sandboxes; the mutual-TLS
-one is at + 40). The
-hostile-input modules run before the kills, whose sandbox then heals itself; the real-Fabric
+ports shifted by CBP_TEST_PORT_OFFSET + 25 (clear of the other tiers' sandboxes, their
+connectors included; the mutual-TLS one is at + 65). The hostile-input modules run before the kills, whose sandbox then heals itself; the real-Fabric
 cases (Raft leader, host peer) are in the `fabric` tier.
 """
 
@@ -25,7 +24,7 @@ from network.sandbox import Sandbox
 from network.topology import load_topology
 
 log = logging.getLogger("faults-fixture")
-OFFSET = int(os.environ.get("CBP_TEST_PORT_OFFSET", "1000")) + 20
+OFFSET = int(os.environ.get("CBP_TEST_PORT_OFFSET", "1000")) + 25
 ORDER = ("test_hostile_wire", "test_hostile_contracts", "test_tenants", "test_logs", "test_kills")
 
 

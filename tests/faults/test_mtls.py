@@ -23,7 +23,7 @@ from network.sandbox import Sandbox
 from network.topology import DEFAULT_TOPOLOGY, load_topology
 
 pytestmark = pytest.mark.timeout(300)
-OFFSET = int(os.environ.get("CBP_TEST_PORT_OFFSET", "1000")) + 40
+OFFSET = int(os.environ.get("CBP_TEST_PORT_OFFSET", "1000")) + 65
 
 
 @pytest.fixture(scope="module")
