@@ -21,6 +21,7 @@ from network.identities import CryptoLayout
 from network.paths import SandboxPaths
 from network.processes import Supervisor, port_open
 from network.topology import Topology
+from network.watchdog import Recipe, write_recipe
 
 EMBEDDED = "embedded-engine"
 # Launchers import what their processes need, fork them, and exit (see network/prefork.py).
@@ -95,13 +96,17 @@ class EmbeddedEngine:
             )
 
     def _release_chaincodes(self, names: list[str]) -> None:
+        argvs = {n: self.chaincode_argv(n) for n in names}
+        env = self.topology.environment()
         self.supervisor.release_preforked(
-            CHAINCODE_LAUNCHER,
-            [(f"chaincode-{n}", self.chaincode_argv(n)) for n in names],
-            env=self.topology.environment(),
+            CHAINCODE_LAUNCHER, [(f"chaincode-{n}", a) for n, a in argvs.items()], env=env
         )
         for name in names:
             cc = self.topology.chaincodes[name]
+            write_recipe(  # the sandbox's watchdog starts it again if it dies
+                self.paths,
+                Recipe(f"chaincode-{name}", argvs[name], env, ready_port=cc.port),
+            )
             self.say(f"chaincode server {name} ({cc.contract}) starting on {cc.address}")
 
     def _await_chaincodes(self, names: list[str]) -> None:
@@ -144,6 +149,7 @@ class EmbeddedEngine:
         offset = log.stat().st_size if log.exists() else 0
         env = self.topology.environment()
         self.supervisor.release_preforked(ENGINE_LAUNCHER, [(EMBEDDED, argv)], env=env)
+        write_recipe(self.paths, Recipe(EMBEDDED, argv, env, ready_log="READY"))
         self._release_chaincodes(chaincodes)
         nodes = len(self.topology.peers) + len(self.topology.orderers)
         self.say(

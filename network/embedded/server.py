@@ -30,6 +30,7 @@ from fabric_protos.peer import (
 from network.ccaas import topology_package
 
 from . import deploy
+from .boundary import ErrorBoundary
 from .chaincode_support import ChaincodeSupport
 from .deliver import DeliverService
 from .endorser import TransientStore
@@ -64,6 +65,9 @@ class Engine:
     orderer: Orderer
     servers: list[grpc.aio.Server] = field(default_factory=list)
     package_ids: dict[str, str] = field(default_factory=dict)  # chaincode -> package id
+    # with mutual TLS (topology `tls.client_auth_required`): the TLS CAs whose certificates
+    # clients may present, every organisation's, as a Fabric node trusts its channels' orgs
+    client_roots: bytes | None = None
 
     async def stop(self) -> None:
         await asyncio.gather(*(s.stop(grace=1.0) for s in self.servers))
@@ -144,26 +148,39 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
         chain.catch_up()
         chains[ch] = chain
     orderer = Orderer(o.host, o.address, chains, ServerTLS.from_dir(o_dir / "tls"))
-    return Engine(peers, orderer, package_ids={cc: pkg[0] for cc, pkg in packages.items()})
+    roots = None
+    if topo.client_auth_required:  # type: ignore[attr-defined]
+        roots = b"".join(crypto.tlsca_cert(k).read_bytes() for k in topo.orgs)  # type: ignore[attr-defined]
+    return Engine(
+        peers,
+        orderer,
+        package_ids={cc: pkg[0] for cc, pkg in packages.items()},
+        client_roots=roots,
+    )
 
 
 async def listen(engine: Engine) -> None:
     for peer in engine.peers:
-        # each peer admits as many calls per service as a Fabric peer with core.yaml's defaults
-        server = grpc.aio.server(options=GRPC_OPTIONS, interceptors=[ConcurrencyLimiter()])
+        # each peer admits as many calls per service as a Fabric peer with core.yaml's defaults;
+        # the boundary is outermost, so it also guards what the limiter refuses
+        server = grpc.aio.server(
+            options=GRPC_OPTIONS, interceptors=[ErrorBoundary(), ConcurrencyLimiter()]
+        )
         gateway_pb2_grpc.add_GatewayServicer_to_server(
             GatewayService(peer, engine.peers, engine.orderer), server
         )
         events_pb2_grpc.add_DeliverServicer_to_server(DeliverService(peer), server)
         peer_pb2_grpc.add_EndorserServicer_to_server(EndorserService(peer), server)
-        server.add_secure_port(peer.address, peer.tls.credentials())
+        server.add_secure_port(peer.address, peer.tls.credentials(engine.client_roots))
         await server.start()
         engine.servers.append(server)
-    server = grpc.aio.server(options=GRPC_OPTIONS)
+    server = grpc.aio.server(options=GRPC_OPTIONS, interceptors=[ErrorBoundary()])
     ab_pb2_grpc.add_AtomicBroadcastServicer_to_server(
         AtomicBroadcastService(engine.orderer), server
     )
-    server.add_secure_port(engine.orderer.address, engine.orderer.tls.credentials())
+    server.add_secure_port(
+        engine.orderer.address, engine.orderer.tls.credentials(engine.client_roots)
+    )
     await server.start()
     engine.servers.append(server)
 
