@@ -30,16 +30,27 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from . import ledger as keys
 from .codes import PodStatus, RelationStatus, Role, UvamStatus
 from .errors import Forbidden, InvalidArgument, WrongState
-from .ledger import POD as POD_KEY
-from .ledger import POD_BY_STATUS, UVAM_BY_STATUS, Actor, Tx
-from .ledger import RELATION as RELATION_KEY
-from .ledger import UVAM as UVAM_KEY
+from .ledger import Actor, Tx
+from .markettime import (
+    ActivationStatus,
+    MarketPeriodStatus,
+    OfferStatus,
+    SeriesStatus,
+    StatementStatus,
+)
 
 POD = "POD"
 UVAM = "UVAM"
 RELATION = "Relation"
+MARKET_PERIOD = "MarketPeriod"
+OFFER = "Offer"
+ACTIVATION = "Activation"
+METER_SERIES = "MeterSeries"  # the BSP's behind-the-meter series: the aggregate, a device
+POD_SERIES = "PodSeries"  # the DSO's series of a POD
+STATEMENT = "Statement"
 
 OWNER_FIELD = "flexibilityServiceProviderId"
 
@@ -97,6 +108,7 @@ class Kind:
 
 
 P, U, R = PodStatus, UvamStatus, RelationStatus
+OF, A = OfferStatus, ActivationStatus
 TSO_REVIEW, DSO_REVIEW = "tsoReview", "dsoReview"
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -156,6 +168,95 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         RELATION, R.ACTIVE, R.ENDED, Who.OWNER, "RelationEnded", only="only an Active one ends"
     ),
+    # --- the market journey after registration ----------------------------------------------
+    Transition(
+        MARKET_PERIOD,
+        None,
+        MarketPeriodStatus.OPEN,
+        Who.TSO,
+        "MarketPeriodOpened",
+        guard="gate closure ahead",
+    ),
+    Transition(
+        OFFER, None, OF.SUBMITTED, Who.OWNER, "OfferSubmitted", guard="qualified UVAM, gate open"
+    ),
+    Transition(OFFER, OF.SUBMITTED, OF.WITHDRAWN, Who.OWNER, "OfferWithdrawn", guard="gate open"),
+    Transition(
+        OFFER,
+        OF.SUBMITTED,
+        OF.ACCEPTED,
+        Who.TSO,
+        "OfferAccepted",
+        guard="gate closed",
+        review=TSO_REVIEW,
+    ),
+    Transition(
+        OFFER,
+        OF.SUBMITTED,
+        OF.REJECTED,
+        Who.TSO,
+        "OfferRejected",
+        needs_reason=True,
+        guard="gate closed",
+        review=TSO_REVIEW,
+    ),
+    Transition(
+        ACTIVATION,
+        None,
+        A.SENT,
+        Who.TSO,
+        "ActivationSent",
+        guard="within the accepted offer and the lead time",
+    ),
+    Transition(
+        ACTIVATION,
+        A.SENT,
+        A.ACKNOWLEDGED,
+        Who.OWNER,
+        "ActivationAcknowledged",
+        guard="not ended",
+    ),
+    Transition(
+        ACTIVATION,
+        A.SENT,
+        A.VERIFIED,
+        Who.TSO,
+        "ActivationVerified",
+        guard="ended and measured",
+    ),
+    Transition(
+        ACTIVATION,
+        A.ACKNOWLEDGED,
+        A.VERIFIED,
+        Who.TSO,
+        "ActivationVerified",
+        guard="ended and measured",
+    ),
+    Transition(ACTIVATION, A.VERIFIED, A.SETTLED, Who.TSO, "ActivationSettled"),
+    Transition(
+        METER_SERIES,
+        None,
+        SeriesStatus.ANCHORED,
+        Who.OWNER,
+        "SeriesAnchored",
+        guard="the UVAM's own resource",
+    ),
+    Transition(
+        POD_SERIES,
+        None,
+        SeriesStatus.ANCHORED,
+        Who.GRID_DSO,
+        "PodSeriesAnchored",
+        guard="a POD of the UVAM",
+    ),
+    Transition(
+        STATEMENT,
+        None,
+        StatementStatus.ISSUED,
+        Who.TSO,
+        "StatementIssued",
+        guard="every activation verified",
+    ),
 )
 
 ACTS: tuple[Act, ...] = (
@@ -183,19 +284,75 @@ ACTS: tuple[Act, ...] = (
         "UvamUpdated",
         "information can change only while {states}",
     ),
+    Act(
+        MARKET_PERIOD,
+        "move the gate",
+        frozenset({MarketPeriodStatus.OPEN}),
+        Who.TSO,
+        "MarketGateMoved",
+        "the gate can move only while {states}",
+    ),
+    Act(
+        MARKET_PERIOD,
+        "advance the clock",
+        frozenset({MarketPeriodStatus.OPEN}),
+        Who.TSO,
+        "MarketClockAdvanced",
+        "the clock can move only while {states}",
+    ),
 )
 
+DSO_FIELD = "distributionGridOperatorName"
+_MARKET_FIELDS = (("period", "periodId"), ("uvam", "resourceGroupId"))
+
 KINDS: dict[str, Kind] = {
-    POD: Kind(
-        POD, POD_KEY, "meteringPointId", POD_BY_STATUS, dso_field="distributionGridOperatorName"
-    ),
-    UVAM: Kind(UVAM, UVAM_KEY, "resourceGroupId", UVAM_BY_STATUS),
+    POD: Kind(POD, keys.POD, "meteringPointId", keys.POD_BY_STATUS, dso_field=DSO_FIELD),
+    UVAM: Kind(UVAM, keys.UVAM, "resourceGroupId", keys.UVAM_BY_STATUS),
     RELATION: Kind(
         RELATION,
-        RELATION_KEY,
+        keys.RELATION,
         "relationId",
         event_fields=(("resource", "resource"), ("uvam", "resourceGroupId")),
         label="relation",
+    ),
+    MARKET_PERIOD: Kind(MARKET_PERIOD, keys.MARKET_PERIOD, "periodId", label="market period"),
+    OFFER: Kind(
+        OFFER,
+        keys.OFFER,
+        "offerId",
+        keys.OFFER_BY_STATUS,
+        event_fields=(*_MARKET_FIELDS, ("direction", "direction")),
+        label="offer",
+    ),
+    ACTIVATION: Kind(
+        ACTIVATION,
+        keys.ACTIVATION,
+        "activationId",
+        keys.ACTIVATION_BY_STATUS,
+        event_fields=(*_MARKET_FIELDS, ("offer", "offerId")),
+        label="activation",
+    ),
+    METER_SERIES: Kind(
+        METER_SERIES,
+        keys.SERIES,
+        "seriesId",
+        event_fields=(*_MARKET_FIELDS, ("resource", "resource"), ("scope", "scope")),
+        label="series",
+    ),
+    POD_SERIES: Kind(
+        POD_SERIES,
+        keys.SERIES,
+        "seriesId",
+        dso_field=DSO_FIELD,
+        event_fields=(*_MARKET_FIELDS, ("resource", "resource"), ("scope", "scope")),
+        label="series",
+    ),
+    STATEMENT: Kind(
+        STATEMENT,
+        keys.STATEMENT,
+        "statementId",
+        event_fields=(("period", "periodId"),),
+        label="statement",
     ),
 }
 
@@ -303,9 +460,9 @@ def authorize(
 ) -> None:
     """Refuse unless ``actor`` is who the row names for this entity."""
     if not _allowed(row.who, actor, owner, grid_dso):
-        action = f"move {row.entity} {entity_id} to {row.target}"
+        action = f"move {_name(row.entity)} {entity_id} to {row.target}"
         if row.source is None:
-            action = f"register {row.entity} {entity_id}"
+            action = f"register {_name(row.entity)} {entity_id}"
         raise Forbidden(
             f"only {row.who.value} may {action}; caller {actor.msp_id} ({actor.role} "
             f"{actor.eic}) may not"
@@ -463,14 +620,20 @@ def _order(entity: str) -> Callable[[str], int]:
 
 
 __all__ = [
+    "ACTIVATION",
     "ACTS",
     "AGGREGATABLE_POD",
     "ASSEMBLING",
     "EDITABLE",
     "GUARDS",
     "KINDS",
+    "MARKET_PERIOD",
+    "METER_SERIES",
+    "OFFER",
     "POD",
+    "POD_SERIES",
     "RELATION",
+    "STATEMENT",
     "TRANSITIONS",
     "UVAM",
     "Act",
