@@ -15,7 +15,10 @@ chargers draw 20 kW each, except 5 kW each over 10:00-10:15 and 6 kW each over 1
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from connector_helpers import BSP1_EIC, committed, until
@@ -165,3 +168,47 @@ def test_market_series_export_reimports_equal_with_its_hash(
     refused = connectors.client("tso").get(f"/market/measurements/{anchor['id']}/series")
     assert refused.status_code == 404 and "ask its uploader" in refused.json()["error"]["message"]
     assert json.loads(exported.content)["registeredResource.mRID"] == anchor["record"]["resource"]
+
+
+def test_market_cbp_audit_series_checks_a_file_and_redoes_the_verification(
+    connectors: Connectors, uvam: Uvam, tmp_path: Path
+) -> None:
+    """An auditor holding the exported aggregate checks it against the ledger and recomputes
+    the activation's verification from it; a tampered copy fails, exit 2."""
+    bsp = connectors.client("bsp1")
+    [anchor] = [
+        a
+        for a in bsp.get("/market/measurements", params={"q": uvam.id}).json()["items"]
+        if a["record"]["scope"] == "aggregate"
+    ]
+    [activation] = bsp.get(
+        "/market/activations", params={"period": anchor["record"]["periodId"]}
+    ).json()["items"]
+    exported = tmp_path / "aggregate.json"
+    exported.write_bytes(bsp.get(f"/market/measurements/{anchor['id']}/series").content)
+    argv = [
+        sys.executable,
+        "-m",
+        "cbp",
+        "audit",
+        "series",
+        CHANNEL,
+        anchor["id"],
+        "--profile",
+        str(connectors.profile),
+        "--activation",
+        activation["id"],
+    ]
+    good = subprocess.run([*argv, "--file", str(exported)], capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.startswith(f"OK: {exported} is series {anchor['id']} as anchored")
+    assert "recomputed 14.5 of 15 kWh (96.67%) against a 40 kW baseline, as recorded" in (
+        good.stdout
+    )
+    document = json.loads(exported.read_bytes())
+    document["Period"]["Point"][605]["quantity"] = 40.0  # 10:05: no response at all
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(document, indent=2))
+    bad = subprocess.run([*argv, "--file", str(tampered)], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert "sha256: ledger" in bad.stdout and "energy per step differs at steps [41]" in bad.stdout

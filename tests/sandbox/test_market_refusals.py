@@ -8,7 +8,7 @@ match) comes before anything is queued. Either way the channel's height does not
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
