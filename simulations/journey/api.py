@@ -31,12 +31,20 @@ def final(client: ConnectorClient, op_id: str, timeout: float = 120.0) -> dict[s
         wait = min(wait * 1.5, 0.25)
 
 
+class Tally:
+    """Ledger transactions committed, for a phase's report."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 class Batch:
     """Writes sent together through one connector; `wait()` returns their committed records."""
 
-    def __init__(self, client: ConnectorClient, what: str) -> None:
+    def __init__(self, client: ConnectorClient, what: str, tally: Tally | None = None) -> None:
         self.client = client
         self.what = what
+        self.tally = tally
         self.ops: list[dict[str, Any]] = []
 
     def send(self, method: str, path: str, body: dict[str, Any] | None = None, **kw: Any) -> None:
@@ -58,15 +66,23 @@ class Batch:
                     f"{error.get('message', outcome['status'])}"
                 )
             done.append(outcome)
+        if self.tally is not None:
+            self.tally.count += len(done)
         self.ops = []
         return done
 
 
 def one(
-    client: ConnectorClient, what: str, method: str, path: str, body: Any = None, **kw: Any
+    client: ConnectorClient,
+    what: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    tally: Tally | None = None,
+    **kw: Any,
 ) -> dict[str, Any]:
     """A single write, waited for."""
-    batch = Batch(client, what)
+    batch = Batch(client, what, tally)
     batch.send(method, path, body, **kw)
     return batch.wait()[0]
 

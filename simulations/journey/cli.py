@@ -104,9 +104,11 @@ def cmd_journey(args: argparse.Namespace) -> int:
     print()
     print(table(outcome))
     print()
+    print(f"  {'phase':<28} {'seconds':>7} {'ledger transactions':>20}")
     for phase in outcome.phases:
-        print(f"  {phase.name:<28} {phase.seconds:>7.1f} s")
-    print(f"  {'whole run':<28} {total:>7.1f} s")
+        print(f"  {phase.name:<28} {phase.seconds:>7.1f} {phase.transactions:>20}")
+    committed = sum(p.transactions for p in outcome.phases)
+    print(f"  {'whole run':<28} {total:>7.1f} {committed:>20}")
     print(f"\nfigure: {figure}\nsummary: {out / 'summary.json'}")
     return 0
 

@@ -56,6 +56,7 @@ class Phase:
     name: str
     seconds: float
     outcome: str
+    transactions: int = 0
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Journey:
         self.seed = seed
         self.say = say
         self.run = secrets.token_hex(3)  # ids of this run: the sandbox may hold earlier runs
+        self.tally = api.Tally()
         self.sites: list[Site] = build_fleet(chargers, seed, self.run)
         self._own = clients is None  # clients it logged in itself, it also closes
         if clients is None:
@@ -123,13 +125,27 @@ class Journey:
     @contextmanager
     def phase(self, name: str) -> Iterator[list[str]]:
         self.say(f"{name} ...")
-        started = time.monotonic()
+        started, before = time.monotonic(), self.tally.count
         outcome: list[str] = []
         yield outcome
         seconds = time.monotonic() - started
         text = "; ".join(outcome)
-        self.out.phases.append(Phase(name, seconds, text))
-        self.say(f"{name}: {text} ({seconds:.1f} s)")
+        transactions = self.tally.count - before
+        self.out.phases.append(Phase(name, seconds, text, transactions))
+        noun = "transaction" if transactions == 1 else "transactions"
+        self.say(f"{name}: {text} ({transactions} ledger {noun}, {seconds:.1f} s)")
+
+    def _one(
+        self,
+        client: ConnectorClient,
+        what: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One write, waited for, counted in the phase's transactions."""
+        return api.one(client, what, method, path, body, tally=self.tally, params=params)
 
     def run_all(self) -> Outcome:
         self.register()
@@ -160,7 +176,7 @@ class Journey:
 
     def register(self) -> None:
         with self.phase("registration") as outcome:
-            batch = api.Batch(self.bsp, "registration")
+            batch = api.Batch(self.bsp, "registration", self.tally)
             for site in self.sites:
                 batch.send("POST", "/pods", self._pod(site))
                 for charger in site.chargers:
@@ -191,7 +207,7 @@ class Journey:
     def _decide(self, client: ConnectorClient, seen: str, target: str, what: str) -> None:
         for site in self.sites:
             api.until(partial(_is, client, f"/pods/{site.pod}", seen), what)
-        batch = api.Batch(client, what)
+        batch = api.Batch(client, what, self.tally)
         for site in self.sites:
             batch.send("PATCH", f"/pods/{site.pod}/status", {"status": target})
         batch.wait()
@@ -203,7 +219,7 @@ class Journey:
         with self.phase("qualification") as outcome:
             for site in self.sites:
                 api.until(partial(_is, self.bsp, f"/pods/{site.pod}", "Validated"), "POD")
-            batch = api.Batch(self.bsp, "the UVAM")
+            batch = api.Batch(self.bsp, "the UVAM", self.tally)
             batch.send(
                 "POST",
                 "/uvams",
@@ -238,7 +254,7 @@ class Journey:
             batch.send("PATCH", f"/uvams/{uvam}/status", {"status": "UnderReview"})
             batch.wait()
             api.until(lambda: _status(self.tso, f"/uvams/{uvam}") == "UnderReview", "the UVAM")
-            done = api.one(
+            done = self._one(
                 self.tso, "qualification", "PATCH", f"/uvams/{uvam}/status", {"status": "Qualified"}
             )
             rule = " (below the 1 MW market minimum: demo rule)" if max(up, down) < 1000 else ""
@@ -261,7 +277,7 @@ class Journey:
         day, period = self.day, self.out.period
         eve = day - timedelta(days=1)
         with self.phase("bidding") as outcome:
-            api.one(
+            self._one(
                 self.tso,
                 "the market period",
                 "POST",
@@ -282,7 +298,7 @@ class Journey:
             earlier[:2] = forecast[:2]
             lowest = np.minimum(forecast, earlier)
             quantities = np.floor(np.minimum(lowest * OFFER_SHARE, self.qualified_up) * 10) / 10
-            offer = api.one(
+            offer = self._one(
                 self.bsp,
                 "the offer",
                 "POST",
@@ -302,7 +318,7 @@ class Journey:
             self.quantities = quantities
             api.until(lambda: _status(self.tso, f"/market/offers/{offer_id}"), "the offer")
             self._clock(_clock(eve, 12 * 60))
-            api.one(
+            self._one(
                 self.tso,
                 "acceptance",
                 "PATCH",
@@ -317,7 +333,7 @@ class Journey:
             )
 
     def _clock(self, moment: str) -> None:
-        api.one(
+        self._one(
             self.tso,
             "the demo clock",
             "PUT",
@@ -337,7 +353,7 @@ class Journey:
                 if power < 1:
                     continue  # nothing offered then: the TSO does not activate
                 self._clock(_clock(self.day, start - lead))
-                op = api.one(
+                op = self._one(
                     self.tso,
                     "activation",
                     "POST",
@@ -354,7 +370,7 @@ class Journey:
                     partial(_status, self.bsp, f"/market/activations/{activation}"),
                     "the activation at the BSP",
                 )
-                api.one(
+                self._one(
                     self.bsp,
                     "acknowledgement",
                     "PATCH",
@@ -380,8 +396,8 @@ class Journey:
             self._clock(_clock(self.day, MINUTES))
             aggregate = sum(measured.values(), np.zeros(MINUTES))
             self.out.aggregate_kw = [round(float(v), 3) for v in aggregate]
-            bsp = api.Batch(self.bsp, "the BSP's measurements")
-            dso = api.Batch(self.dso, "the DSO's measurements")
+            bsp = api.Batch(self.bsp, "the BSP's measurements", self.tally)
+            dso = api.Batch(self.dso, "the DSO's measurements", self.tally)
             path = "/market/measurements"
             bsp.send("POST", path, self._upload(self.out.uvam, "aggregate", aggregate))
             for site in self.sites:
@@ -426,7 +442,7 @@ class Journey:
 
     def verify(self) -> None:
         with self.phase("verification") as outcome:
-            batch = api.Batch(self.tso, "verification")
+            batch = api.Batch(self.tso, "verification", self.tally)
             for point in self.setpoints:
                 batch.send("POST", f"/market/activations/{point.activation_id}/verification")
             verified = batch.wait()
@@ -441,7 +457,7 @@ class Journey:
 
     def settle(self) -> None:
         with self.phase("settlement") as outcome:
-            op = api.one(
+            op = self._one(
                 self.tso,
                 "the statement",
                 "POST",
