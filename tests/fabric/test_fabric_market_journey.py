@@ -3,7 +3,9 @@
 What only real Fabric can tell: the registry's ``settlement`` collection, defined per channel
 with that channel's BSP, holds offer prices and statements on the TSO's and the BSP host's
 peers; transient data keeps the price out of the block, which carries only its hash; the DSO
-is refused the statement. Skipped, with the reason, where the binaries are absent.
+is refused the statement. Skipped, with the reason, where the binaries are absent (the sandbox
+tier runs the journey through the connectors with CBP_TEST_ENGINE=fabric). Named to run before
+test_fabric_network, whose last test stops the session's network.
 """
 
 from __future__ import annotations
