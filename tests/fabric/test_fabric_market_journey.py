@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import pytest
 
@@ -22,6 +25,7 @@ from connector import esmp
 from gateway import EndorseError, GatewayError, from_profile
 from gateway.contract import Contract
 
+T = TypeVar("T")
 CHANNEL = "bsp1-channel"
 TSO_EIC, BSP1_EIC, ARETI_EIC = "10X1001A1001A345", "10XIT-BSP-ALFA-U", "10XIT-ARETI----C"
 HEADER = {
@@ -48,10 +52,23 @@ def _pod(code: str) -> dict[str, Any]:
     }
 
 
+def _patiently(call: Callable[[], T]) -> T:
+    """Real Fabric commits a block on each peer in its own time: a peer that has not committed
+    the previous block yet reads an older state, and endorses or answers differently. Try again
+    shortly, as a client would; a refusal that stays is raised."""
+    for attempt in range(20):
+        try:
+            return call()
+        except (EndorseError, GatewayError):
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
+    raise AssertionError("unreachable")
+
+
 def _submit(contract: Contract, function: str, *args: Any, **kw: Any) -> dict[str, Any]:
-    raw = contract.submit_transaction(
-        function, *(json.dumps(a) if isinstance(a, dict) else a for a in args), **kw
-    )
+    encoded = [json.dumps(a) if isinstance(a, dict) else a for a in args]
+    raw = _patiently(lambda: contract.submit_transaction(function, *encoded, **kw))
     result: dict[str, Any] = json.loads(raw)
     return result
 
@@ -139,33 +156,31 @@ def test_market_journey_on_real_fabric_with_the_private_collection(fabric_networ
         price = json.dumps({"amount": 180.0, "currency": "EUR"})
         offer_id = f"OFF-F-{uuid.uuid4().hex[:8]}"
         quantities = [{"position": p, "quantity": 40.0} for p in range(1, 97)]
-        commit = (
-            bsp.new_proposal(
-                "SubmitOffer",
-                json.dumps(
-                    {
-                        "offerId": offer_id,
-                        "periodId": period,
-                        "resourceGroupId": uvam,
-                        "direction": "A01",
-                        "quantities": quantities,
-                    }
-                ),
-                transient={"price": price},
+        offer = {
+            "offerId": offer_id,
+            "periodId": period,
+            "resourceGroupId": uvam,
+            "direction": "A01",
+            "quantities": quantities,
+        }
+        commit = _patiently(
+            lambda: (
+                bsp.new_proposal("SubmitOffer", json.dumps(offer), transient={"price": price})
+                .endorse()
+                .submit()
             )
-            .endorse()
-            .submit()
         )
         assert commit.get_status().successful
         record = bgw.get_network(CHANNEL).get_transaction(commit.transaction_id)
         assert b"180" not in b"".join(record.args)
         assert record.private_collections == ("registry/settlement",)  # its hash only in the block
-        assert json.loads(tso.evaluate_transaction("ReadOfferPrice", offer_id))["amount"] == 180.0
+        read = _patiently(lambda: tso.evaluate_transaction("ReadOfferPrice", offer_id))
+        assert json.loads(read)["amount"] == 180.0
         with pytest.raises((EndorseError, GatewayError)):
             dso.evaluate_transaction("ReadOfferPrice", offer_id)
 
-        def clock(time: str) -> None:
-            _submit(tso, "AdvanceMarketClock", period, {"demoTime": time})
+        def clock(moment: str) -> None:
+            _submit(tso, "AdvanceMarketClock", period, {"demoTime": moment})
 
         clock("2026-04-14T12:00:00Z")
         _submit(tso, "UpdateOfferStatus", {"offerId": offer_id, "status": "Accepted"})
@@ -205,8 +220,8 @@ def test_market_journey_on_real_fabric_with_the_private_collection(fabric_networ
             tso, "IssueStatement", {"periodId": period, "flexibilityServiceProviderId": BSP1_EIC}
         )["statementId"]
         for contract in (bsp, tso):
-            detail = json.loads(contract.evaluate_transaction("ReadStatement", statement))
-            assert detail["totals"]["amount"] == 2.61
+            detail = _patiently(partial(contract.evaluate_transaction, "ReadStatement", statement))
+            assert json.loads(detail)["totals"]["amount"] == 2.61
         with pytest.raises((EndorseError, GatewayError)) as info:
             dso.evaluate_transaction("ReadStatement", statement)
         assert "and the TSO only" in str(info.value)
