@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 from connector.deps import ConnectorDep, Reader, SessionDep
 from connector.errors import responses
 from connector.ledger import LedgerRefused
+from connector.org import Role
 from connector.permissions import Action
 from connector.routes.common import WRITE_RESPONSES, answer
 from connector.routes.market_common import (
@@ -183,12 +184,14 @@ async def get_offer(
     """One offer, with its price read from the ledger's private collection (its BSP and the
     TSO only)."""
     offer = await one(session, connector.org, "offer", offer_id, channel)
-    try:
-        price = await connector.ledger.evaluate(
-            user.fabric_user, offer.channel, "ReadOfferPrice", offer.id
-        )
-    except LedgerRefused:
-        price = None  # not this organisation's to read
+    price = None  # the price is its BSP's and the TSO's only: nobody else asks the ledger
+    if connector.org.me.role in (Role.BSP, Role.TSO):
+        try:
+            price = await connector.ledger.evaluate(
+                user.fabric_user, offer.channel, "ReadOfferPrice", offer.id
+            )
+        except LedgerRefused:
+            price = None  # not this organisation's to read
     return s.OfferOut(**resource_out(offer).model_dump(), price=price)
 
 

@@ -27,7 +27,7 @@ router = APIRouter(prefix="/market/statements", tags=["Market: settlement"])
 
 
 def _bsp_or_tso(role: Role) -> None:
-    if role is Role.DSO:
+    if role not in (Role.BSP, Role.TSO):  # a DSO, the auditor
         raise Forbidden("settlement statements are readable by their BSP and the TSO only")
 
 
