@@ -381,9 +381,7 @@ def add_audit_parser(sub: Any) -> None:
     series.add_argument(
         "target", metavar="SERIES_ID", help="the series' id, e.g. SER-MP-2026-04-15-UVAM-1"
     )
-    series.add_argument(
-        "--file", required=True, help="the measurement series (ESMP JSON) to check"
-    )
+    series.add_argument("--file", required=True, help="the measurement series (ESMP JSON) to check")
     series.add_argument(
         "--activation",
         action="append",
@@ -396,8 +394,7 @@ def add_audit_parser(sub: Any) -> None:
 def _series(args: argparse.Namespace) -> int:
     from cbp.audit_series import cmd_series
 
-    _check_identity(args)
-    return cmd_series(args)
+    return cmd_series(args, _check_identity)
 
 
 __all__ = ["add_audit_parser", "print_block", "print_history", "print_transaction"]

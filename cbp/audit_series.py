@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,10 @@ def _redo(activation: dict[str, Any], series_id: str, fp: esmp.Fingerprint) -> s
     )
 
 
-def cmd_series(args: argparse.Namespace) -> int:
+def cmd_series(
+    args: argparse.Namespace, check_identity: Callable[[argparse.Namespace], object]
+) -> int:
+    """The file is judged first (no connection needed), then channel, org and user."""
     try:
         raw = Path(args.file).read_bytes()
     except OSError as exc:
@@ -83,6 +87,7 @@ def cmd_series(args: argparse.Namespace) -> int:
         content, fp = esmp.fingerprint(esmp.parse(raw))
     except (esmp.SeriesError, ValueError) as exc:
         raise CliError(f"{args.file} is not a measurement series: {exc}") from None
+    check_identity(args)
     try:
         with from_profile(args.org, args.user, args.profile) as gw:
             contract = gw.get_network(args.channel).get_contract(args.chaincode)
