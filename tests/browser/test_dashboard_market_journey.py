@@ -1,7 +1,8 @@
 """The market journey in the browsers of the TSO, BSP 1, Areti (the DSO) and the auditor.
 
 The TSO opens a period on a demo clock; BSP 1 offers its qualified UVAM's 40 kW up at
-180 EUR/MWh; after the gate the TSO accepts and sends a 30 kW set point for 10:00-10:30; the
+180 EUR/MWh; the TSO's acceptance before the gate is refused in the ledger's words; after
+the gate the TSO accepts and sends a 30 kW set point for 10:00-10:30; the
 BSP acknowledges; after the day the BSP uploads its aggregate and chargers' series and the DSO
 its POD's; the TSO verifies (14.5 of 15 kWh, 96.67 %: passed, which the BSP's page shows
 without a reload) and issues the statement: 2.61 EUR due, shown to the BSP and the TSO and
@@ -111,10 +112,19 @@ def test_market_journey_across_roles(web, chromium, logins, shots, tmp_path: Pat
     accessible(page, checked)
     shot(page, shots, "bsp-market-offer")
 
-    # -- the TSO: the gate passes, the offer accepted, a set point sent 10 minutes ahead --------
+    # -- the TSO: accepting before the gate is the ledger's refusal, shown in its words --------
+    seen(web.client("tso"), f"/market/offers/{offer_id}", "the offer at the TSO")
+    page = tso.go(f"/ui/market/offers/{offer_id}?channel={CHANNEL}")
+    page.click("button:has-text('Accept the offer')")
+    expect(page.locator(".notice.bad")).to_contain_text(
+        f"offers of market period {period} are decided after its gate closes"
+    )
+    expect(page.locator("#offer-status")).to_have_text("Submitted")
+    no_traceback(page)
+
+    # -- the gate passes, the offer accepted, a set point sent 10 minutes ahead ----------------
     move_clock(tso, period_url, GATE, "2026-04-14 12:00:00 UTC")
     expect(tso.page.locator("#gate-state")).to_have_text("closed")
-    seen(web.client("tso"), f"/market/offers/{offer_id}", "the offer at the TSO")
     page = tso.go("/ui/market")
     page.click(f"#market-waiting a:has-text('{offer_id}')")
     expect(page.locator("#offer-price")).to_have_text("180.0 EUR/MWh")
