@@ -66,7 +66,11 @@ def print_transaction(tx: Any, indent: str = "") -> None:
     print(f"{indent}tx {tx.transaction_id}  {tx.type}  {status}  {tx.timestamp.isoformat()}")
     print(f"{indent}  creator   {tx.creator_msp}  {tx.creator_subject}")
     if tx.chaincode:
-        args = ", ".join(_cut(a, 200) for a in describe_args(tx.chaincode, tx.function, tx.args))
+        # a chaincode definition is shown whole: its endorsement policy comes after its
+        # collections, and it is what an auditor reads a _lifecycle call for
+        limit = 4000 if tx.chaincode == "_lifecycle" else 200
+        described = describe_args(tx.chaincode, tx.function, tx.args)
+        args = ", ".join(_cut(a, limit) for a in described)
         print(f"{indent}  invoked   {tx.chaincode} {tx.function}({args})")
     if tx.endorsers:
         print(f"{indent}  endorsers {', '.join(tx.endorsers)}")

@@ -241,7 +241,15 @@ def test_market_journey_across_roles(web, chromium, logins, shots, tmp_path: Pat
         no_traceback(user.page)
         accessible(user.page)
     page = auditor.go("/ui/market")
-    no_traceback(page)
+    expect(page.locator("#market-periods")).to_contain_text(period)
     accessible(page)
+    # the auditor reads the verification, and the offer without its price
+    page = auditor.go(activation_url)
+    expect(page.locator("#verification-outcome")).to_contain_text("96.67 %")
+    expect(page.locator("form[method=post]:not([action='/ui/logout'])")).to_have_count(0)
+    accessible(page)
+    page = auditor.go(f"/ui/market/offers/{offer_id}?channel={CHANNEL}")
+    expect(page.locator("#offer-price")).to_have_text("not readable by ARERA (energy regulator)")
+    no_traceback(page)
     for user in (tso, bsp, dso, auditor):
         user.context.close()

@@ -47,7 +47,7 @@ def parties(connector: Any) -> dict[str, str]:
     return {p.eic: p.name for p in connector.org.parties}
 
 
-async def may_read_statements(connector: Any) -> bool:
+def may_read_statements(connector: Any) -> bool:
     return connector.org.me.role in (Role.BSP, Role.TSO)
 
 
@@ -90,7 +90,7 @@ async def overview(
             limit=LIST,
             cursor=None,
         )
-    if await may_read_statements(connector):
+    if may_read_statements(connector):
         statements = await statement_api.list_statements(
             user=user,
             connector=connector,
@@ -225,7 +225,7 @@ async def period_page(
             cursor=None,
         )
         statements: list[ResourceOut] = []
-        if await may_read_statements(connector):
+        if may_read_statements(connector):
             statements = (
                 await statement_api.list_statements(
                     user=user,
