@@ -4,8 +4,10 @@ Human output by default, `--json` for machines. Queries go through the gateway a
 identity (default: the TSO's User1), so the channel's Readers policy decides who may audit.
 `verify` recomputes every block's data hash, its link to the previous header and the orderer
 signatures on the client; with `--block-file` it verifies a copy of a ledger's block file
-instead of asking a peer: a real Fabric peer's or orderer's, or the embedded engine's. Bytes that are not text (Fabric's own `_lifecycle` arguments and values, say)
-are decoded or shown as hex, never as raw control characters.
+instead of asking a peer: a real Fabric peer's or orderer's, or the embedded engine's. `series`
+checks a measurement series file against its anchor (audit_series.py). Bytes that are not text
+(Fabric's own `_lifecycle` arguments and values, say) are decoded or shown as hex, never as raw
+control characters.
 """
 
 from __future__ import annotations
@@ -64,7 +66,11 @@ def print_transaction(tx: Any, indent: str = "") -> None:
     print(f"{indent}tx {tx.transaction_id}  {tx.type}  {status}  {tx.timestamp.isoformat()}")
     print(f"{indent}  creator   {tx.creator_msp}  {tx.creator_subject}")
     if tx.chaincode:
-        args = ", ".join(_cut(a, 200) for a in describe_args(tx.chaincode, tx.function, tx.args))
+        # a chaincode definition is shown whole: its endorsement policy comes after its
+        # collections, and it is what an auditor reads a _lifecycle call for
+        limit = 4000 if tx.chaincode == "_lifecycle" else 200
+        described = describe_args(tx.chaincode, tx.function, tx.args)
+        args = ", ".join(_cut(a, limit) for a in described)
         print(f"{indent}  invoked   {tx.chaincode} {tx.function}({args})")
     if tx.endorsers:
         print(f"{indent}  endorsers {', '.join(tx.endorsers)}")
@@ -304,9 +310,12 @@ def _print_report(report: Any, args: argparse.Namespace, source: str) -> int:
 def add_audit_parser(sub: Any) -> None:
     audit = sub.add_parser(
         "audit",
-        help="read and verify the ledger: key history, blocks, transactions, hash chain",
+        help="read and verify the ledger: key history, blocks, transactions, hash chain, "
+        "measurement series",
         description="Audit a channel's ledger as one org's user (the channel's Readers policy "
-        "decides who may). verify exits 2 when the chain does not verify.",
+        "decides who may). verify exits 2 when the chain does not verify; series exits 2 when the "
+        "file is not the series anchored under that id, or a verification redone from it differs "
+        "from the recorded one.",
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("channel", help="channel name, e.g. bsp1-channel")
@@ -362,6 +371,34 @@ def add_audit_parser(sub: Any) -> None:
         "or orderer's blockfile_NNNNNN (or its ledger folder), or the embedded engine's blocks.bin",
     )
     verify.set_defaults(func=cmd_audit, target="")
+
+    series = what.add_parser(
+        "series",
+        parents=[common],
+        help="check a measurement series file against its anchor; redo verifications from it "
+        "(exit 2 on any difference)",
+        description="Check a measurement series file (ESMP JSON, as a connector exports it) "
+        "against the anchor the ledger holds under its id: SHA-256, size, interval, resolution "
+        "and energy per 15-minute step. With --activation, redo that activation's verification "
+        "from the file with the chaincode's arithmetic and compare it with the recorded one.",
+    )
+    series.add_argument(
+        "target", metavar="SERIES_ID", help="the series' id, e.g. SER-MP-2026-04-15-UVAM-1"
+    )
+    series.add_argument("--file", required=True, help="the measurement series (ESMP JSON) to check")
+    series.add_argument(
+        "--activation",
+        action="append",
+        metavar="ID",
+        help="redo this activation's verification from the file (repeatable)",
+    )
+    series.set_defaults(func=_series, chaincode="registry")
+
+
+def _series(args: argparse.Namespace) -> int:
+    from cbp.audit_series import cmd_series
+
+    return cmd_series(args, _check_identity)
 
 
 __all__ = ["add_audit_parser", "print_block", "print_history", "print_transaction"]

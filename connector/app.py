@@ -15,6 +15,10 @@ from connector.routes import (
     health,
     live,
     loads,
+    market,
+    market_activations,
+    market_measurements,
+    market_statements,
     operations,
     p2p,
     participants,
@@ -33,6 +37,7 @@ MAX_BODY = 8 * 1024 * 1024
 
 DESCRIPTION = """
 The CBP Connector of one organisation: the 14 CBP API services of POD and UVAM registration,
+and the market after it (bidding, activation, measurements and verification, settlement),
 and, for the charging infrastructure operator and the EV users, the P2P energy market (`/p2p`),
 asynchronous. A write is checked and accepted at once (`202` with an operation); its ledger
 transaction runs behind it, and `GET /operations/{id}` follows it to `committed` (with its
@@ -115,6 +120,10 @@ def create_app(settings: ConnectorSettings, connector: Connector | None = None) 
         participants,
         p2p,
         trades,
+        market,
+        market_activations,
+        market_measurements,
+        market_statements,
         live,
         webhook,
     ):

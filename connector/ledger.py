@@ -179,10 +179,12 @@ class Ledger:
         function: str,
         args: list[str],
         context: TransactionContext | None = None,
+        transient: dict[str, str] | None = None,
     ) -> PreparedWrite:
+        """``transient`` fields go in the proposal but never in the block (an offer's price)."""
         gw = await self.gateway(fabric_user)
         contract = gw.get_network(channel).get_contract(self.chaincode)
-        proposal = contract.new_proposal(function, *args, context=context)
+        proposal = contract.new_proposal(function, *args, transient=transient, context=context)
         return PreparedWrite(proposal.transaction_id, proposal.to_bytes())
 
     async def endorse(self, fabric_user: str, proposal: bytes) -> Any:

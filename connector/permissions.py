@@ -23,6 +23,9 @@ class Action(StrEnum):
     register = "register and change the BSP's resources"
     review = "review PODs and qualify UVAMs (the TSO)"
     validate = "validate PODs of the DSO's grid and set constraints (the DSO)"
+    bid = "offer flexibility, acknowledge activations, upload measurements (the BSP)"
+    dispatch = "run the market: periods, offers' acceptance, activations, verification, settlement"
+    meter = "upload the measurements of the DSO's PODs"
     admit = "admit participants (the BNA)"
     declare = "declare EVs on the P2P market (an EV user its own, the operator for their owners)"
     trade = "submit P2P trades as an EV's buyer (the EV users)"
@@ -34,9 +37,9 @@ class Action(StrEnum):
 
 
 _WORK: dict[Role, frozenset[Action]] = {
-    Role.BSP: frozenset({Action.register}),
-    Role.TSO: frozenset({Action.review}),
-    Role.DSO: frozenset({Action.validate}),
+    Role.BSP: frozenset({Action.register, Action.bid}),
+    Role.TSO: frozenset({Action.review, Action.dispatch}),
+    Role.DSO: frozenset({Action.validate, Action.meter}),
     Role.INFRA: frozenset({Action.declare, Action.settle}),
     Role.EVUSER: frozenset({Action.declare, Action.trade}),
 }

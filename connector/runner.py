@@ -226,7 +226,7 @@ class Runner:
             return
         context = await self._ledger.new_context(op.fabric_user)
         prepared = await self._ledger.prepare(
-            op.fabric_user, op.channel, op.function, list(op.args), context
+            op.fabric_user, op.channel, op.function, list(op.args), context, op.transient
         )
         log.info(
             "operation %s: attempt %d lost to %s; trying again as %s",

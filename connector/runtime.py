@@ -17,6 +17,7 @@ from connector.ledger import Ledger
 from connector.org import OrgContext, Role, load_org
 from connector.runner import Runner
 from connector.services.accept import Acceptor
+from connector.services.market import MarketService
 from connector.services.registry import RegistryService
 from connector.services.trading import TradingService
 from connector.settings import ConnectorSettings
@@ -54,6 +55,7 @@ class Connector:
         )
         self.registry = RegistryService(self.org)
         self.trading = TradingService(self.org, self.registry)
+        self.market = MarketService(self.org, self.registry)
         # an org that may not query chaincode (the auditor), and a chaincode whose events do not
         # name every record they change (the P2P market's), file records from write sets
         from_writes = (

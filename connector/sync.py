@@ -46,7 +46,24 @@ READERS: dict[str, tuple[str, str]] = {
     "Relation": ("relation", "ReadRelation"),
     "Connection": ("connection", "ReadConnection"),
     "Participant": ("participant", "ReadParticipant"),
+    "MarketPeriod": ("marketperiod", "ReadMarketPeriod"),
+    "Offer": ("offer", "ReadOffer"),
+    "Activation": ("activation", "ReadActivation"),
+    "MeterSeries": ("series", "ReadSeries"),
+    "PodSeries": ("series", "ReadSeries"),
+    "Statement": ("statement", "ReadStatement"),
 }
+# what a DSO's connector mirrors: its grid's PODs and their parts, and the market's periods,
+# the activations of UVAMs with PODs in its grid and its own POD series (the ledger decides)
+_DSO_READS = (
+    "POD",
+    "FlexDevice",
+    "Attachment",
+    "Participant",
+    "MarketPeriod",
+    "Activation",
+    "PodSeries",
+)
 
 Published = Callable[[str, dict[str, Any] | Callable[[], dict[str, Any]]], None]
 _BATCH = 500  # events applied in one transaction at most
@@ -248,9 +265,7 @@ class EventSync:
     def _may_read(self, change: dict[str, Any]) -> bool:
         me = self._org.me
         if me.role is Role.DSO:
-            return change.get("entity") in ("POD", "FlexDevice", "Attachment", "Participant") and (
-                change.get("dso") in (None, me.eic)
-            )
+            return change.get("entity") in _DSO_READS and change.get("dso") in (None, me.eic)
         if me.role is Role.BSP:
             return change.get("owner") in (None, me.eic)
         return True

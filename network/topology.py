@@ -6,6 +6,7 @@ so a change to the network is a change to `topology.yaml` and nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -119,6 +120,8 @@ class ChannelSpec(_Strict):
 
 class CollectionSpec(_Strict):
     name: str
+    # A signature policy; '{bsp}' stands for the MSP of the channel's BSP organisation, so that
+    # one chaincode's collection admits each private BSP channel's own tenant.
     policy: str
     required_peer_count: int = 0
     max_peer_count: int = 1
@@ -167,6 +170,15 @@ class TopologySpec(_Strict):
             raise ValueError(f"host {v!r}: the sandbox listens on loopback only (127.0.0.0/8)")
         return v
 
+    def channel_bsps(self, channel: str) -> list[str]:
+        """The MSP ids of the BSP organisations on ``channel``."""
+        orgs = self.organizations
+        return [
+            orgs[o].msp_id
+            for o in self.channels[channel].orgs
+            if o in orgs and orgs[o].role == "BSP"
+        ]
+
     @model_validator(mode="after")
     def _references(self) -> TopologySpec:
         orgs = self.organizations
@@ -198,12 +210,13 @@ class TopologySpec(_Strict):
         msp_of = {k: o.msp_id for k, o in orgs.items()}
         for cc_name, cc_spec in self.chaincodes.items():
             for coll in cc_spec.collections:
-                members = set(
-                    re.findall(r"'([A-Za-z0-9.\-]+)\.(?:member|admin|client|peer)'", coll.policy)
-                )
                 for ch, spec in self.channels.items():
                     if cc_name not in spec.chaincodes:
                         continue
+                    policy = channel_policy(coll.policy, ch, self.channel_bsps(ch))
+                    members = set(
+                        re.findall(r"'([A-Za-z0-9.\-]+)\.(?:member|admin|client|peer)'", policy)
+                    )
                     absent = members - {msp_of[o] for o in spec.orgs}
                     if absent:
                         # Fabric's lifecycle refuses such a definition at approve/commit time
@@ -222,6 +235,18 @@ class TopologySpec(_Strict):
 def max_port_offset(spec: TopologySpec) -> int:
     """The largest offset that keeps every port of the topology below the ephemeral range."""
     return ephemeral_floor() - 1 - max(p for _, p in _all_ports(spec))
+
+
+def channel_policy(policy: str, channel: str, bsp_msps: list[str]) -> str:
+    """A collection policy as it applies on ``channel``: '{bsp}' becomes its BSP's MSP."""
+    if "{bsp}" not in policy:
+        return policy
+    if len(bsp_msps) != 1:
+        raise TopologyError(
+            f"collection policy {policy!r} names '{{bsp}}' but channel {channel} has "
+            f"{len(bsp_msps)} BSP organisations; it needs exactly one"
+        )
+    return policy.replace("{bsp}", bsp_msps[0])
 
 
 def _all_ports(spec: TopologySpec) -> list[tuple[str, int]]:
@@ -471,6 +496,18 @@ class Topology:
             )
             for k, c in self.spec.chaincodes.items()
         }
+
+    def chaincode_on(self, name: str, channel: str) -> Chaincode:
+        """The chaincode as defined on ``channel``: its collections' policies resolved there."""
+        cc = self.chaincodes[name]
+        if not cc.collections:
+            return cc
+        bsps = self.spec.channel_bsps(channel)
+        resolved = tuple(
+            c.model_copy(update={"policy": channel_policy(c.policy, channel, bsps)})
+            for c in cc.collections
+        )
+        return dataclasses.replace(cc, collections=resolved)
 
     def users(self, org_key: str) -> list[UserSpec]:
         """Users of an org besides Admin, with role and EIC attributes filled in."""

@@ -38,3 +38,29 @@ def members_flex(tx: Tx, relations: list[dict[str, Any]]) -> tuple[float, float]
                 up += float(device["maximumFlexUp"])
                 down += float(device["maximumFlexDown"])
     return up, down
+
+
+def pods_of(tx: Tx, relations: list[dict[str, Any]]) -> dict[str, str]:
+    """Every POD behind the members (a member POD, or a member device's POD) -> its DSO."""
+    pods: dict[str, str] = {}
+    for relation in relations:
+        pod_id = str(relation["podId"])
+        if pod_id not in pods:
+            pod = tx.get(POD, pod_id)
+            pods[pod_id] = str(pod["distributionGridOperatorName"]) if pod else ""
+    return pods
+
+
+def holds_device(tx: Tx, relations: list[dict[str, Any]], device: dict[str, Any]) -> bool:
+    """Whether the flex device is a member, itself or through its POD."""
+    for relation in relations:
+        if relation["resource"] == device["resourceId"]:
+            return True
+        if relation["resourceType"] == "POD" and relation["resource"] == device["parentResourceId"]:
+            return True
+    return False
+
+
+def holds_pod(relations: list[dict[str, Any]], pod_id: str) -> bool:
+    """Whether the POD is a member, itself or through one of its devices."""
+    return any(relation["podId"] == pod_id for relation in relations)

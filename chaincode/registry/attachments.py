@@ -13,7 +13,7 @@ from .access import require_owner, require_read, require_same
 from .documents import fingerprint
 from .errors import AlreadyExists, InvalidArgument, NotFound
 from .fields import build, label_of
-from .ledger import ATTACHMENT, POD, UVAM, Tx
+from .ledger import ATTACHMENT, Tx
 from .models import AttachmentIn, AttachmentUpdateIn, record_of
 from .participants import require_tso_receiver, resolve
 
@@ -74,13 +74,10 @@ def create(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
 
     target = dict(target)
     target["attachmentIds"] = [*target["attachmentIds"], attachment_id]
-    tx.stamp(target)
     if entity == lifecycle.POD:
-        pods.open_if_complete(tx, target)
-        tx.put(POD, [target_id], target)
+        pods.save_assembling(tx, target)
     else:
-        uvams.open_if_complete(tx, target)
-        tx.put(UVAM, [target_id], target)
+        uvams.save_assembling(tx, target)
     return record
 
 

@@ -13,7 +13,7 @@ from .access import require_owner, require_read, require_same
 from .documents import fingerprint
 from .errors import AlreadyExists, InvalidArgument, NotFound
 from .fields import build, label_of
-from .ledger import CONNECTION, UVAM, Tx
+from .ledger import CONNECTION, Tx
 from .models import ConnectionIn, record_of
 from .participants import require_tso_receiver, resolve
 
@@ -71,9 +71,7 @@ def register(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
     )
     uvam = dict(uvam)
     uvam["connection"] = True
-    tx.stamp(uvam)
-    uvams.open_if_complete(tx, uvam)
-    tx.put(UVAM, [uvam_id], uvam)
+    uvams.save_assembling(tx, uvam)
     return record
 
 

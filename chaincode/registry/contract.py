@@ -29,6 +29,7 @@ from .ledger import (
     Caller,
     Tx,
 )
+from .market_contract import MarketTransactions
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,16 @@ def caller_of(ctx: Context) -> Caller:
     )
 
 
-class RegistryContract(Contract):
-    """PODs, flex devices, attachments, UVAMs, relations and connections, with lifecycles."""
+class RegistryContract(MarketTransactions, Contract):
+    """PODs, flex devices, attachments, UVAMs, relations and connections, with lifecycles;
+    and the market after registration (``MarketTransactions``)."""
 
     name = "registry"
     info: ClassVar[dict[str, Any]] = {
         "title": "CBP flexibility registry",
         "version": "0.1.0",
-        "description": "PODs, flex devices, UVAMs and their validation lifecycles",
+        "description": "PODs, flex devices, UVAMs and their validation lifecycles; bidding, "
+        "activation, verification and settlement",
     }
     # The MSP whose TSO identity may bootstrap the registry as its BNA (see participants.py):
     # the organisation the chaincode's configuration marks bna, learnt once at start.

@@ -34,6 +34,25 @@ RELATION = "Relation"
 RELATION_BY_UVAM = "Relation~uvam"
 RELATION_BY_RESOURCE = "Relation~resource"
 CONNECTION = "Connection"
+MARKET_PERIOD = "MarketPeriod"
+OFFER = "Offer"
+OFFER_BY_STATUS = "Offer~status"
+OFFER_BY_PERIOD = "Offer~period"  # period, offer
+OFFER_SLOT = "Offer~slot"  # period, UVAM, direction -> the live offer's id (one per slot)
+ACTIVATION = "Activation"
+ACTIVATION_BY_STATUS = "Activation~status"
+ACTIVATION_BY_PERIOD = "Activation~period"  # period, activation
+ACTIVATION_BY_OFFER = "Activation~offer"  # offer, activation
+SERIES = "Series"
+SERIES_BY_UVAM = "Series~uvam"  # period, UVAM, scope, series
+STATEMENT = "Statement"
+STATEMENT_BY_PERIOD = "Statement~period"  # period, statement
+
+# The private data collection of offer prices and settlement statements (TSO and the channel's
+# BSP only; see network/topology.yaml) and its keys.
+SETTLEMENT_COLLECTION = "settlement"
+OFFER_PRICE = "OfferPrice"
+STATEMENT_DETAIL = "StatementDetail"
 
 INDEX_VALUE = b"\x00"
 MAX_PAGE_SIZE = 1000
@@ -74,6 +93,9 @@ class Stub(Protocol):
     def set_event(self, name: str, payload: bytes) -> None: ...
     def get_tx_id(self) -> str: ...
     def get_tx_timestamp(self) -> datetime: ...
+    def get_transient(self) -> dict[str, bytes]: ...
+    def get_private_data(self, collection: str, key: str) -> bytes: ...
+    def put_private_data(self, collection: str, key: str, value: bytes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -175,6 +197,25 @@ class Tx:
     def _write(self, key: str, value: bytes) -> None:
         self._reads.pop(key, None)
         self.stub.put_state(key, value)
+
+    def get_private(self, object_type: str, *attributes: str) -> dict[str, Any] | None:
+        """A record of the settlement collection (the peer refuses non-members)."""
+        raw = self.stub.get_private_data(SETTLEMENT_COLLECTION, self.key(object_type, *attributes))
+        if not raw:
+            return None
+        record: dict[str, Any] = json.loads(raw)
+        return record
+
+    def put_private(
+        self, object_type: str, attributes: Iterable[str], record: dict[str, Any]
+    ) -> None:
+        """Write to the settlement collection: the block carries only the value's hash."""
+        key = self.key(object_type, *attributes)
+        self.stub.put_private_data(SETTLEMENT_COLLECTION, key, dumps(record))
+
+    def transient(self, name: str) -> bytes | None:
+        """A transient field of the proposal (never written to a block), or None."""
+        return self.stub.get_transient().get(name)
 
     def stamp(self, record: dict[str, Any]) -> dict[str, Any]:
         """Mark a record with this transaction: its id, time and actor (history shows them)."""

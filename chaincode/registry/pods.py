@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import lifecycle
-from .access import can_read, require_owner, require_read, require_same
+from .access import can_read, require_read, require_same
 from .codes import PodStatus, Role, enum_value, pod_distributor
 from .errors import AlreadyExists, Forbidden, InvalidArgument, NotFound, WrongState
 from .fields import build, label_of
@@ -66,20 +66,10 @@ def register(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
         raise AlreadyExists(f"POD {pod_id} is already registered")
 
     record = record_of(request, drop=("status",))
-    record.update(
-        {
-            "attachmentIds": [],
-            "createdAt": tx.timestamp,
-            "docType": "pod",
-            "status": row.target,
-        }
-    )
-    tx.stamp(record)
-    tx.put(POD, [pod_id], record)
+    record.update({"attachmentIds": [], "createdAt": tx.timestamp, "docType": "pod"})
+    lifecycle.transition(tx, ENTITY, record, row.target)
     tx.put_index(POD_BY_OWNER, request.flexibilityServiceProviderId, pod_id)
-    tx.put_index(POD_BY_STATUS, row.target, pod_id)
     tx.put_index(POD_BY_DSO, request.distributionGridOperatorName, pod_id)
-    _announce(tx, row.event, record, None)
     return record
 
 
@@ -95,14 +85,13 @@ def _pod_key(pod_id: object) -> list[tuple[str, ...]]:
 
 
 def update(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    actor = resolve(tx, *_pod_key(data.get("meteringPointId")))
+    resolve(tx, *_pod_key(data.get("meteringPointId")))
     pod_id = data.get("meteringPointId")
     if not isinstance(pod_id, str) or not pod_id:
         raise InvalidArgument("POD update: field 'meteringPointId' is mandatory and missing")
     record = load(tx, pod_id)
     owner = record["flexibilityServiceProviderId"]
-    require_owner(actor, ENTITY, pod_id, owner, "update")
-    lifecycle.check_editable(ENTITY, pod_id, record["status"])
+    act = lifecycle.check_act(tx, ENTITY, record, "update")
     require_same(
         f"POD {pod_id}",
         "flexibilityServiceProviderId",
@@ -123,12 +112,10 @@ def update(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
     new = {k: v for k, v in record.items() if k not in PodIn.model_fields or k == "status"}
     new.update(record_of(request, drop=("status",)))
     old_dso = record["distributionGridOperatorName"]
-    tx.stamp(new)
-    tx.put(POD, [pod_id], new)
+    lifecycle.commit_act(tx, act, new)
     if request.distributionGridOperatorName != old_dso:
         tx.del_index(POD_BY_DSO, old_dso, pod_id)
         tx.put_index(POD_BY_DSO, request.distributionGridOperatorName, pod_id)
-    _announce(tx, "PodUpdated", new, record["status"])
     return new
 
 
@@ -137,27 +124,26 @@ def is_complete(record: dict[str, Any]) -> bool:
     return bool(record.get("attachmentIds"))
 
 
-def move(tx: Tx, record: dict[str, Any], row: lifecycle.Transition) -> None:
-    """Apply a checked transition to ``record`` (not yet written) and keep the index true."""
-    old = record["status"]
-    pod_id = record["meteringPointId"]
-    record["status"] = row.target
-    tx.del_index(POD_BY_STATUS, old, pod_id)
-    tx.put_index(POD_BY_STATUS, row.target, pod_id)
-    tx.stamp(record)
-    _announce(tx, row.event, record, old)
-
-
-def open_if_complete(tx: Tx, record: dict[str, Any]) -> None:
-    if record["status"] == PodStatus.REGISTERED and is_complete(record):
-        row = lifecycle.find(
-            ENTITY, record["meteringPointId"], PodStatus.REGISTERED, PodStatus.OPEN
+@lifecycle.guard(ENTITY, "complete")
+def _complete(tx: Tx, record: dict[str, Any]) -> None:
+    if not is_complete(record):
+        raise WrongState(
+            f"POD {record['meteringPointId']} is not complete; link an attachment before it "
+            "can open"
         )
-        move(tx, record, row)
+
+
+def save_assembling(tx: Tx, record: dict[str, Any]) -> None:
+    """Write a POD whose parts changed, opening it if that made it complete."""
+    if record["status"] == PodStatus.REGISTERED and is_complete(record):
+        lifecycle.transition(tx, ENTITY, record, PodStatus.OPEN)
+    else:
+        tx.stamp(record)
+        tx.put(POD, [record["meteringPointId"]], record)
 
 
 def update_status(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    actor = resolve(tx, *_pod_key(data.get("flexResourceId")))
+    resolve(tx, *_pod_key(data.get("flexResourceId")))
     request = build(PodStatusIn, data, label_of("POD", data, "flexResourceId"))
     pod_id = request.flexResourceId
     try:
@@ -170,53 +156,34 @@ def update_status(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
         f"POD {pod_id}", "flexibilityServiceProviderId", request.flexibilityServiceProviderId, owner
     )
     require_same(f"POD {pod_id}", "receiverId", request.receiverId, record["receiverId"])
-    row = lifecycle.plan(
-        ENTITY,
-        pod_id,
-        record["status"],
-        target,
-        actor,
-        owner,
-        record["distributionGridOperatorName"],
-    )
-    if row.needs_reason and not request.reason:
-        raise InvalidArgument(f"POD {pod_id}: moving to {target} needs a reason")
-    if row.guard == "complete" and not is_complete(record):
-        raise WrongState(f"POD {pod_id} is not complete; link an attachment before it can open")
-    if request.constraints is not None and row.who is not lifecycle.Who.GRID_DSO:
-        raise InvalidArgument(f"POD {pod_id}: only the DSO's decision carries constraints")
-
     new = dict(record)
-    if request.constraints is not None:
+
+    def constraints_come_with_the_dso_decision(row: lifecycle.Transition) -> None:
+        if request.constraints is None:
+            return
+        if row.who is not lifecycle.Who.GRID_DSO:
+            raise InvalidArgument(f"POD {pod_id}: only the DSO's decision carries constraints")
         new["dsoConstraints"] = _constraints(tx, new, request.constraints)
-    if row.who is not lifecycle.Who.OWNER:
-        review = {"decision": row.target, "at": tx.timestamp, "by": actor.eic}
-        if request.reason:
-            review["reason"] = request.reason
-        new["tsoReview" if row.who is lifecycle.Who.TSO else "dsoReview"] = review
-    move(tx, new, row)
-    tx.put(POD, [pod_id], new)
+
+    lifecycle.transition(
+        tx,
+        ENTITY,
+        new,
+        target,
+        reason=request.reason,
+        check=constraints_come_with_the_dso_decision,
+    )
     return new
 
 
 def set_constraints(tx: Tx, pod_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    actor = resolve(tx, *_pod_key(pod_id))
+    resolve(tx, *_pod_key(pod_id))
     record = load(tx, pod_id)
-    if actor.role != Role.DSO or actor.eic != record["distributionGridOperatorName"]:
-        raise Forbidden(
-            f"only the DSO named on POD {pod_id} ({record['distributionGridOperatorName']}) sets "
-            f"its constraints; caller {actor.msp_id} may not"
-        )
-    if record["status"] != PodStatus.PRE_VALIDATED:
-        raise WrongState(
-            f"POD {pod_id} is {record['status']}; the DSO sets constraints only while PreValidated"
-        )
+    act = lifecycle.check_act(tx, ENTITY, record, "set constraints")
     constraints = build(DsoConstraints, data, f"constraints of POD {pod_id}")
     new = dict(record)
     new["dsoConstraints"] = _constraints(tx, new, constraints)
-    tx.stamp(new)
-    tx.put(POD, [pod_id], new)
-    _announce(tx, "PodConstraintsSet", new, record["status"])
+    lifecycle.commit_act(tx, act, new)
     return new
 
 
@@ -281,18 +248,3 @@ def list_by(tx: Tx, index: str, value: str, page_size: int, bookmark: str) -> di
 
 def device_ids(tx: Tx, pod_id: str) -> list[str]:
     return list(tx.index_ids(DEVICE_BY_POD, pod_id))
-
-
-def _announce(tx: Tx, event: str, record: dict[str, Any], old: str | None) -> None:
-    tx.record_change(
-        event,
-        ENTITY,
-        record["meteringPointId"],
-        old,
-        record["status"],
-        owner=record["flexibilityServiceProviderId"],
-        dso=record["distributionGridOperatorName"],
-        reason=(record.get("tsoReview") or record.get("dsoReview") or {}).get("reason")
-        if record["status"] == PodStatus.REJECTED
-        else None,
-    )

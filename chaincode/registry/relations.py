@@ -27,7 +27,7 @@ from .ledger import (
 from .models import EndRelationIn, RelationIn, record_of
 from .participants import require_tso_receiver, resolve
 
-ENTITY = "Relation"
+ENTITY = lifecycle.RELATION
 
 
 def _member(tx: Tx, resource: str, uvam_id: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -99,29 +99,15 @@ def register(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
             "relationId": relation_id,
             "resourceType": kind,
             "startDateTime": request.startDateTime or tx.timestamp[:19] + "Z",
-            "status": RelationStatus.ACTIVE,
         }
     )
-    tx.stamp(record)
-    tx.put(RELATION, [relation_id], record)
+    lifecycle.transition(tx, ENTITY, record, RelationStatus.ACTIVE)
     tx.put_index(RELATION_BY_UVAM, uvam_id, relation_id)
     tx.put_index(RELATION_BY_RESOURCE, resource, relation_id)
-    tx.record_change(
-        "RelationRegistered",
-        ENTITY,
-        relation_id,
-        None,
-        RelationStatus.ACTIVE,
-        owner=owner,
-        resource=resource,
-        uvam=uvam_id,
-    )
 
     uvam = dict(uvam)
     uvam["activeRelations"] = int(uvam["activeRelations"]) + 1
-    tx.stamp(uvam)
-    uvams.open_if_complete(tx, uvam)
-    tx.put(UVAM, [uvam_id], uvam)
+    uvams.save_assembling(tx, uvam)
     return record
 
 
@@ -140,8 +126,8 @@ def end(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
     owner = record["flexibilityServiceProviderId"]
     require_owner(actor, ENTITY, relation_id, owner, "end")
     require_same(f"relation {relation_id}", "receiverId", request.receiverId, record["receiverId"])
-    if record["status"] != RelationStatus.ACTIVE:
-        raise WrongState(f"relation {relation_id} is {record['status']}; only an Active one ends")
+    # the table refuses an Ended relation too; asked first, before the end time is judged
+    lifecycle.find(ENTITY, relation_id, record["status"], RelationStatus.ENDED)
     end_time = request.endDateTime or tx.timestamp[:19] + "Z"
     if end_time < record["startDateTime"]:
         raise InvalidArgument(
@@ -151,24 +137,13 @@ def end(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
     uvam = uvams.load(tx, record["resourceGroupId"])
 
     new = dict(record)
-    new.update({"endDateTime": end_time, "status": RelationStatus.ENDED})
-    tx.stamp(new)
-    tx.put(RELATION, [relation_id], new)
+    new["endDateTime"] = end_time
     tx.del_index(RELATION_BY_RESOURCE, record["resource"], relation_id)
     uvam = dict(uvam)
     uvam["activeRelations"] = max(0, int(uvam["activeRelations"]) - 1)
     tx.stamp(uvam)
     tx.put(UVAM, [uvam["resourceGroupId"]], uvam)
-    tx.record_change(
-        "RelationEnded",
-        ENTITY,
-        relation_id,
-        RelationStatus.ACTIVE,
-        RelationStatus.ENDED,
-        owner=owner,
-        resource=record["resource"],
-        uvam=record["resourceGroupId"],
-    )
+    lifecycle.transition(tx, ENTITY, new, RelationStatus.ENDED)
     return new
 
 

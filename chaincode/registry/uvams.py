@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import aggregate, lifecycle
-from .access import can_read, require_owner, require_read, require_same
+from .access import can_read, require_read, require_same
 from .codes import MARKET_MINIMUM_KW, Role, UvamStatus, enum_value
 from .errors import AlreadyExists, Forbidden, InvalidArgument, NotFound, WrongState
 from .fields import build, label_of
@@ -40,14 +40,10 @@ def register(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
             "createdAt": tx.timestamp,
             "docType": "uvam",
             "resourceGroupId": uvam_id,
-            "status": row.target,
         }
     )
-    tx.stamp(record)
-    tx.put(UVAM, [uvam_id], record)
+    lifecycle.transition(tx, ENTITY, record, row.target)
     tx.put_index(UVAM_BY_OWNER, request.flexibilityServiceProviderId, uvam_id)
-    tx.put_index(UVAM_BY_STATUS, row.target, uvam_id)
-    _announce(tx, row.event, record, None)
     return record
 
 
@@ -59,14 +55,13 @@ def load(tx: Tx, uvam_id: str) -> dict[str, Any]:
 
 
 def update(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
-    actor = resolve(tx)
+    resolve(tx)
     uvam_id = data.get("resourceGroupId")
     if not isinstance(uvam_id, str) or not uvam_id:
         raise InvalidArgument("UVAM update: field 'resourceGroupId' is mandatory and missing")
     record = load(tx, uvam_id)
     owner = record["flexibilityServiceProviderId"]
-    require_owner(actor, ENTITY, uvam_id, owner, "update")
-    lifecycle.check_editable(ENTITY, uvam_id, record["status"])
+    act = lifecycle.check_act(tx, ENTITY, record, "update")
     require_same(
         f"UVAM {uvam_id}",
         "flexibilityServiceProviderId",
@@ -82,9 +77,7 @@ def update(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
 
     new = {k: v for k, v in record.items() if k not in UvamIn.model_fields or k == "status"}
     new.update(record_of(request, drop=("status",)))
-    tx.stamp(new)
-    tx.put(UVAM, [uvam_id], new)
-    _announce(tx, "UvamUpdated", new, record["status"])
+    lifecycle.commit_act(tx, act, new)
     return new
 
 
@@ -103,20 +96,27 @@ def missing_parts(record: dict[str, Any]) -> list[str]:
     return parts
 
 
-def move(tx: Tx, record: dict[str, Any], row: lifecycle.Transition) -> None:
-    old = record["status"]
-    uvam_id = record["resourceGroupId"]
-    record["status"] = row.target
-    tx.del_index(UVAM_BY_STATUS, old, uvam_id)
-    tx.put_index(UVAM_BY_STATUS, row.target, uvam_id)
-    tx.stamp(record)
-    _announce(tx, row.event, record, old)
+@lifecycle.guard(ENTITY, "complete")
+def _complete(tx: Tx, record: dict[str, Any]) -> None:
+    if not is_complete(record):
+        raise WrongState(
+            f"UVAM {record['resourceGroupId']} is not complete; it needs "
+            f"{', '.join(missing_parts(record))}"
+        )
 
 
-def open_if_complete(tx: Tx, record: dict[str, Any]) -> None:
+@lifecycle.guard(ENTITY, "members cover the qualified powers")
+def _members_cover(tx: Tx, record: dict[str, Any]) -> None:
+    _assess(tx, record)
+
+
+def save_assembling(tx: Tx, record: dict[str, Any]) -> None:
+    """Write a UVAM whose parts changed, opening it if that made it complete."""
     if record["status"] == UvamStatus.REGISTERED and is_complete(record):
-        uvam_id = record["resourceGroupId"]
-        move(tx, record, lifecycle.find(ENTITY, uvam_id, UvamStatus.REGISTERED, UvamStatus.OPEN))
+        lifecycle.transition(tx, ENTITY, record, UvamStatus.OPEN)
+    else:
+        tx.stamp(record)
+        tx.put(UVAM, [record["resourceGroupId"]], record)
 
 
 def update_status(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
@@ -135,26 +135,16 @@ def update_status(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
         request.flexibilityServiceProviderId,
         owner,
     )
-    row = lifecycle.plan(ENTITY, uvam_id, record["status"], target, actor, owner)
-    if row.needs_reason and not request.reason:
-        raise InvalidArgument(f"UVAM {uvam_id}: moving to {target} needs a reason")
-    if row.guard == "complete" and not is_complete(record):
-        raise WrongState(
-            f"UVAM {uvam_id} is not complete; it needs {', '.join(missing_parts(record))}"
-        )
-
     new = dict(record)
-    if target in (UvamStatus.UNDER_REVIEW, UvamStatus.QUALIFIED):
-        assessment = _assess(tx, new)
-        if target == UvamStatus.QUALIFIED:
-            new["qualification"] = {**assessment, "at": tx.timestamp, "by": actor.eic}
-    if row.who is lifecycle.Who.TSO:
-        review = {"decision": row.target, "at": tx.timestamp, "by": actor.eic}
-        if request.reason:
-            review["reason"] = request.reason
-        new["tsoReview"] = review
-    move(tx, new, row)
-    tx.put(UVAM, [uvam_id], new)
+
+    def qualification_recorded(row: lifecycle.Transition) -> None:
+        if row.target == UvamStatus.QUALIFIED:
+            # the guard checked the sizes; the assessment (its reads are cached) is kept
+            new["qualification"] = {**_assess(tx, new), "at": tx.timestamp, "by": actor.eic}
+
+    lifecycle.transition(
+        tx, ENTITY, new, target, reason=request.reason, check=qualification_recorded
+    )
     return new
 
 
@@ -211,16 +201,3 @@ def list_by(tx: Tx, index: str, value: str, page_size: int, bookmark: str) -> di
     ids, next_bookmark, fetched = tx.index_page(index, [value], page_size, bookmark)
     records = [r for r in (tx.get(UVAM, u) for u in ids) if r is not None and can_read(actor, r)]
     return page_result(records, next_bookmark, fetched)
-
-
-def _announce(tx: Tx, event: str, record: dict[str, Any], old: str | None) -> None:
-    reason = (record.get("tsoReview") or {}).get("reason")
-    tx.record_change(
-        event,
-        ENTITY,
-        record["resourceGroupId"],
-        old,
-        record["status"],
-        owner=record["flexibilityServiceProviderId"],
-        reason=reason if record["status"] == UvamStatus.REJECTED else None,
-    )

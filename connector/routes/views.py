@@ -34,7 +34,7 @@ def resource_out(r: Resource) -> ResourceOut:
 def scope(org: OrgContext, kind: str) -> dict[str, str]:
     """The filter that keeps a list to what this organisation may see."""
     me = org.me
-    if me.role is Role.BSP and kind != "participant":
+    if me.role is Role.BSP and kind not in ("participant", "marketperiod"):
         return {"owner_eic": me.eic}
     if me.role is Role.DSO and kind in ("pod", "device", "attachment"):
         return {"dso_eic": me.eic}
@@ -50,7 +50,13 @@ async def one(
 ) -> Resource:
     """The resource as this organisation may see it: 404 unknown, 403 someone else's."""
     copies = await resources.get(session, kind, rid, channel)
-    label = {"pod": "POD", "uvam": "UVAM", "device": "flex device", "ev": "EV"}.get(kind, kind)
+    label = {
+        "pod": "POD",
+        "uvam": "UVAM",
+        "device": "flex device",
+        "ev": "EV",
+        "marketperiod": "market period",
+    }.get(kind, kind)
     if not copies:
         raise NotFound(f"{label} {rid} is not known to this connector")
     if len(copies) > 1:

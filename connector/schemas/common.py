@@ -69,6 +69,11 @@ class ResourceKind(StrEnum):
     relation = "relation"
     connection = "connection"
     participant = "participant"
+    marketperiod = "marketperiod"
+    offer = "offer"
+    activation = "activation"
+    series = "series"
+    statement = "statement"
     # the P2P market's
     ev = "ev"
     trade = "trade"

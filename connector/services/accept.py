@@ -8,11 +8,12 @@ a crash right after the reply loses nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from connector.bus import Bus
 from connector.errors import Conflict
@@ -39,6 +40,10 @@ class Write:
     kind: str
     build: ArgsBuilder
     document: Checked | None = None
+    # transient fields of the proposal: private data the chaincode keeps off the block
+    transient: dict[str, str] | None = None
+    # stores what the write brings besides the operation (a series' bytes), in its transaction
+    keep: Callable[[AsyncSession], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ class Acceptor:
         context = await self._ledger.new_context(caller.fabric_user)
         args, resource_id = write.build(context.transaction_id)
         prepared = await self._ledger.prepare(
-            caller.fabric_user, write.channel, write.function, args, context
+            caller.fabric_user, write.channel, write.function, args, context, write.transient
         )
         return Operation(
             id=uuid.uuid4().hex,
@@ -94,6 +99,7 @@ class Acceptor:
             retry_until=deadline(self._retry_for),
             created_at=moment,
             updated_at=moment,
+            transient=write.transient,
         )
 
     async def accept(self, caller: Caller, write: Write, key: str | None = None) -> Operation:
@@ -106,8 +112,7 @@ class Acceptor:
         try:
             async with self._db.session() as session:
                 await operations.store(session, [op])
-                if write.document is not None:
-                    await keep(session, write.document)
+                await _keep(session, write)
                 await session.commit()
         except IntegrityError:
             if key is None:
@@ -138,8 +143,7 @@ class Acceptor:
         async with self._db.session() as session:
             await operations.store(session, ops)
             for write in writes:
-                if write.document is not None:
-                    await keep(session, write.document)
+                await _keep(session, write)
             await session.commit()
         self._queued(ops)
         return ops
@@ -148,3 +152,10 @@ class Acceptor:
         for op in ops:
             self._runner.enqueue(op)
             self._bus.publish("operation", _shown(op))
+
+
+async def _keep(session: AsyncSession, write: Write) -> None:
+    if write.document is not None:
+        await keep(session, write.document)
+    if write.keep is not None:
+        await write.keep(session)

@@ -424,4 +424,11 @@ class RegistryService:
 
 
 def _label(kind: str) -> str:
-    return {"pod": "POD", "uvam": "UVAM", "device": "flex device", "ev": "EV"}.get(kind, kind)
+    labels = {
+        "pod": "POD",
+        "uvam": "UVAM",
+        "device": "flex device",
+        "ev": "EV",
+        "marketperiod": "market period",
+    }
+    return labels.get(kind, kind)

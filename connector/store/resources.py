@@ -27,7 +27,13 @@ _KINDS: dict[str, tuple[str, str]] = {
     "relation": ("relation", "relationId"),
     "connection": ("connection", "resourceGroupId"),
     "participant": ("participant", "mspId"),
+    "marketperiod": ("marketperiod", "periodId"),
+    "offer": ("offer", "offerId"),
+    "activation": ("activation", "activationId"),
+    "series": ("series", "seriesId"),
+    "statement": ("statement", "statementId"),
 }
+_MARKET = ("offer", "activation", "series", "statement")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ def row_of(record: dict[str, Any]) -> Row | None:
         "relation": record.get("resourceGroupId"),
         "connection": record.get("resourceGroupId"),
     }.get(kind)
+    if kind in _MARKET:  # the market's records are listed by period
+        parent = record.get("periodId")
     status = record.get("status")
     if kind == "attachment":
         status = "Linked"

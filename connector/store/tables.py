@@ -1,4 +1,5 @@
-"""The connector's tables: users, operations, the ledger mirror, documents, events, loads.
+"""The connector's tables: users, operations, the ledger mirror, documents, measurement series,
+events, loads.
 
 The schema changes only through Alembic migrations (`migrations/versions/`); a test checks
 that the migrations and these declarations agree.
@@ -93,6 +94,8 @@ class Operation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     retry_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the proposal's transient fields (an offer's private price), for a new attempt's proposal
+    transient: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("username", "idempotency_key", name="uq_operation_key"),
@@ -144,6 +147,22 @@ class Document(Base):
     size: Mapped[int] = mapped_column(Integer)
     mime_type: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class SeriesFile(Base):
+    """A measurement series in its canonical form, kept off the ledger; the ledger anchors its
+    SHA-256, size and energy per step."""
+
+    __tablename__ = "series_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    resource: Mapped[str] = mapped_column(String(160))
+    resolution: Mapped[str] = mapped_column(String(16))
+    start: Mapped[str] = mapped_column(String(20))
+    end: Mapped[str] = mapped_column(String(20))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 

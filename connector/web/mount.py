@@ -24,6 +24,8 @@ from connector.web.pages import (
     history,
     home,
     market,
+    market_activations,
+    market_offers,
     operations,
     p2p_market,
     p2p_trades,
@@ -115,6 +117,8 @@ def mount(app: FastAPI) -> None:
         market,
         p2p_market,
         p2p_trades,
+        market_offers,
+        market_activations,
     ):
         app.include_router(module.router, include_in_schema=False)
 

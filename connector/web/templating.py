@@ -61,9 +61,8 @@ def navigation(role: Role, actions: frozenset[Action]) -> list[NavItem]:
         items.append(NavItem("Participants", "/ui/participants", "participants"))
     if role is not Role.AUDITOR:
         items.append(NavItem("Operations", "/ui/operations", "operations"))
+    items.append(NavItem("Market", "/ui/market", "market"))
     items.append(NavItem("Ledger explorer", "/ui/explorer", "explorer"))
-    if role is not Role.AUDITOR:
-        items.append(NavItem("Market", "/ui/market", "market", available=False))
     return items
 
 
@@ -133,6 +132,18 @@ STATUS_TONE = {
     "Buyer": "info",
     "Seller": "good",
     "Neutral": "neutral",
+    # the market's records
+    "Submitted": "pending",
+    "Accepted": "good",
+    "Withdrawn": "neutral",
+    "Sent": "pending",
+    "Acknowledged": "info",
+    "Verified": "good",
+    "Settled": "good",
+    "Anchored": "good",
+    "Issued": "good",
+    "passed": "good",
+    "not passed": "bad",
 }
 
 

@@ -59,7 +59,7 @@ def wanted_definitions(topology: Any, package_ids: dict[str, str]) -> list[Wante
     out = []
     for ch_name, ch in topology.channels.items():
         for cc_name in ch.chaincodes:
-            cc = topology.chaincodes[cc_name]
+            cc = topology.chaincode_on(cc_name, ch_name)  # collections resolved per channel
             d = definition_for(
                 cc_name, cc.version, cc.sequence, cc.endorsement, list(cc.collections)
             )

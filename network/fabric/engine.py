@@ -309,13 +309,13 @@ class FabricEngine:
             ch_peers = [self.peer_cli(self._node(p.host)) for p in topo.channel_peers(channel)]
             one_per_org = list({c.node.org: c for c in ch_peers}.values())
             for name in spec.chaincodes:
-                cc = topo.chaincodes[name]
+                cc = topo.chaincode_on(name, channel)
                 lc.check_collections(cc, channel, {topo.orgs[o].msp_id for o in spec.orgs})
                 if lc.committed_sequence(one_per_org[0], channel, name) >= cc.sequence:
                     continue
                 colls = None
-                if cc.collections:
-                    colls = work / f"{name}-collections.json"
+                if cc.collections:  # per channel: a policy may name the channel's own BSP
+                    colls = work / f"{name}-{channel}-collections.json"
                     colls.write_text(json.dumps(lc.collections_config(cc), indent=2))
                 approved = lc.approvals(one_per_org[0], cc, channel, colls)
                 for cli in one_per_org:

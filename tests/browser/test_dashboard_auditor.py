@@ -29,6 +29,7 @@ def test_auditor_reads_every_channel_and_verifies_it(web, chromium, logins, shot
         "Resources (PODs)",
         "Resource groups (UVAMs)",
         "Participants",
+        "Market",
         "Ledger explorer",
     ]
 

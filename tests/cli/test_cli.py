@@ -151,6 +151,15 @@ ROWS = [
         ("audit", "verify", "bsp1-channel", "--block-file", "/nonexistent"),
         says="--block-file /nonexistent: no such file or folder",
     ),
+    Row(("audit", "series", "bsp1-channel", "SER-1"), says="required: --file"),
+    Row(
+        ("audit", "series", "bsp1-channel", "SER-1", "--file", "/nonexistent.json"),
+        says="cannot read /nonexistent.json: No such file or directory",
+    ),
+    Row(
+        ("audit", "series", "bsp1-channel", "SER-1", "--file", "/etc/passwd"),
+        says="/etc/passwd is not a measurement series:",
+    ),
     # ---- chaincode -------------------------------------------------------------------------
     Row(("chaincode",), says="required: ACTION; see `cbp chaincode --help`"),
     Row(("chaincode", "serve"), says="required: module:Class"),
@@ -201,6 +210,24 @@ ROWS = [
     # ---- simulate, routing -----------------------------------------------------------------
     Row(("simulate", "routing", "--evs", "-1"), says="--evs -1: the fleet holds 1 to 500 EVs"),
     Row(("routing", "serve", "--port", "abc"), says="argument --port: invalid int value: 'abc'"),
+    Row(
+        ("simulate", "journey", "--chargers", "0"),
+        says="--chargers 0: a fleet has 1 to 500 chargers",
+    ),
+    Row(("simulate", "journey", "--seed", "-1"), says="--seed -1: a seed is 0 or more"),
+    Row(
+        ("simulate", "journey", "--day", "2026-13-01"),
+        says="argument --day: '2026-13-01' is not a date as YYYY-MM-DD",
+    ),
+    Row(
+        ("simulate", "journey", "--out", "/etc/passwd"),
+        says="--out /etc/passwd is a file; give a folder for the figure and summary",
+    ),
+    Row(
+        ("simulate", "journey", "--chargers", "3"),
+        says="the journey runs through the sandbox's connectors: start them with",
+        env={"CBP_PASSWORD": ""},
+    ),
     # ---- bench -----------------------------------------------------------------------------
     Row(("bench",), says="required: bench"),
     Row(("bench", "ledger", "--concurrency", "abc"), says="--concurrency 'abc': 'abc' is not"),

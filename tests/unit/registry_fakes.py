@@ -22,7 +22,7 @@ from fabric_protos.peer import chaincode_shim_pb2 as shim
 from chaincode.registry import RegistryContract
 from chaincode.runtime import ChaincodeConfig, ChaincodeError, Contract, ContractRouter
 from chaincode.runtime import messages as m
-from chaincode.runtime.testing import FakePeer, make_creator
+from chaincode.runtime.testing import FakePeer, Simulation, make_creator
 from network.chaincode_servers import chaincode_config
 from network.topology import load_topology
 
@@ -63,6 +63,51 @@ def _argument(value: Any) -> str | bytes:
     return json.dumps(value) if isinstance(value, dict | list) else str(value)
 
 
+# The registry's private data collection and its members (network/topology.yaml, resolved on
+# BSP 1's channel): a read or write by any other MSP is refused as Fabric's peer refuses it
+# (memberOnlyRead, memberOnlyWrite), before the chaincode decides anything.
+COLLECTIONS = {"settlement": frozenset({"TSOMSP", "BSPHostMSP", "BSP1MSP"})}
+
+
+class CollectionPeer(FakePeer):
+    """A FakePeer that knows the registry's collections and who may read and write them."""
+
+    creator_msp = ""  # the MSP of the transaction running now (one at a time)
+
+    def _serve(self, request: m.ChaincodeMessage, sim: Simulation) -> bytes:
+        collection = _collection(request)
+        if collection:
+            members = COLLECTIONS.get(collection)
+            if members is None:
+                raise LookupError(f"collection {collection} could not be found")
+            if self.creator_msp not in members:
+                access = "write" if request.type in _WRITES else "read"
+                raise LookupError(
+                    f"tx creator does not have {access} access permission on privatedata in "
+                    f"chaincodeName:registry collectionName: {collection}"
+                )
+        return super()._serve(request, sim)
+
+
+_WRITES = (m.PUT_STATE, m.DEL_STATE, m.PURGE_PRIVATE_DATA, m.PUT_STATE_METADATA)
+_KEYED = {
+    m.GET_STATE: shim.GetState,
+    m.GET_PRIVATE_DATA_HASH: shim.GetState,
+    m.PUT_STATE: shim.PutState,
+    m.DEL_STATE: shim.DelState,
+    m.PURGE_PRIVATE_DATA: shim.DelState,
+    m.GET_STATE_MULTIPLE: shim.GetStateMultiple,
+    m.PUT_STATE_METADATA: shim.PutStateMetadata,
+    m.GET_STATE_METADATA: shim.GetStateMetadata,
+    m.GET_STATE_BY_RANGE: shim.GetStateByRange,
+}
+
+
+def _collection(request: m.ChaincodeMessage) -> str:
+    kind = _KEYED.get(request.type)
+    return str(kind.FromString(request.payload).collection) if kind is not None else ""
+
+
 class FakeLedger:
     """``submit``/``evaluate`` run one transaction of a contract (the registry unless another
     is given) on a FakePeer."""
@@ -72,7 +117,7 @@ class FakeLedger:
         router = ContractRouter([served], config=sandbox_config(served.contract_name))
         # no write batches offered: each write is a request of its own, so a write made
         # before a refusal shows in refused_writes
-        self.peer = FakePeer(
+        self.peer = CollectionPeer(
             router, chaincode_id=f"{served.contract_name}:1", channel_id=channel_id
         )
         self.peer.connect()
@@ -88,9 +133,30 @@ class FakeLedger:
             key: value for (collection, key), value in self.peer.state.items() if not collection
         }
 
-    def _run(self, who: Identity, function: str, args: tuple[Any, ...], commit: bool) -> Any:
+    @property
+    def private(self) -> dict[tuple[str, str], bytes]:
+        """The committed private data, by (collection, key)."""
+        return {place: value for place, value in self.peer.state.items() if place[0]}
+
+    def _run(
+        self,
+        who: Identity,
+        function: str,
+        args: tuple[Any, ...],
+        commit: bool,
+        transient: dict[str, Any] | None = None,
+    ) -> Any:
+        raw = {
+            k: v if isinstance(v, bytes) else json.dumps(v).encode()
+            for k, v in (transient or {}).items()
+        }
+        self.peer.creator_msp = who.msp_id
         outcome = self.peer.invoke(
-            function, *map(_argument, args), creator=who.creator, commit=commit
+            function,
+            *map(_argument, args),
+            creator=who.creator,
+            commit=commit,
+            transient=raw or None,
         )
         self.last_tx_id = outcome.txid
         if outcome.status != 200:
@@ -103,14 +169,16 @@ class FakeLedger:
             self.events.append(Event(event.event_name, json.loads(event.payload)))
         return json.loads(outcome.payload) if outcome.payload else None
 
-    def submit(self, who: Identity, function: str, *args: Any) -> Any:
-        return self._run(who, function, args, commit=True)
+    def submit(
+        self, who: Identity, function: str, *args: Any, transient: dict[str, Any] | None = None
+    ) -> Any:
+        return self._run(who, function, args, commit=True, transient=transient)
 
     def evaluate(self, who: Identity, function: str, *args: Any) -> Any:
         return self._run(who, function, args, commit=False)
 
-    def snapshot(self) -> tuple[dict[str, bytes], int]:
-        return dict(self.state), len(self.events)
+    def snapshot(self) -> tuple[dict[str, bytes], int, dict[tuple[str, str], bytes]]:
+        return dict(self.state), len(self.events), dict(self.private)
 
 
 def _written(requests: list[m.ChaincodeMessage]) -> dict[str, bytes | None]:

@@ -404,6 +404,9 @@ def test_an_earlier_engines_ledger_is_refused_with_the_way_out(
             )()
         }
 
+        def chaincode_on(self, name: str, channel: str) -> object:
+            return self.chaincodes[name]  # no collection policy to resolve per channel
+
     with pytest.raises(deploy.DeployError, match="`cbp network reset` starts a new network"):
         asyncio.run(
             deploy.deploy(list(net.peers.values()), net.orderer, Topo(), {}, {CC: "smoke_1.0:x"})  # type: ignore[arg-type]

@@ -94,3 +94,26 @@ def test_topology_refuses_collection_member_outside_a_channel(tmp_path: Path) ->
         match="collection tsoPrivate names BSP1MSP, not a member of channel bsp2-channel",
     ):
         load_topology(_write(tmp_path, outsider))
+
+
+def test_topology_bsp_placeholder_resolves_each_channels_own_bsp() -> None:
+    topo = load_topology(DEFAULT_TOPOLOGY)
+    policies = {
+        ch: topo.chaincode_on("registry", ch).collections[0].policy
+        for ch in ("bsp1-channel", "bsp2-channel")
+    }
+    assert policies == {
+        "bsp1-channel": "OR('TSOMSP.member', 'BSPHostMSP.member', 'BSP1MSP.member')",
+        "bsp2-channel": "OR('TSOMSP.member', 'BSPHostMSP.member', 'BSP2MSP.member')",
+    }
+    assert "{bsp}" in topo.chaincodes["registry"].collections[0].policy
+
+
+def test_topology_bsp_placeholder_needs_one_bsp_on_the_channel(tmp_path: Path) -> None:
+    def on_p2p(raw: dict) -> None:  # type: ignore[type-arg]
+        raw["chaincodes"]["trading"]["collections"] = [
+            {"name": "c", "policy": "OR('{bsp}.member')"}
+        ]
+
+    with pytest.raises(ValueError, match="channel p2p-trading has 0 BSP organisations"):
+        load_topology(_write(tmp_path, on_p2p))

@@ -180,11 +180,20 @@
       const mb = (file.size / 1024 / 1024).toFixed(1);
       return input.dataset.kind === "table"
         ? `the file is ${mb} MB; at most ${max / 1024 / 1024} MB`
-        : `the document is ${mb} MB; attachments are at most 5 MB`;
+        : input.dataset.kind === "series"
+          ? `the series is ${mb} MB; at most ${max / 1024 / 1024} MB`
+          : `the document is ${mb} MB; attachments are at most 5 MB`;
     }
     if (file.size === 0) return "the document is empty";
     if (input.dataset.kind === "table") {
       return /\.(csv|xlsx)$/i.test(file.name) ? "" : "the file must be CSV or XLSX";
+    }
+    if (input.dataset.kind === "series") {
+      // a measurement series is JSON (an ESMP TimeSeries object): judged by its first byte
+      const first = new TextDecoder("utf-8").decode(new Uint8Array(await file.slice(0, 64).arrayBuffer()));
+      return first.replace(/^\uFEFF/, "").trimStart().startsWith("{")
+        ? ""
+        : "the file is not a JSON measurement series (an ESMP TimeSeries, as the connector exports it)";
     }
     // the connector judges a document by its first bytes, not its name: so does this check
     const head = new Uint8Array(await file.slice(0, 1024).arrayBuffer());

@@ -1,0 +1,89 @@
+"""The market pages' logic without a browser: the market forms parsed by the API's models (the
+rule beside the field it names), an offer's steps in words, a verification's steps by quarter
+hour, and the menu of every role of the registry's channels."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.org import Role
+from connector.permissions import Access, allowed
+from connector.schemas import market as s
+from connector.web import forms, market_forms
+from connector.web.pages.market_activations import step_rows
+from connector.web.pages.market_offers import steps_summary
+from connector.web.templating import navigation
+
+PERIOD = {
+    "periodId": "MP-1",
+    "deliveryStart": "2026-04-15T00:00:00Z",
+    "deliveryEnd": "2026-04-16T00:00:00Z",
+    "gateClosure": "2026-04-14T12:00:00Z",
+    "clock": "demo",
+    "demoTime": "2026-04-14T10:00:00Z",
+}
+PERIOD_FIELDS = {f.name for sec in market_forms.PERIOD for f in sec.fields}
+
+
+def test_web_market_period_form_parses_into_the_api_body() -> None:
+    outcome = forms.parse(s.MarketPeriodCreate, PERIOD, PERIOD_FIELDS)
+    assert outcome.ok and isinstance(outcome.body, s.MarketPeriodCreate)
+    assert outcome.body.clock == "demo" and outcome.body.gateClosure == PERIOD["gateClosure"]
+
+
+def test_web_market_period_form_gate_after_delivery_is_named_beside_the_gate() -> None:
+    values = {**PERIOD, "gateClosure": "2026-04-15T06:00:00Z"}
+    outcome = forms.parse(s.MarketPeriodCreate, values, PERIOD_FIELDS)
+    assert not outcome.ok
+    assert "gateClosure must not be after deliveryStart" in outcome.errors["gateClosure"]
+
+
+def test_web_market_offer_form_nests_the_price_and_refuses_a_negative_one() -> None:
+    fields = market_forms.names(market_forms.offer_fields([]))
+    values = {
+        "periodId": "MP-1",
+        "resourceGroupId": "UVAM-1",
+        "direction": "A01",
+        "quantity": "40",
+        "price.amount": "180",
+    }
+    outcome = forms.parse(s.OfferCreate, values, fields)
+    assert isinstance(outcome.body, s.OfferCreate)
+    assert outcome.body.price.amount == 180.0 and outcome.body.quantity == 40.0
+    refused = forms.parse(s.OfferCreate, {**values, "price.amount": "-5"}, fields)
+    assert "greater than or equal to 0" in refused.errors["price.amount"]
+
+
+def test_web_market_activation_form_refuses_a_start_off_the_quarter_hour() -> None:
+    values = {"offerId": "OFF-1", "start": "2026-04-15T10:05:00Z", "durationMinutes": "30"}
+    fields = market_forms.names(market_forms.ACTIVATION)
+    outcome = forms.parse(s.ActivationCreate, {**values, "power": "30"}, fields)
+    assert "must fall on a quarter hour" in outcome.errors["start"]
+
+
+@pytest.mark.parametrize(
+    ("quantities", "said"),
+    [
+        ([40.0] * 96, "40 kW at each of 96 steps"),
+        ([10.0, 25.5, 40.0], "10 to 40 kW over 3 steps"),
+        ([], "no step"),
+    ],
+)
+def test_web_market_offer_steps_in_words(quantities: list[float], said: str) -> None:
+    steps = [{"position": i + 1, "quantity": q} for i, q in enumerate(quantities)]
+    assert steps_summary(steps) == said
+
+
+def test_web_market_verification_steps_by_quarter_hour() -> None:
+    check = {"steps": [{"deliveredKwh": 7.5}, {"deliveredKwh": 7.0}]}
+    rows = step_rows("2026-04-15T10:00:00Z", check)
+    assert [label for label, _ in rows] == ["10:00-10:15", "10:15-10:30"]
+    assert rows[1][1]["deliveredKwh"] == 7.0
+    assert step_rows("2026-04-15T10:00:00Z", None) == []
+
+
+@pytest.mark.parametrize("role", [Role.BSP, Role.TSO, Role.DSO, Role.AUDITOR])
+def test_web_market_in_the_menu_of_every_registry_role(role: Role) -> None:
+    items = navigation(role, allowed(role, Access.operator))
+    market = [i for i in items if i.section == "market"]
+    assert len(market) == 1 and market[0].available and market[0].href == "/ui/market"
