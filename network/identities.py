@@ -248,6 +248,11 @@ class CryptoLayout:
     def exists(self) -> bool:
         return self.complete_marker.exists()
 
+    def missing_orgs(self) -> list[str]:
+        """The topology's organisations a finished tree has no identities for (a sandbox made
+        before the topology gained them)."""
+        return [key for key, org in self.topology.orgs.items() if not self.org_dir(org).is_dir()]
+
     # generation -----------------------------------------------------------------------------
 
     def generate(self) -> None:

@@ -60,6 +60,13 @@ class Sandbox:
     def prepare(self, engine: Engine) -> CryptoLayout:
         t0 = time.monotonic()
         layout = CryptoLayout(self.topology, self.paths.crypto)
+        missing = layout.missing_orgs() if layout.exists() else []
+        if missing:
+            raise SandboxError(
+                f"the sandbox in {self.paths.home} was made for an earlier topology: it has no "
+                f"identities for {', '.join(missing)}, and its channels do not know them; "
+                "`cbp network reset` starts it afresh (its ledgers are deleted)"
+            )
         if not layout.exists():
             self.say(
                 f"generating identities for {len(self.topology.orgs)} orgs in {self.paths.crypto}"
