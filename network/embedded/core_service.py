@@ -106,7 +106,9 @@ class CoreService:
     # --- requests from the peer processes ----------------------------------------------------
 
     def _on_frame(self, link: Link, kind: int, ident: int, payload: bytes) -> None:
-        if kind == messages.SUBMIT:
+        if kind == messages.ORDER:
+            self._order(link, payload)
+        elif kind == messages.SUBMIT:
             self._spawn(self._submit(link, ident, payload))
         elif kind == messages.PRIVATE:
             self._private(link, payload)
@@ -146,6 +148,25 @@ class CoreService:
             log.exception("orderer failed on a submitted envelope")
             status, info = common_pb2.INTERNAL_SERVER_ERROR, str(exc)
         link.reply(ident, messages.submit_reply(status, info))
+
+    def _order(self, link: Link, payload: bytes) -> None:
+        try:
+            channel, creator, signature, size, env_bytes = messages.read_order(payload)
+        except LinkError as exc:
+            log.warning("link %s: unreadable envelope to order: %s", link.name or "?", exc)
+            return
+        chain = self.orderer.chains.get(channel)
+        if chain is None:
+            log.warning("link %s: envelope for channel %s, which is not here", link.name, channel)
+            return
+        try:
+            # the peer process verified this signature for the orderer's Writers check: the
+            # validation of its block finds it verified, as within one process
+            identity = chain.config.msp_manager.deserialize_identity(creator)
+            identity.mark_verified(common_pb2.Envelope.FromString(env_bytes).payload, signature)
+        except Exception as exc:  # noqa: BLE001 - the validation then verifies it itself
+            log.debug("could not record a verified signature: %s", exc)
+        chain.enqueue(env_bytes, size)
 
     def _private(self, link: Link, payload: bytes) -> None:
         try:

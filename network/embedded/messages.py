@@ -5,6 +5,9 @@ Peer process -> core (the ledger process):
                 chaincodes deployed) with the height of each of the peer's channels
     SUBMIT      request: a transaction envelope for the orderer; answered (status, info) as
                 AtomicBroadcast would answer it
+    ORDER       notice: an envelope the peer process checked as the orderer would (size,
+                channel, Writers policy over its signature), to be ordered as it is; the
+                creator's signature counts as verified in the core too
     PRIVATE     notice: the private writes a simulation made, for the committing peers (what
                 gossip's dissemination does on Fabric)
 Core -> peer process:
@@ -23,7 +26,7 @@ import json
 from .ipc import LinkError, pack, unpack
 from .ledger import Committed
 
-HELLO, SUBMIT, PRIVATE, COMMITTED, COMMITTED_ELSEWHERE, ENDORSE = 1, 2, 3, 4, 5, 6
+HELLO, SUBMIT, PRIVATE, COMMITTED, COMMITTED_ELSEWHERE, ENDORSE, ORDER = 1, 2, 3, 4, 5, 6, 7
 
 CORE_SOCKET = "engine"  # <run>/engine.sock: the core listens, peer processes connect
 
@@ -55,6 +58,17 @@ def read_submit_reply(payload: bytes) -> tuple[int, str]:
     status, info = unpack(payload, "ib")
     assert isinstance(status, int) and isinstance(info, bytes)
     return status, info.decode(errors="replace")
+
+
+def order(channel: str, creator: bytes, signature: bytes, size: int, env: bytes) -> bytes:
+    return pack(channel, creator, signature, size, env)
+
+
+def read_order(payload: bytes) -> tuple[str, bytes, bytes, int, bytes]:
+    channel, creator, signature, size, env = unpack(payload, "bbbib")
+    assert isinstance(channel, bytes) and isinstance(creator, bytes)
+    assert isinstance(signature, bytes) and isinstance(size, int) and isinstance(env, bytes)
+    return channel.decode(), creator, signature, size, env
 
 
 def private(channel: str, txid: str, pvt: bytes) -> bytes:
@@ -113,18 +127,21 @@ __all__ = [
     "CORE_SOCKET",
     "ENDORSE",
     "HELLO",
+    "ORDER",
     "PRIVATE",
     "SUBMIT",
     "committed",
     "committed_elsewhere",
     "endorsed",
     "hello_reply",
+    "order",
     "peer_socket",
     "private",
     "read_committed",
     "read_committed_elsewhere",
     "read_endorsed",
     "read_hello_reply",
+    "read_order",
     "read_private",
     "read_submit_reply",
     "submit_reply",

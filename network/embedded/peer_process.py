@@ -204,7 +204,7 @@ class PeerProcess:
         peers = [node, *self.others.values()]
         server = grpc.aio.server(options=GRPC_OPTIONS, interceptors=[ConcurrencyLimiter()])
         gateway_pb2_grpc.add_GatewayServicer_to_server(
-            GatewayService(node, cast(list[PeerNode], peers), RemoteOrderer(self.core)), server
+            GatewayService(node, cast(list[PeerNode], peers), self.orderer()), server
         )
         events_pb2_grpc.add_DeliverServicer_to_server(DeliverService(node), server)
         peer_pb2_grpc.add_EndorserServicer_to_server(EndorserService(node), server)
@@ -213,6 +213,13 @@ class PeerProcess:
         self.server = server
         path = ipc.socket_path(self.paths.run, messages.peer_socket(self.name))
         self._endorse_server = await ipc.serve(path, self._on_endorse)
+
+    def orderer(self) -> RemoteOrderer:
+        def config_for(channel: str) -> ChannelConfig | None:
+            follower = self.followers.get(channel)
+            return follower.channel_config if follower is not None else None
+
+        return RemoteOrderer(self.core, config_for)
 
     def _on_endorse(self, link: Link, kind: int, ident: int, payload: bytes) -> None:
         if kind != messages.ENDORSE:
