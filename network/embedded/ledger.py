@@ -78,6 +78,9 @@ def _expired(d: ChaincodeDefinition | None, coll: str, written: int, last: int) 
 
 # A block's validation, shared by the peers of a channel whose ledgers agree (see commit).
 _VALIDATIONS: SingleFlight[BlockValidation] = SingleFlight()
+# Ledgers open in this process per channel: how many peers may take a shared validation.
+_SHARERS: dict[str, int] = {}
+_SHARERS_LOCK = threading.Lock()
 
 
 class LedgerError(RuntimeError):
@@ -292,7 +295,9 @@ class PeerLedger(LedgerReader):
         chaincode_definitions: Callable[[str], ChaincodeDefinition | None] | None = None,
     ) -> None:
         Path(path).mkdir(parents=True, exist_ok=True)
-        self.blocks = BlockStore(Path(path))
+        # No parsed block kept: the peer processes read blocks from the file, and a block of
+        # 500 transactions is megabytes once parsed.
+        self.blocks = BlockStore(Path(path), cache_blocks=0)
         self.state = StateDB(Path(path) / "state.sqlite")
         self.state._writer.executescript(_META_SCHEMA)
         BlockIndex(self.state._writer)
@@ -300,6 +305,9 @@ class PeerLedger(LedgerReader):
         self._init_reader(path, channel_id, genesis_block, msp_id, chaincode_definitions)
         self._commit_lock = threading.RLock()
         self.validator = Validator(self._config, self._lookup_definition, msp_id=msp_id)
+        with _SHARERS_LOCK:
+            _SHARERS[channel_id] = _SHARERS.get(channel_id, 0) + 1
+        self._counted = True
         self._commit_hash = b""
         self._pvt_collections: set[tuple[str, str]] | None = None
         self._recover(genesis_block)
@@ -313,6 +321,13 @@ class PeerLedger(LedgerReader):
         **kwargs: object,
     ) -> PeerLedger:
         return cls(path, channel_id, genesis_block, **kwargs)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if getattr(self, "_counted", False):
+            with _SHARERS_LOCK:
+                _SHARERS[self.channel_id] -= 1
+            self._counted = False
+        super().close()
 
     # --- recovery -------------------------------------------------------------------------------
 
@@ -441,7 +456,7 @@ class PeerLedger(LedgerReader):
                     self._commit_hash,
                     self._definitions_source,
                 )
-                validation = _VALIDATIONS.run(key, validate)
+                validation = _VALIDATIONS.run(key, validate, _SHARERS.get(self.channel_id, 0))
                 if private_data:
                     validation = self.validator.with_private(validation, n, private_data)
             own.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(validation.codes)
