@@ -9,12 +9,13 @@ process it started.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from cbp.bench.settings import BenchSettings, default_port_offset, parse_levels
+from cbp.bench.settings import BenchSettings, default_port_offset, parse_cpus, parse_levels
 from cbp.console import progress
 
 DEFAULT_LEVELS = {
@@ -90,6 +91,7 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
         topology=args.topology,
         keep=args.keep,
         rounds=args.rounds,
+        cpus=parse_cpus(args.cpus) if args.cpus else None,
         say=_progress(args.json),
     )
 
@@ -111,8 +113,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     # SIGTERM unwinds like Ctrl-C, so every sandbox process and driver this bench started is
     # stopped by the same `finally` blocks
     previous = signal.signal(signal.SIGTERM, _terminate)
+    if settings.cpus:
+        # the sandboxes, their launchers and the load drivers inherit the affinity
+        os.sched_setaffinity(0, settings.cpus)
+        settings.say(f"pinned to CPU(s) {','.join(map(str, settings.cpus))}")
     try:
         report = _run(args.bench, settings, engines)
+        if settings.cpus:
+            report.settings["cpus"] = ",".join(map(str, settings.cpus))
     except BenchError as exc:  # the bench's own refusals say what to do
         raise CliError(f"{args.bench}: {exc}") from None
     finally:
@@ -199,6 +207,11 @@ def add_bench_parser(subparsers: Any) -> None:
             type=int,
             default=1,
             help=ROUNDS_HELP[name],
+        )
+        p.add_argument(
+            "--cpus",
+            help="run the bench and everything it starts (sandboxes, load drivers) on these "
+            "CPUs only, e.g. 0 or 0,1 (default: every CPU)",
         )
         if name in ("ledger", "registry"):
             p.add_argument(
