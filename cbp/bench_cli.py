@@ -133,6 +133,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_floor(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from cbp.bench.floor import measure, to_text, totals
+    from cbp.bench.report import describe_machine, machine_info
+    from cbp.errors import CliError
+
+    if args.repeat < 10:
+        raise CliError(f"--repeat {args.repeat}: give at least 10 repetitions")
+    say = _progress(args.json)
+    items = measure(args.repeat, say=lambda what: say(f"timing {what}"))
+    machine = machine_info()
+    if args.json:
+        work, with_messages = totals(items)
+        out = {
+            "machine": machine,
+            "items": [{**asdict(i), "us_per_tx": i.us_per_tx} for i in items],
+            "floor_us_per_tx": work,
+            "floor_with_messages_us_per_tx": with_messages,
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        print(to_text(items, describe_machine(machine)))
+    return 0
+
+
 def _run(bench: str, settings: BenchSettings, engines: list[str] | None) -> Any:
     if bench == "ledger":
         from cbp.bench.ledger import run_ledger
@@ -220,6 +247,23 @@ def add_bench_parser(subparsers: Any) -> None:
                 "skipped with the reason when its binaries are missing)",
             )
         p.set_defaults(func=cmd_bench)
+    floor = sub.add_parser(
+        "floor",
+        help="the CPU a committed transaction cannot go below on this machine",
+        description="The CPU a committed transaction cannot go below on this machine: its "
+        "signature checks and signatures, hashing and state writes, and the protocol's gRPC "
+        "messages on the engine's side, each timed on a real transaction's bytes (no sandbox).",
+    )
+    floor.add_argument(
+        "--repeat",
+        type=int,
+        default=2000,
+        help="repetitions of each timed operation (default 2000)",
+    )
+    floor.add_argument(
+        "--json", action="store_true", help="print the figures as JSON (progress to stderr)"
+    )
+    floor.set_defaults(func=cmd_floor)
     from simulations.routing.cli import add_bench_parser as add_routing_bench
 
     add_routing_bench(sub)
