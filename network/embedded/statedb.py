@@ -93,6 +93,8 @@ class UpdateBatch:
     public: dict[tuple[str, str], KeyUpdate] = field(default_factory=dict)
     hashed: dict[tuple[str, str, bytes], KeyUpdate] = field(default_factory=dict)
     private: dict[tuple[str, str, str], KeyUpdate] = field(default_factory=dict)
+    # the commit hash's encoding, once the batch is complete (see fabric_update_bytes)
+    _update_bytes: bytes | None = field(default=None, repr=False, compare=False)
 
     def put(self, ns: str, key: str, value: bytes | None, version: Version) -> None:
         self.public[(ns, key)] = KeyUpdate(
@@ -151,7 +153,13 @@ class UpdateBatch:
         """The public and hashed updates as Fabric's kvledger encodes them for the block's
         commit hash (`deterministicBytesForPubAndHashUpdates`): a txmgr `Updates` message of
         KVWrites, namespaces sorted (the channel config's "" left out), public keys before
-        collections, collections and keys sorted, each namespace and collection named once."""
+        collections, collections and keys sorted, each namespace and collection named once.
+        Computed once per batch: the peers sharing a block's validation share its batch."""
+        if self._update_bytes is None:
+            self._update_bytes = self._encode_updates()
+        return self._update_bytes
+
+    def _encode_updates(self) -> bytes:
         public: dict[str, dict[bytes, KeyUpdate]] = {}
         hashed: dict[str, dict[str, dict[bytes, KeyUpdate]]] = {}
         for (ns, key), u in self.public.items():
