@@ -57,6 +57,7 @@ class CoreService:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            ipc.unlink(self.path)
         for link in list(self._links.values()):
             link.close()
         for task in list(self._tasks):

@@ -223,6 +223,15 @@ async def serve(
     return server
 
 
+def unlink(path: str) -> None:
+    """Remove a stopped listener's socket file (nothing for an abstract name)."""
+    if not path.startswith("\0"):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
 async def connect(
     path: str, handler: Handler, on_lost: Callable[[Link], None] | None = None
 ) -> Link:
@@ -241,5 +250,6 @@ __all__ = [
     "pack",
     "serve",
     "socket_path",
+    "unlink",
     "unpack",
 ]

@@ -244,6 +244,7 @@ class PeerProcess:
             await self.server.stop(grace=1.0)
         if self._endorse_server is not None:
             self._endorse_server.close()
+            ipc.unlink(ipc.socket_path(self.paths.run, messages.peer_socket(self.name)))
         await self.core.close()
         await self.node.chaincode_support.stop()
         self.node.close()
