@@ -15,6 +15,7 @@ from network.topology import load_topology
 from .deploy import DeployError
 from .eventloop import run as run_loop
 from .peer_process import serve as serve_peer
+from .remote import CoreUnavailable
 from .server import serve
 
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         run_loop(run())
-    except DeployError as exc:  # a refusal to start, said in one line (the sandbox shows it)
+    except (DeployError, CoreUnavailable) as exc:  # a refusal to start, in one line
         logging.getLogger("network.embedded").error("cannot start: %s", exc)
         return 1
     return 0

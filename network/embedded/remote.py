@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 RETRY = 0.05  # seconds between attempts to reach a process that is not listening (yet)
 
 
+class CoreUnavailable(RuntimeError):
+    """The core did not answer a peer process that started; the message says where it looked."""
+
+
 class CoreLink:
     """A peer process's link to the core."""
 
@@ -60,8 +64,15 @@ class CoreLink:
 
     async def connect(self, timeout: float = 60.0) -> dict[str, int]:
         """Connect and say HELLO, waiting for the core to be ready; the heights of the
-        peer's channels. Later losses are repaired in the background."""
-        heights = await asyncio.wait_for(self._hello(), timeout)
+        peer's channels. Later losses are repaired in the background. CoreUnavailable
+        after `timeout` seconds without an answer."""
+        try:
+            heights = await asyncio.wait_for(self._hello(), timeout)
+        except TimeoutError:
+            raise CoreUnavailable(
+                f"the engine's core did not answer at {self.path!r} within {timeout:.0f} s; "
+                "read its log (embedded-engine.log)"
+            ) from None
         self._task = asyncio.create_task(self._keep(), name=f"core-link-{self.peer}")
         return heights
 
@@ -282,6 +293,7 @@ class RemotePeer:
 
 __all__ = [
     "CoreLink",
+    "CoreUnavailable",
     "ForwardingTransientStore",
     "RemoteChannel",
     "RemoteEndorser",
