@@ -60,6 +60,7 @@ pytestmark = pytest.mark.timeout(300)
 class LoadResult:
     acked: dict[str, tuple[str, str]] = field(default_factory=dict)  # txid -> (key, value)
     failed: int = 0
+    in_flight_at_kill: int = 0  # transactions begun and not yet answered when the kill landed
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +103,7 @@ async def _load_then_kill(sb: Sandbox, tag: str, *, victim: str, on_block: bool)
     armed = asyncio.Event()
     pid = sb.supervisor.pid(victim)
     assert pid is not None and pid_alive(pid), f"{victim} is not running before the load"
+    in_flight = 0
 
     async def killer() -> None:
         await armed.wait()
@@ -114,13 +116,16 @@ async def _load_then_kill(sb: Sandbox, tag: str, *, victim: str, on_block: bool)
             # A random moment of a block's life: ordering, fsync, validation or state commit.
             await asyncio.sleep(random.uniform(0.0, 0.4))
         os.kill(pid, signal.SIGKILL)
+        out.in_flight_at_kill = in_flight
         killed.set()
 
     async def worker(w: int) -> None:
+        nonlocal in_flight
         i = 0
         while not killed.is_set():
             key, value = f"crash-{tag}-{w}-{i}", f"value-{tag}-{w}-{i}-{time.time_ns()}"
             i += 1
+            in_flight += 1
             try:
                 tx = await contract.new_proposal("Put", key, value).endorse()
                 commit = await tx.submit()
@@ -128,6 +133,8 @@ async def _load_then_kill(sb: Sandbox, tag: str, *, victim: str, on_block: bool)
             except Exception:  # noqa: BLE001 - every failure after the kill is expected
                 out.failed += 1
                 continue
+            finally:
+                in_flight -= 1
             if status.code == transaction_pb2.VALID:
                 out.acked[tx.transaction_id] = (key, value)
                 if len(out.acked) >= KILL_AFTER:
@@ -258,7 +265,13 @@ GATEWAY_PEER = "peer0.bsphost.cbp.local"  # BSP1's User1 connects through the BS
 
 def _restart_and_read_back(sb: Sandbox, round_: LoadResult, what: str) -> None:
     assert len(round_.acked) >= KILL_AFTER
-    log.info("%s: killed after %d acknowledged, %d failed", what, len(round_.acked), round_.failed)
+    log.info(
+        "%s: killed with %d in flight, after %d acknowledged; %d failed",
+        what,
+        round_.in_flight_at_kill,
+        len(round_.acked),
+        round_.failed,
+    )
     t0 = time.monotonic()
     sb.up("embedded")
     log.info("restarted in %.2f s", time.monotonic() - t0)
@@ -282,8 +295,10 @@ def test_kill_9_under_load_loses_no_acknowledged_commit(crash_sandbox: Sandbox) 
     acked: dict[str, tuple[str, str]] = {}
     for tag, victim, on_block, what in rounds:
         result = asyncio.run(_load_then_kill(sb, tag, victim=victim, on_block=on_block))
-        if tag == "a":
-            assert result.failed > 0, "the kill did not interrupt any transaction: not mid-load"
+        # Mid-load: transactions were in flight when the kill landed. Whether they then fail
+        # depends on the moment (a block the core had committed just before dying answers
+        # VALID), so the failures are logged, not required.
+        assert result.in_flight_at_kill > 0, f"{what}: no transaction in flight at the kill"
         _restart_and_read_back(sb, result, what)
         acked.update(result.acked)
     sb.down()  # the ledgers are read from disk below, with nothing writing them
