@@ -185,7 +185,8 @@ def _run(bench: str, settings: BenchSettings, engines: list[str] | None) -> Any:
 def add_bench_parser(subparsers: Any) -> None:
     bench = subparsers.add_parser(
         "bench",
-        help="benchmarks: ledger, chaincode, gateway, registry, routing, dashboard",
+        help="benchmarks: ledger, chaincode, gateway, registry, connector, routing, dashboard, "
+        "faults",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -270,6 +271,9 @@ def add_bench_parser(subparsers: Any) -> None:
     from cbp.bench.dashboard import add_parser as add_dashboard_bench
 
     add_dashboard_bench(sub)
+    from cbp.faults.cli import add_faults_parser
+
+    add_faults_parser(sub)
 
 
 __all__ = ["add_bench_parser"]

@@ -19,6 +19,7 @@ from cbp.errors import CliError
 from network.paths import SandboxPaths, sandbox_paths
 from network.processes import ProcessError, Supervisor
 from network.topology import load_topology
+from network.watchdog import Recipe, write_recipe
 
 
 def _say(msg: str) -> None:
@@ -57,20 +58,19 @@ def _logins(paths: SandboxPaths, org: str) -> dict[str, str]:
         return {}
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    paths = sandbox_paths(args.home)
-    if not paths.connection_profile.exists():
-        raise CliError("the sandbox is not set up here; start it first with `cbp network up`")
+def start_connectors(paths: SandboxPaths, orgs: dict[str, int], say: Any = _say) -> None:
+    """Start each organisation's connector in the background (the sandbox's watchdog starts
+    one again if it dies) and wait until each answers."""
     sup = Supervisor(paths)
-    orgs = _orgs(args)
     for org, port in orgs.items():
         name = f"connector-{org}"
         if sup.is_running(name):
-            _say(f"connector {org} already running (pid {sup.pid(name)})")
+            say(f"connector {org} already running (pid {sup.pid(name)})")
             continue
         argv = [sys.executable, "-m", "connector.serve", "--org", org, "--home", str(paths.home)]
         sup.start(name, argv)
-        _say(f"connector {org} starting on http://127.0.0.1:{port} (log {paths.log(name)})")
+        write_recipe(paths, Recipe(name, argv, ready_port=port))
+        say(f"connector {org} starting on http://127.0.0.1:{port} (log {paths.log(name)})")
     for org, port in orgs.items():
         name = f"connector-{org}"
 
@@ -78,7 +78,15 @@ def cmd_up(args: argparse.Namespace) -> int:
             return _healthy(p) is not None
 
         took = sup.wait_until(name, answering, 60, "answering")
-        _say(f"connector {org} ready in {took:.1f} s")
+        say(f"connector {org} ready in {took:.1f} s")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    paths = sandbox_paths(args.home)
+    if not paths.connection_profile.exists():
+        raise CliError("the sandbox is not set up here; start it first with `cbp network up`")
+    orgs = _orgs(args)
+    start_connectors(paths, orgs)
     print()
     print(
         "Connectors (the dashboard at /ui/, the REST API with OpenAPI at /docs); demo log-ins, "

@@ -95,9 +95,10 @@ def _print_status(
     if not st.processes:
         print("  no sandbox process is running; start it with `cbp network up`")
     for name, p in st.processes.items():
+        restarts = f"restarts {p['restarts']}" if p.get("restarts") else ""
         print(
-            f"  process {name:<28} pid {p['pid']!s:<8} {'alive' if p['alive'] else 'DEAD'}"
-            f"   log {p['log']}"
+            f"  process {name:<28} pid {p['pid']!s:<8} {'alive' if p['alive'] else 'DEAD':<5}"
+            f" {restarts:<12} log {p['log']}"
         )
     for name, listener in st.listeners.items():
         state = "listening" if listener.listening else "not listening"
@@ -180,9 +181,9 @@ def add_network_parser(sub: Any) -> None:
     status = actions.add_parser(
         "status",
         parents=[common],
-        help="processes, listeners with their addresses, channel heights",
-        description="Each process (pid, alive, log), each listener (address, listening) and, "
-        "when the sandbox is up, each channel's height.",
+        help="processes (and their restarts), listeners with their addresses, channel heights",
+        description="Each process (pid, alive, restarts by the watchdog, log), each listener "
+        "(address, listening) and, when the sandbox is up, each channel's height.",
     )
     status.add_argument("--json", action="store_true", help="status as JSON")
     status.set_defaults(func=cmd_status)

@@ -37,6 +37,8 @@ class GatewayEndpoint:
     private_key: Path
     tls_client_certificate: Path | None = None
     tls_client_key: Path | None = None
+    # the peers require a client TLS certificate (the profile's clientAuthRequired)
+    mutual_tls: bool = False
 
 
 def read_profile(path: str | Path | None = None) -> dict[str, Any]:
@@ -98,4 +100,5 @@ def resolve_endpoint(
         private_key=Path(creds["key"]),
         tls_client_certificate=Path(creds["tlsCert"]) if creds.get("tlsCert") else None,
         tls_client_key=Path(creds["tlsKey"]) if creds.get("tlsKey") else None,
+        mutual_tls=bool(profile.get("clientAuthRequired", False)),
     )

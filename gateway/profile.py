@@ -36,11 +36,15 @@ def from_profile(
     profile_path: str | Path | None = None,
     *,
     peer: str | None = None,
-    mutual_tls: bool = False,
+    mutual_tls: bool | None = None,
     timeouts: Timeouts | None = None,
 ) -> Gateway:
-    """Connect as `user` of `org_key` through that org's gateway peer, per the profile."""
+    """Connect as `user` of `org_key` through that org's gateway peer, per the profile;
+    the user's TLS client certificate is presented when the profile says the peers require
+    one (or when `mutual_tls` is True)."""
     ep = resolve_endpoint(read_profile(profile_path), org_key, user, peer)
+    if mutual_tls is None:
+        mutual_tls = ep.mutual_tls
     identity = load_identity(ep.msp_id, ep.certificate)
     signer = load_signer(ep.private_key)
     return connect(

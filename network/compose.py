@@ -75,6 +75,12 @@ def _healthcheck_http(port: int) -> dict[str, Any]:
     }
 
 
+def _flag(value: bool) -> str:
+    # the topology's `tls.client_auth_required`, stated in the file itself as well as in the
+    # rendered configs so that a reader of docker-compose-fabric.yml sees it
+    return "true" if value else "false"
+
+
 def _node_service(node: FabricNode, topology: Topology) -> dict[str, Any]:
     version = topology.spec.fabric_version
     volumes = [
@@ -91,6 +97,7 @@ def _node_service(node: FabricNode, topology: Topology) -> dict[str, Any]:
             "ORDERER_GENERAL_LISTENPORT": str(node.port),
             "ORDERER_GENERAL_CLUSTER_LISTENPORT": str(node.cluster_port),
             "ORDERER_ADMIN_LISTENADDRESS": node.admin_address,
+            "ORDERER_GENERAL_TLS_CLIENTAUTHREQUIRED": _flag(topology.client_auth_required),
             "ORDERER_OPERATIONS_LISTENADDRESS": f"{node.host}:{node.operations_port}",
         }
         return {
@@ -117,6 +124,7 @@ def _node_service(node: FabricNode, topology: Topology) -> dict[str, Any]:
         "CORE_PEER_GOSSIP_EXTERNALENDPOINT": node.address,
         "CORE_PEER_CHAINCODELISTENADDRESS": f"{node.host}:{node.chaincode_port}",
         "CORE_OPERATIONS_LISTENADDRESS": f"{node.host}:{node.operations_port}",
+        "CORE_PEER_TLS_CLIENTAUTHREQUIRED": _flag(topology.client_auth_required),
     }
     return {
         "image": f"hyperledger/fabric-peer:{version}",

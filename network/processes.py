@@ -23,6 +23,8 @@ from network.prefork import Child, python_module, write_plan
 
 log = logging.getLogger(__name__)
 
+WATCHDOG = "watchdog"  # the process that restarts the others (network/watchdog.py)
+
 
 class ProcessError(RuntimeError):
     """A process of the sandbox could not start or died; the message names it and its log."""
@@ -207,6 +209,8 @@ class Supervisor:
         pidfile = self.paths.pidfile(name)
         if pid is None:
             return False
+        # the pid file goes first: the watchdog restarts only processes that still have one
+        pidfile.unlink(missing_ok=True)
         stopped = False
         if pid_alive(pid):
             _signal_group(pid, signal.SIGTERM)
@@ -219,7 +223,6 @@ class Supervisor:
                 while pid_alive(pid):
                     time.sleep(0.01)
             stopped = True
-        pidfile.unlink(missing_ok=True)
         return stopped
 
     def stop_all(self) -> list[str]:
@@ -228,9 +231,15 @@ class Supervisor:
             if self.paths.run.exists()
             else []
         )
-        # chaincode servers last: the engine may still be talking to them while it shuts down
-        names.sort(key=lambda n: n.startswith("chaincode-"))
-        return [n for n in names if self.stop(n)]
+        # the watchdog first, or it would start again what is being stopped; chaincode servers
+        # last: the engine may still be talking to them while it shuts down
+        names.sort(key=lambda n: (n != WATCHDOG, n.startswith("chaincode-")))
+        stopped = [n for n in names if self.stop(n)]
+        if self.paths.run.exists():  # nothing left to restart, no restarts to report
+            for f in self.paths.run.glob("*.restart.json"):
+                f.unlink(missing_ok=True)
+            (self.paths.run / "watchdog.json").unlink(missing_ok=True)
+        return stopped
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

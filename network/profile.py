@@ -86,6 +86,8 @@ def connection_profile(topology: Topology, layout: CryptoLayout, engine: str) ->
         "name": topology.name,
         "version": "1.0.0",
         "engine": engine,
+        # clients present their tlsCert/tlsKey when the peers and orderers require it
+        "clientAuthRequired": topology.client_auth_required,
         "organizations": orgs,
         "peers": peers,
         "orderers": orderers,

@@ -19,9 +19,10 @@ from network.embedded.engine import EmbeddedEngine
 from network.engine import Engine, SandboxEngine, Say
 from network.identities import CryptoLayout, generate_crypto
 from network.paths import SandboxPaths
-from network.processes import ProcessError, Supervisor, port_free, port_open
+from network.processes import WATCHDOG, ProcessError, Supervisor, port_free, port_open
 from network.profile import write_connection_json, write_connection_profile
 from network.topology import Topology
+from network.watchdog import read_state, restarting, settle, start_watchdog
 
 ENGINES: tuple[Engine, ...] = ("embedded", "fabric")
 
@@ -106,6 +107,15 @@ class Sandbox:
                     f"run `cbp network down` first to switch to {engine}"
                 )
             st = self.status()
+            busy = restarting(self.supervisor)
+            if busy:
+                self.say(f"the watchdog is restarting {', '.join(busy)}; waiting for it")
+                settle(self.supervisor)
+                st = self.status()
+            if [n for n, p in st.processes.items() if not p["alive"]] == [WATCHDOG]:
+                start_watchdog(self.supervisor, self.topology.environment())
+                self.say("the watchdog had stopped; started it again")
+                return 0.0
             if st.up:
                 self.say(f"sandbox already running on the {engine} engine; nothing to do")
                 return 0.0
@@ -121,6 +131,7 @@ class Sandbox:
             self.prepare(engine)
             (self.paths.run / "engine").write_text(engine)
             runner.up()
+            start_watchdog(self.supervisor, self.topology.environment())
         except BaseException as exc:  # Ctrl-C too: a half-started network is not left behind
             why = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             self.say(f"start {why}; stopping what was started")
@@ -154,6 +165,7 @@ class Sandbox:
 
     def status(self) -> Status:
         st = Status(engine=self._recorded_engine())
+        restarts = read_state(self.paths)  # what the watchdog did
         if self.paths.run.exists():
             for pidfile in sorted(self.paths.run.glob("*.pid")):
                 name = pidfile.stem
@@ -162,6 +174,7 @@ class Sandbox:
                     "pid": pid,
                     "alive": self.supervisor.is_running(name),
                     "log": str(self.paths.log(name)),
+                    "restarts": int(restarts.get(name, {}).get("restarts", 0)),
                 }
         host = self.topology.host
         for p in self.topology.peers:
@@ -182,7 +195,8 @@ class Sandbox:
 
     def down(self) -> list[str]:
         engine = self._recorded_engine()
-        stopped: list[str] = []
+        # the watchdog first, or it would start again what is being stopped
+        stopped: list[str] = [WATCHDOG] if self.supervisor.stop(WATCHDOG) else []
         if engine:
             stopped += self.engine(engine).down()
         # anything left with a pid file (a launcher, a server of an engine no longer recorded)

@@ -141,6 +141,13 @@ class ChaincodeSpec(_Strict):
     autostart: bool = True
 
 
+class TlsSpec(_Strict):
+    # Fabric's peer.tls.clientAuthRequired and General.TLS.ClientAuthRequired: every client
+    # must present a TLS certificate from a CA of the network's organisations. Off by default,
+    # as in Fabric; TLS itself is always on.
+    client_auth_required: bool = False
+
+
 class TopologySpec(_Strict):
     name: str
     fabric_version: str
@@ -151,6 +158,7 @@ class TopologySpec(_Strict):
     users: list[UserSpec] = []
     channels: dict[str, ChannelSpec]
     chaincodes: dict[str, ChaincodeSpec]
+    tls: TlsSpec = TlsSpec()
 
     @field_validator("host")
     @classmethod
@@ -340,6 +348,11 @@ class Topology:
     def host(self) -> str:
         return self.spec.host
 
+    @property
+    def client_auth_required(self) -> bool:
+        """Mutual TLS on the peers' and orderers' client endpoints (topology `tls:`)."""
+        return self.spec.tls.client_auth_required
+
     @cached_property
     def orgs(self) -> dict[str, Org]:
         return {
@@ -500,4 +513,7 @@ def load_topology(
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "the file"
         raise TopologyError(f"topology file {p}: {where}: {first['msg']}") from None
-    return Topology(spec, raft_nodes=raft_nodes, port_offset=port_offset)
+    topology = Topology(spec, raft_nodes=raft_nodes, port_offset=port_offset)
+    # the processes the sandbox starts read this same file (CBP_TOPOLOGY in `environment()`)
+    topology.source = p.resolve()
+    return topology

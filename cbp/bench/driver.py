@@ -133,6 +133,8 @@ async def run(cfg: DriverConfig) -> None:
         load_signer(ep.private_key),
         tls_root_certificates=ep.tls_ca_certificate,
         hostname_override=ep.hostname,
+        client_certificate=ep.tls_client_certificate if ep.mutual_tls else None,
+        client_key=ep.tls_client_key if ep.mutual_tls else None,
         timeouts=Timeouts(endorse=60.0, submit=60.0, commit_status=120.0),
     )
     async with gw:

@@ -26,7 +26,7 @@ from cbp.bench.runner import BenchError
 from cbp.bench.settings import BenchSettings
 from network.embedded.engine import EMBEDDED
 from network.paths import SandboxPaths, sandbox_paths
-from network.processes import Supervisor
+from network.processes import WATCHDOG, Supervisor
 from network.sandbox import ENGINES, Engine, Sandbox
 from network.topology import Topology, load_topology
 
@@ -59,8 +59,13 @@ class Target:
         return {r.name: r.pid for r in sup.running()}
 
     def engine_pids(self) -> dict[str, int]:
-        """The ledger's own processes: the embedded engine, or Fabric's peers and orderers."""
-        return {n: p for n, p in self.pids().items() if not n.startswith(CHAINCODE_PREFIX)}
+        """The ledger's own processes: the embedded engine, or Fabric's peers and orderers (not
+        the chaincode servers, the connectors, nor the watchdog that restarts them all)."""
+        return {
+            n: p
+            for n, p in self.pids().items()
+            if not n.startswith((CHAINCODE_PREFIX, "connector-")) and n != WATCHDOG
+        }
 
     def chaincode_pid(self, chaincode: str) -> dict[str, int]:
         name = CHAINCODE_PREFIX + chaincode

@@ -14,6 +14,8 @@ from typing import TypeVar
 from stdnum.eu import eic as _eic
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
+from chaincode.runtime.strict import quote
+
 # Powers are in kW throughout; the demo admits UVAMs smaller than the market's 1 MW.
 MARKET_MINIMUM_KW = 1000.0
 
@@ -108,7 +110,7 @@ def enum_value(kind: type[E], value: str) -> E:
     if member is not None:
         return member  # type: ignore[return-value]
     allowed = ", ".join(m.value for m in kind)
-    raise ValueError(f"{value!r} is not one of {allowed}")
+    raise ValueError(f"{quote(value)} is not one of {allowed}")
 
 
 @lru_cache(maxsize=4096)
@@ -121,18 +123,18 @@ def check_eic(value: str) -> str:
     try:
         return str(_eic.validate(value.strip().upper()))
     except InvalidLength:
-        raise ValueError(f"EIC code {value!r} must have 16 characters") from None
+        raise ValueError(f"EIC code {quote(value)} must have 16 characters") from None
     except InvalidChecksum:
-        raise ValueError(f"EIC code {value!r} has a wrong check character") from None
+        raise ValueError(f"EIC code {quote(value)} has a wrong check character") from None
     except (InvalidFormat, InvalidComponent):
-        raise ValueError(f"EIC code {value!r} may hold only A-Z, 0-9 and '-'") from None
+        raise ValueError(f"EIC code {quote(value)} may hold only A-Z, 0-9 and '-'") from None
 
 
 def check_pod(value: str) -> str:
     """An Italian POD code: IT + 3-digit distributor code + E + 8 digits."""
     code = value.strip().upper()
     if not _POD_RE.fullmatch(code):
-        raise ValueError(f"POD code {value!r} must be IT + 3-digit distributor + E + 8 digits")
+        raise ValueError(f"POD code {quote(value)} must be IT + 3-digit distributor + E + 8 digits")
     return code
 
 
@@ -140,7 +142,7 @@ def pod_distributor(pod: str) -> str:
     """The distributor code of a checked POD code (``002`` for Areti)."""
     match = _POD_RE.fullmatch(pod)
     if match is None:
-        raise ValueError(f"POD code {pod!r} must be IT + 3-digit distributor + E + 8 digits")
+        raise ValueError(f"POD code {quote(pod)} must be IT + 3-digit distributor + E + 8 digits")
     return match.group(1)
 
 
@@ -148,7 +150,7 @@ def check_id(value: str) -> str:
     """A client-chosen identifier: 1-128 printable characters starting with a letter or digit."""
     if not _ID_RE.fullmatch(value):
         raise ValueError(
-            f"identifier {value!r} must be 1-128 characters of letters, digits and _.:/@+- "
+            f"identifier {quote(value)} must be 1-128 characters of letters, digits and _.:/@+- "
             "starting with a letter or digit"
         )
     return value
@@ -157,14 +159,16 @@ def check_id(value: str) -> str:
 def check_sha256(value: str) -> str:
     digest = value.strip().lower()
     if not _SHA256_RE.fullmatch(digest):
-        raise ValueError(f"SHA-256 {value!r} must be 64 hexadecimal characters")
+        raise ValueError(f"SHA-256 {quote(value)} must be 64 hexadecimal characters")
     return digest
 
 
 def check_mime_type(value: str) -> str:
     mime = value.strip().lower()
     if mime not in MIME_TYPES:
-        raise ValueError(f"mime type {value!r} must be one of {', '.join(MIME_TYPES)} (PDF or XML)")
+        raise ValueError(
+            f"mime type {quote(value)} must be one of {', '.join(MIME_TYPES)} (PDF or XML)"
+        )
     return mime
 
 

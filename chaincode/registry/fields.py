@@ -3,11 +3,16 @@
 A checker failure becomes an ``InvalidArgument`` naming the entity, the field and the rule:
 ``InvalidArgument: POD IT002E00112233: field 'receiverId': EIC code '10X1001A1001A346' has a
 wrong check character``.
+
+Every JSON argument is decoded within the runtime's bounds (``chaincode.runtime.strict``: at
+most 32 levels deep, integers of at most 18 digits, no key twice, no control or
+direction-override character), so every transaction refuses hostile JSON the same way. Times
+are accepted from ``EARLIEST_TIME`` (2000-01-01) up to ``LATEST_TIME`` (2100-01-01), as the
+connector accepts them; names (``Text``) are one line of text.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -20,6 +25,8 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
+
+from chaincode.runtime.strict import StrictInputError, check_text, loads_json, quote, shorten
 
 from .codes import (
     CodingScheme,
@@ -34,6 +41,10 @@ from .errors import InvalidArgument
 
 M = TypeVar("M", bound=BaseModel)
 
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+_RANGE = "2000-01-01T00:00:00Z to 2099-12-31T23:59:59Z"
+
 
 def _enum(kind: Any) -> BeforeValidator:
     return BeforeValidator(lambda v: enum_value(kind, v) if isinstance(v, str) else v)
@@ -47,17 +58,36 @@ def _time(value: Any) -> str:
     if isinstance(value, bool):
         raise ValueError("a time must be unix seconds or ISO 8601 text, not a boolean")
     if isinstance(value, int | float):
+        _check_unix(value)
         moment = datetime.fromtimestamp(value, UTC)
     elif isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"time {value!r} is not ISO 8601 (2025-03-01T00:00:00Z)") from None
+            raise ValueError(
+                f"time {quote(value)} is not ISO 8601 (2025-03-01T00:00:00Z)"
+            ) from None
         if moment.tzinfo is None:
-            raise ValueError(f"time {value!r} must carry a UTC offset or Z")
+            raise ValueError(f"time {quote(value)} must carry a UTC offset or Z")
+        if not EARLIEST_TIME <= moment < LATEST_TIME:
+            raise ValueError(f"time {quote(value)} is outside {_RANGE}")
     else:
         raise ValueError("a time must be unix seconds or ISO 8601 text")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_unix(value: float) -> float:
+    """Unix seconds within the accepted range (a typo must not become the year 33658)."""
+    if not EARLIEST_TIME.timestamp() <= value < LATEST_TIME.timestamp():
+        raise ValueError(f"unix time {quote(value)} is outside {_RANGE}")
+    return value
+
+
+def _one_line(value: str) -> str:
+    try:
+        return check_text(value, "the text")
+    except StrictInputError as exc:
+        raise ValueError(str(exc)) from None
 
 
 Eic = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(check_eic)]
@@ -66,12 +96,18 @@ Ident = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(
 Scheme = Annotated[CodingScheme, _enum(CodingScheme)]
 DirectionField = Annotated[Direction, _enum(Direction)]
 Voltage = Annotated[VoltageLevel, _enum(VoltageLevel)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
+    AfterValidator(_one_line),
+]
+# several lines allowed (a reason, a note); control and direction characters are refused for
+# every JSON string when the argument is decoded
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Power = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 Time = Annotated[str, BeforeValidator(_time)]
-UnixTime = Annotated[int, Field(ge=0)]
+UnixTime = Annotated[int, AfterValidator(_check_unix)]
 
 
 class Input(BaseModel):
@@ -89,7 +125,8 @@ def require_eic_scheme(entity: str, field: str, scheme: CodingScheme | None) -> 
 
 
 def load_json(raw: str | bytes, function: str, argument: str) -> dict[str, Any]:
-    """Decode a JSON object argument, refusing anything else with the argument's name."""
+    """Decode a JSON object argument within the runtime's bounds, refusing anything else
+    with the argument's name (and the field's, where the fault is inside)."""
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
@@ -98,11 +135,14 @@ def load_json(raw: str | bytes, function: str, argument: str) -> dict[str, Any]:
                 f"{function} argument '{argument}' is not UTF-8 (byte {exc.start})"
             ) from None
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
+        value = loads_json(raw)
+    except StrictInputError as exc:
+        raise InvalidArgument(f"{function} argument '{argument}': {exc}") from None
+    except ValueError as exc:  # json.JSONDecodeError
+        where = getattr(exc, "lineno", None), getattr(exc, "colno", None)
         raise InvalidArgument(
-            f"{function} argument '{argument}' is not valid JSON: {exc.msg} at line {exc.lineno} "
-            f"column {exc.colno}"
+            f"{function} argument '{argument}' is not valid JSON: "
+            f"{getattr(exc, 'msg', exc)} at line {where[0]} column {where[1]}"
         ) from None
     if not isinstance(value, dict):
         raise InvalidArgument(
@@ -142,5 +182,5 @@ def label_of(entity: str, data: dict[str, Any], *id_fields: str) -> str:
     for name in id_fields:
         value = data.get(name)
         if isinstance(value, str) and value.strip():
-            return f"{entity} {value.strip()[:64]}"
+            return f"{entity} {shorten(value.strip())}"
     return entity

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
+from chaincode.runtime.strict import quote
+
 from .codes import CodingScheme, PodStatus, Role, UvamStatus, enum_value
 from .fields import (
     DirectionField,
@@ -86,7 +88,7 @@ class Header(Input):
 def _registered_only(entity: str, status: str | None, kind: Any) -> None:
     """Registration may state the initial status (the seed passes 'registered'), nothing else."""
     if status is not None and enum_value(kind, status) != kind.REGISTERED:
-        raise ValueError(f"{entity}: a new registration has status Registered, not {status!r}")
+        raise ValueError(f"{entity}: a new registration has status Registered, not {quote(status)}")
 
 
 class PodIn(Header):
@@ -349,7 +351,7 @@ class ConnectionIn(Input):
             ipaddress.ip_address(self.ipAddress)
         except ValueError:
             raise ValueError(
-                f"{entity}: ipAddress {self.ipAddress!r} is not an IP address"
+                f"{entity}: ipAddress {quote(self.ipAddress)} is not an IP address"
             ) from None
         return self
 

@@ -16,12 +16,12 @@ import importlib
 import logging
 import os
 import signal
-import sys
 from collections.abc import Sequence
 
 from .chaincode_config import load_chaincode_config
 from .config import ENV, ServerSettings, SettingsError
 from .contract import Contract
+from .logs import configure as configure_logging
 from .profiling import profiled
 from .router import ContractRouter
 from .server import ChaincodeServer
@@ -118,12 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT; 2 for a bad setting (logged by name), 1 if it cannot
     listen."""
-    logging.basicConfig(
-        level=args.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger().setLevel(args.log_level)  # under `cbp chaincode serve` too
+    # escaped, capped lines; a *.log stderr rotates by size (logs.py); sets the root level,
+    # so under `cbp chaincode serve` too
+    configure_logging(args.log_level)
     try:
         settings = ServerSettings.from_sources(
             address=args.address,

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, TypeVar, overload
 from .chaincode_config import ChaincodeConfig
 from .errors import ChaincodeError
 from .identity import ClientIdentity
+from .strict import quote
 from .stub import ChaincodeStub
 
 __all__ = ["Context", "Contract", "TransactionSpec", "transaction"]
@@ -112,6 +113,12 @@ class Contract:
     write_batch: ClassVar[bool] = True
     # What the chaincode knows of the network (its MSP ids, the BNA...); see ``configure``.
     config: ChaincodeConfig = ChaincodeConfig()
+    # Plain-text (``str``) arguments, ids and names, are refused when they hold a control or
+    # direction character or run past ``max_text_argument`` characters (JSON arguments are
+    # bounded whatever this says: runtime/strict.py). Off only for a contract that must store
+    # whatever text a test hands it (the smoke contract).
+    strict_text: ClassVar[bool] = True
+    max_text_argument: ClassVar[int] = 1024
 
     def configure(self, config: ChaincodeConfig) -> None:
         """Called once when the contract is served, with the chaincode's configuration.
@@ -138,5 +145,5 @@ class Contract:
     def unknown(self, ctx: Context, fn: str) -> None:
         """Called for a function this contract does not have; raise to fail (the default)."""
         raise ChaincodeError(
-            f"function {fn!r} is not a transaction of contract {self.contract_name!r}"
+            f"function {quote(fn)} is not a transaction of contract {self.contract_name!r}", 400
         )

@@ -1,9 +1,13 @@
 """Arguments from bytes and results to bytes, driven by a transaction's real type hints.
 
 Arguments: ``str`` as UTF-8, ``bytes`` raw, ``int``/``float``/``bool`` parsed, ``Enum`` by value,
-anything else (dict, list, pydantic models, typed containers) decoded from JSON and validated
-with pydantic. Results: ``None`` empty, ``str`` UTF-8, ``bytes`` raw, anything else compact JSON
-with sorted keys, so every endorsing peer returns the same bytes.
+anything else (dict, list, pydantic models, typed containers) decoded from JSON within the
+bounds of ``strict.loads_json`` and validated with pydantic. A contract with ``strict_text``
+(the default) also has its ``str`` arguments refused when they hold control or direction
+characters or run past ``max_text_argument`` characters. Every refusal is a status-400
+``ChaincodeError`` naming the argument; it quotes at most 64 characters of what was given.
+Results: ``None`` empty, ``str`` UTF-8, ``bytes`` raw, anything else compact JSON with sorted
+keys, so every endorsing peer returns the same bytes.
 
 Converters are built once per transaction when the contract is loaded, never per call.
 """
@@ -15,6 +19,8 @@ import dataclasses
 import enum
 import inspect
 import json
+import math
+import re
 import types
 import typing
 from collections.abc import Callable
@@ -25,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from .errors import ChaincodeError
+from .strict import MAX_INT_DIGITS, MAX_NUMBER_CHARS, check_text, loads_json, quote
 
 __all__ = ["Parameter", "json_schema", "make_parser", "to_bytes"]
 
@@ -33,6 +40,10 @@ SCHEMA_REF = "#/components/schemas/{model}"
 
 _TRUE = frozenset({b"true", b"1"})
 _FALSE = frozenset({b"false", b"0"})
+# ASCII digits only: int() would also read other scripts' digits ("١٢")
+_INTEGER = re.compile(rf"[+-]?[0-9]{{1,{MAX_INT_DIGITS}}}")
+# the status of a call whose arguments are wrong: the caller's fault, never the chaincode's
+ARGUMENT_STATUS = 400
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,7 +73,47 @@ def _parse_bool(raw: bytes) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise ValueError("expected true or false")
+    raise ValueError(f"expected true or false, got {quote(raw.decode('utf-8'))}")
+
+
+def _parse_int(raw: bytes) -> int:
+    text = raw.decode("utf-8").strip()
+    if not _INTEGER.fullmatch(text):
+        raise ValueError(
+            f"expected an integer of at most {MAX_INT_DIGITS} digits, got {quote(text)}"
+        )
+    return int(text)
+
+
+def _parse_float(raw: bytes) -> float:
+    text = raw.decode("utf-8").strip()
+    try:
+        value = float(text) if len(text) <= MAX_NUMBER_CHARS else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {quote(text)}")
+    return value
+
+
+def _strict_str(limit: int) -> Parser:
+    def parse(raw: bytes) -> str:
+        text = raw.decode("utf-8")
+        if len(text) > limit:
+            raise ValueError(f"{len(text)} characters (at most {limit})")
+        # A composite key (a page's bookmark) starts with U+0000 and separates its parts with
+        # it, as Fabric lays them out; no other text may hold one.
+        check_text(text.replace("\x00", "") if text.startswith("\x00") else text, "the text")
+        return text
+
+    return parse
+
+
+def _json_parser(validate: Callable[[Any], Any]) -> Parser:
+    def parse(raw: bytes) -> Any:
+        return validate(loads_json(raw.decode("utf-8")))
+
+    return parse
 
 
 def _unwrap_optional(hint: Any) -> Any:
@@ -82,19 +133,20 @@ def _validation_text(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def make_parser(hint: Any) -> Parser:
-    """Build the bytes -> value converter for one parameter type."""
+def make_parser(hint: Any, text_limit: int | None = None) -> Parser:
+    """Build the bytes -> value converter for one parameter type; with ``text_limit``, plain
+    text is refused past that length or holding control or direction characters."""
     hint = _unwrap_optional(hint)
     if hint is inspect.Parameter.empty or hint is str or hint is Any:
-        return _parse_str
+        return _parse_str if text_limit is None else _strict_str(text_limit)
     if hint is bytes:
         return _parse_bytes
     if hint is bool:
         return _parse_bool
     if hint is int:
-        return int
+        return _parse_int
     if hint is float:
-        return float
+        return _parse_float
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         enum_type = hint
 
@@ -106,13 +158,13 @@ def make_parser(hint: Any) -> Parser:
                 if text in enum_type.__members__:
                     return enum_type.__members__[text]
                 allowed = ", ".join(str(e.value) for e in enum_type)
-                raise ValueError(f"expected one of {allowed}") from None
+                raise ValueError(f"expected one of {allowed}, got {quote(text)}") from None
 
         return parse_enum
     if isinstance(hint, type) and issubclass(hint, BaseModel):
-        return hint.model_validate_json
+        return _json_parser(hint.model_validate)
     adapter: TypeAdapter[Any] = TypeAdapter(hint)
-    return adapter.validate_json
+    return _json_parser(adapter.validate_python)
 
 
 def convert_argument(param: Parameter, function: str, raw: bytes) -> Any:
@@ -121,11 +173,18 @@ def convert_argument(param: Parameter, function: str, raw: bytes) -> Any:
     except ValidationError as exc:
         raise ChaincodeError(
             f"argument {param.name!r} of {function} is not a valid {_type_name(param.hint)}: "
-            f"{_validation_text(exc)}"
+            f"{_validation_text(exc)}",
+            ARGUMENT_STATUS,
         ) from None
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise ChaincodeError(
-            f"argument {param.name!r} of {function} is not a valid {_type_name(param.hint)}: {exc}"
+            f"argument {param.name!r} of {function} is not UTF-8 (byte {exc.start})",
+            ARGUMENT_STATUS,
+        ) from None
+    except ValueError as exc:  # strict.StrictInputError too
+        raise ChaincodeError(
+            f"argument {param.name!r} of {function} is not a valid {_type_name(param.hint)}: {exc}",
+            ARGUMENT_STATUS,
         ) from None
 
 

@@ -8,6 +8,7 @@ simple keys never see them.
 from __future__ import annotations
 
 from .errors import ChaincodeError
+from .strict import quote
 
 __all__ = [
     "COMPOSITE_KEY_NAMESPACE",
@@ -27,8 +28,9 @@ EMPTY_KEY_SUBSTITUTE = "\x01"
 def _validate_attribute(value: str) -> None:
     if _MIN_RUNE in value or _MAX_RUNE in value:
         raise ChaincodeError(
-            f"composite key attribute {value!r} contains U+0000 or U+10FFFF, "
-            "which are reserved as composite key delimiters"
+            f"composite key attribute {quote(value)} contains U+0000 or U+10FFFF, "
+            "which are reserved as composite key delimiters",
+            400,
         )
 
 
@@ -44,13 +46,15 @@ def create_composite_key(object_type: str, attributes: list[str] | tuple[str, ..
 
 def split_composite_key(key: str) -> tuple[str, list[str]]:
     if not key.startswith(COMPOSITE_KEY_NAMESPACE):
-        raise ChaincodeError(f"key {key!r} is not a composite key: it must start with U+0000")
+        raise ChaincodeError(
+            f"key {quote(key)} is not a composite key: it must start with U+0000", 400
+        )
     components = key[1:].split(_MIN_RUNE)
     # the key ends with a delimiter, so the last component is always empty
     if components and components[-1] == "":
         components.pop()
     if not components:
-        raise ChaincodeError(f"composite key {key!r} has no object type")
+        raise ChaincodeError(f"composite key {quote(key)} has no object type", 400)
     return components[0], components[1:]
 
 
@@ -64,5 +68,5 @@ def partial_composite_key_range(
 def validate_simple_key(key: str) -> None:
     if key.startswith(COMPOSITE_KEY_NAMESPACE):
         raise ChaincodeError(
-            f"key {key!r} starts with U+0000, which is reserved for composite keys"
+            f"key {quote(key)} starts with U+0000, which is reserved for composite keys", 400
         )

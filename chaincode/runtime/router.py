@@ -2,8 +2,13 @@
 
 The first argument names the function; the part before the first ``:`` names the contract
 (none: the default contract). ``org.hyperledger.fabric:GetMetadata`` returns the metadata of
-every contract served. Any exception in a transaction becomes a status-500 response carrying
-its message; the contract's ``after`` hook and the result conversion only run on success.
+every contract served. This is the runtime's one boundary for bad input: a call to no
+transaction, a wrong number of arguments or an argument that does not convert is a status-400
+response naming it; a ``ChaincodeError`` keeps its status; any other exception becomes a
+status-500 response carrying its message, and its traceback is logged once per place it is
+raised from (``logs.report_unexpected``), never once per request. Every message is cut to
+``MESSAGE_LIMIT`` characters. The contract's ``after`` hook and the result conversion only
+run on success.
 """
 
 from __future__ import annotations
@@ -18,8 +23,18 @@ from typing import Any
 from . import messages as m
 from .chaincode_config import ChaincodeConfig
 from .contract import Contract, transaction_spec
-from .convert import Parameter, convert_argument, json_schema, make_parser, to_bytes, to_json_bytes
+from .convert import (
+    ARGUMENT_STATUS,
+    Parameter,
+    convert_argument,
+    json_schema,
+    make_parser,
+    to_bytes,
+    to_json_bytes,
+)
 from .errors import ChaincodeError
+from .logs import report_unexpected
+from .strict import quote
 from .stub import ChaincodeStub
 
 __all__ = ["SYSTEM_CONTRACT", "ContractRouter"]
@@ -32,6 +47,9 @@ METADATA_SCHEMA = (
 )
 SUBMIT_TAGS = ["SUBMIT", "submitTx"]
 EVALUATE_TAGS = ["EVALUATE"]
+# A refusal travels back in the peer's error details (gRPC metadata, 16 KiB in all at most on
+# most clients): each message stays well below that.
+MESSAGE_LIMIT = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +72,8 @@ class _Transaction:
                 else f"{self.required} to {len(params)}"
             )
             raise ChaincodeError(
-                f"{self.name} takes {expected} argument(s) ({names}); {len(args)} given"
+                f"{self.name} takes {expected} argument(s) ({names}); {len(args)} given",
+                ARGUMENT_STATUS,
             )
         return [convert_argument(p, self.name, raw) for p, raw in zip(params, args, strict=False)]
 
@@ -68,6 +87,7 @@ class _ContractEntry:
 def _describe(contract: Contract, components: dict[str, Any]) -> dict[str, _Transaction]:
     transactions: dict[str, _Transaction] = {}
     cls = type(contract)
+    text_limit = cls.max_text_argument if cls.strict_text else None
     for attr in dir(cls):
         spec = transaction_spec(getattr(cls, attr, None))
         if spec is None:
@@ -87,7 +107,13 @@ def _describe(contract: Contract, components: dict[str, Any]) -> dict[str, _Tran
                 )
             hint = hints.get(p.name, inspect.Parameter.empty)
             params.append(
-                Parameter(p.name, hint, make_parser(hint), json_schema(hint, components), p.default)
+                Parameter(
+                    p.name,
+                    hint,
+                    make_parser(hint, text_limit),
+                    json_schema(hint, components),
+                    p.default,
+                )
             )
         return_hint = hints.get("return", inspect.Parameter.empty)
         returns = (
@@ -157,18 +183,24 @@ class ContractRouter:
         try:
             qualified = args[0].decode("utf-8")
         except UnicodeDecodeError:
-            return m.Response(status=m.STATUS_ERROR, message="function name is not UTF-8")
+            return _failure("function name is not UTF-8", ARGUMENT_STATUS)
         contract_name, _, fn = qualified.partition(":")
         if not _:
             contract_name, fn = "", qualified
         if contract_name == SYSTEM_CONTRACT:
             if fn == "GetMetadata":
                 return m.Response(status=m.STATUS_OK, payload=self._metadata)
-            return _failure(f"function {fn!r} is not a transaction of contract {SYSTEM_CONTRACT!r}")
+            return _failure(
+                f"function {quote(fn)} is not a transaction of contract {SYSTEM_CONTRACT!r}",
+                ARGUMENT_STATUS,
+            )
         entry = self._entries.get(contract_name or self._default)
         if entry is None:
             known = ", ".join(sorted(self._entries))
-            return _failure(f"contract {contract_name!r} is not served here (served: {known})")
+            return _failure(
+                f"contract {quote(contract_name)} is not served here (served: {known})",
+                ARGUMENT_STATUS,
+            )
         contract = entry.contract
         if contract.write_batch:
             stub.start_write_batch()
@@ -185,9 +217,9 @@ class ContractRouter:
             return m.Response(status=m.STATUS_OK, payload=to_bytes(result))
         except ChaincodeError as exc:
             logger.info("tx %s %s refused: %s", stub.get_tx_id()[:8], qualified, exc.message)
-            return m.Response(status=exc.status, message=exc.message)
+            return _failure(exc.message, exc.status)
         except Exception as exc:
-            logger.exception("tx %s %s raised", stub.get_tx_id()[:8], qualified)
+            report_unexpected(logger, exc, f"tx {stub.get_tx_id()[:8]} {qualified} failed")
             return _failure(str(exc) or type(exc).__name__)
 
     def _build_metadata(self, title: str, version: str) -> dict[str, Any]:
@@ -232,5 +264,7 @@ def _tx_metadata(tx: _Transaction) -> dict[str, Any]:
     return described
 
 
-def _failure(message: str) -> m.Response:
-    return m.Response(status=m.STATUS_ERROR, message=message)
+def _failure(message: str, status: int = m.STATUS_ERROR) -> m.Response:
+    if len(message) > MESSAGE_LIMIT:
+        message = f"{message[: MESSAGE_LIMIT - 40]}… ({len(message)} characters)"
+    return m.Response(status=status, message=message)

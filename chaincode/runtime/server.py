@@ -19,6 +19,7 @@ import grpc
 from fabric_protos.peer import chaincode_shim_pb2_grpc
 
 from . import messages as m
+from .boundary import UNMARSHAL_MESSAGE, ErrorBoundary, UndecodableMessage
 from .config import ServerSettings
 from .errors import ProtocolError
 from .handler import Chaincode, ChaincodeHandler
@@ -133,6 +134,8 @@ class _ChaincodeService(chaincode_shim_pb2_grpc.ChaincodeServicer):
             outbox.close()
             self.streams -= 1
             logger.info("peer %s disconnected", peer)
+        if reader.done() and not reader.cancelled() and reader.result() == "undecodable":
+            await context.abort(grpc.StatusCode.INTERNAL, UNMARSHAL_MESSAGE)
 
     @staticmethod
     async def _read(
@@ -140,19 +143,26 @@ class _ChaincodeService(chaincode_shim_pb2_grpc.ChaincodeServicer):
         handler: ChaincodeHandler,
         outbox: _Outbox,
         peer: str,
-    ) -> None:
+    ) -> str:
+        """Feed the peer's messages to the handler; how the stream ended."""
         try:
             async for msg in requests:
                 handler.handle(msg)
         except ProtocolError as exc:
             logger.warning("closing stream from %s: %s", peer, exc)
+            return "protocol"
+        except UndecodableMessage:
+            logger.warning("closing stream from %s: a message was not a ChaincodeMessage", peer)
+            return "undecodable"
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - any read failure ends this stream only
             logger.info("stream from %s ended: %s", peer, exc)
+            return "failed"
         finally:
             handler.close()
             outbox.close()
+        return "ended"
 
 
 class ChaincodeServer:
@@ -189,7 +199,9 @@ class ChaincodeServer:
         s = self._settings
         self._executor = ThreadPoolExecutor(max_workers=s.workers, thread_name_prefix="cc-tx")
         self._service = _ChaincodeService(self._chaincode, s, self._executor)
-        server = grpc.aio.server(options=grpc_options(s.max_message_bytes))
+        server = grpc.aio.server(
+            options=grpc_options(s.max_message_bytes), interceptors=[ErrorBoundary()]
+        )
         chaincode_shim_pb2_grpc.add_ChaincodeServicer_to_server(self._service, server)
         credentials = self._credentials()
         try:

@@ -4,11 +4,14 @@ Numbers may be JSON numbers or strings (``18.0`` or ``"18.0"``); they become exa
 never floats, and carry at most the ledger's resolution (Wh for energy, 0.01 % for a state of
 charge, 0.0001 EUR/kWh for a price). A refusal names the request, the field and the rule:
 ``InvalidArgument: EV EV-7: field 'socPct': input should be less than or equal to 100``.
+
+Every JSON argument is decoded within the runtime's bounds (``chaincode.runtime.strict``: at
+most 32 levels deep, integers of at most 18 digits, no key twice, no control or
+direction-override character in a key or a string), as the registry's are.
 """
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Annotated, Any, Self, TypeVar
 
@@ -20,6 +23,8 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from chaincode.runtime.strict import StrictInputError, loads_json, quote, shorten
 
 from .errors import InvalidArgument
 
@@ -35,6 +40,7 @@ Kwh = Annotated[Decimal, Field(gt=0, le=100_000, decimal_places=3, allow_inf_nan
 Capacity = Annotated[Decimal, Field(gt=0, le=1_000, decimal_places=3, allow_inf_nan=False)]
 Pct = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False)]
 Price = Annotated[Decimal, Field(gt=0, le=10, decimal_places=4, allow_inf_nan=False)]
+# free text: control and direction characters are refused when the argument is decoded
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 
 
@@ -99,11 +105,14 @@ def load_json(raw: str | bytes, function: str, argument: str) -> dict[str, Any]:
                 f"{function} argument '{argument}' is not UTF-8 (byte {exc.start})"
             ) from None
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
+        value = loads_json(raw)
+    except StrictInputError as exc:
+        raise InvalidArgument(f"{function} argument '{argument}': {exc}") from None
+    except ValueError as exc:  # json.JSONDecodeError
+        where = getattr(exc, "lineno", None), getattr(exc, "colno", None)
         raise InvalidArgument(
-            f"{function} argument '{argument}' is not valid JSON: {exc.msg} at line {exc.lineno} "
-            f"column {exc.colno}"
+            f"{function} argument '{argument}' is not valid JSON: "
+            f"{getattr(exc, 'msg', exc)} at line {where[0]} column {where[1]}"
         ) from None
     if not isinstance(value, dict):
         raise InvalidArgument(
@@ -133,12 +142,13 @@ def _describe(exc: ValidationError) -> str:
             parts.append(f"field '{where}' is not a known field")
         elif kind == "string_pattern_mismatch" and where == "owner":
             parts.append(
-                f"field 'owner': {err.get('input')!r} is not an enrollment id "
+                f"field 'owner': {quote(err.get('input'))} is not an enrollment id "
                 "(e.g. User1@evusers.cbp.local)"
             )
         elif kind == "string_pattern_mismatch":
             parts.append(
-                f"field '{where}': {err.get('input')!r} is not an id (1-64 of A-Z a-z 0-9 . _ : -)"
+                f"field '{where}': {quote(err.get('input'))} is not an id "
+                "(1-64 of A-Z a-z 0-9 . _ : -)"
             )
         else:
             parts.append(f"field '{where}': {message}" if where else message)
@@ -152,5 +162,5 @@ def label_of(entity: str, data: dict[str, Any], id_field: str) -> str:
     """``EV EV-7`` when the request names its id, else just ``EV``."""
     value = data.get(id_field)
     if isinstance(value, str) and value.strip():
-        return f"{entity} {value.strip()[:64]}"
+        return f"{entity} {shorten(value.strip())}"
     return entity

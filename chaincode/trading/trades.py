@@ -13,6 +13,8 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from chaincode.runtime.strict import quote
+
 from . import access
 from .errors import (
     AlreadyExists,
@@ -227,7 +229,7 @@ def reject(tx: Tx, data: Record) -> Record:
 
 def list_by_status(tx: Tx, status: str, page_size: int, bookmark: str) -> Record:
     if status not in STATUSES:
-        raise InvalidArgument(f"status {status!r} must be one of {', '.join(STATUSES)}")
+        raise InvalidArgument(f"status {quote(status)} must be one of {', '.join(STATUSES)}")
     ids, next_bookmark, fetched = tx.index_page(TRADE_BY_STATUS, [status], page_size, bookmark)
     return page_result(tx.records(TRADE, ids), next_bookmark, fetched)
 

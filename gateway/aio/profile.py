@@ -19,7 +19,8 @@ def from_profile(
     peer: str | None = None,
     timeouts: Timeouts | None = None,
 ) -> Gateway:
-    """Connect (inside the running event loop) as `user` of `org_key` through its gateway peer."""
+    """Connect (inside the running event loop) as `user` of `org_key` through its gateway peer;
+    the user's TLS client certificate is presented when the profile says the peers require it."""
     ep = resolve_endpoint(read_profile(profile_path), org_key, user, peer)
     return connect(
         ep.url,
@@ -27,5 +28,7 @@ def from_profile(
         load_signer(ep.private_key),
         tls_root_certificates=ep.tls_ca_certificate,
         hostname_override=ep.hostname,
+        client_certificate=ep.tls_client_certificate if ep.mutual_tls else None,
+        client_key=ep.tls_client_key if ep.mutual_tls else None,
         timeouts=timeouts,
     )

@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from network.logs import configure as configure_logging
 from network.topology import load_topology
 
 from .deploy import DeployError
@@ -31,11 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # escaped, capped lines; the log file rotates by size (network/logs.py)
+    configure_logging(args.log_level)
     topology = load_topology(args.topology)
 
     async def run() -> None:

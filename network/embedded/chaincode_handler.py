@@ -31,6 +31,8 @@ from fabric_protos.peer import (
 )
 from google.protobuf import timestamp_pb2
 
+from network.logs import report_unexpected
+
 from . import protoutil
 from .history import HistoryEntry
 from .tls import GRPC_OPTIONS, ChaincodeConnection
@@ -74,6 +76,11 @@ def _additional_params() -> bytes:
 
 
 READY_PAYLOAD = _additional_params()
+
+# Each dial gets connections of its own: gRPC otherwise shares them between channels to one
+# address, and a new dial to a chaincode server that came back would inherit the failed
+# connection's back-off (up to two minutes) from the dial that found it down.
+DIAL_OPTIONS = [*GRPC_OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
 
 
 class HandlerError(Exception):
@@ -176,11 +183,18 @@ class ChaincodeHandler:
         conn = self.connection
         creds = conn.channel_credentials()
         if creds is None:
-            self._channel = grpc.aio.insecure_channel(conn.address, options=GRPC_OPTIONS)
+            self._channel = grpc.aio.insecure_channel(conn.address, options=DIAL_OPTIONS)
         else:
-            self._channel = grpc.aio.secure_channel(conn.address, creds, options=GRPC_OPTIONS)
+            self._channel = grpc.aio.secure_channel(conn.address, creds, options=DIAL_OPTIONS)
         try:
-            await asyncio.wait_for(self._channel.channel_ready(), conn.dial_timeout)
+            await _connected(self._channel, conn.dial_timeout)
+        except ConnectionRefusedError:
+            await self._channel.close()
+            raise ConnectionError(
+                f"error trying to connect to local peer: chaincode {self.chaincode} at "
+                f"{conn.address} is unreachable (the connection failed at once: is its "
+                "server running?)"
+            ) from None
         except TimeoutError:
             await self._channel.close()
             raise ConnectionError(
@@ -191,7 +205,7 @@ class ChaincodeHandler:
         first = await asyncio.wait_for(self._call.read(), conn.dial_timeout)
         if first is grpc.aio.EOF or first.type != T.REGISTER:
             await self.stop()
-            got = "end of stream" if first is grpc.aio.EOF else T.Name(first.type)
+            got = "end of stream" if first is grpc.aio.EOF else _type_name(first.type)
             raise ConnectionError(
                 f"chaincode {self.chaincode} at {conn.address}: expected REGISTER, got {got}"
             )
@@ -286,8 +300,6 @@ class ChaincodeHandler:
         try:
             self._send(msg)
             return await response
-        except grpc.aio.AioRpcError:
-            raise ChaincodeStreamTerminated() from None
         finally:
             timer.cancel()
             self._contexts.pop(key, None)
@@ -305,8 +317,12 @@ class ChaincodeHandler:
             log.warning(
                 "%s: chaincode %s stream ended: %s", self.peer, self.chaincode, exc.details()
             )
-        except Exception:
-            log.exception("%s: chaincode %s stream failed", self.peer, self.chaincode)
+        except ChaincodeStreamTerminated:
+            log.warning(
+                "%s: chaincode %s stream ended while answering it", self.peer, self.chaincode
+            )
+        except Exception as exc:
+            report_unexpected(log, exc, f"{self.peer}: chaincode {self.chaincode} stream failed")
         finally:
             self._closed.set()
             self._fail_all()
@@ -332,13 +348,13 @@ class ChaincodeHandler:
             payload = self._handle(msg, ctx)
             reply = Msg(type=T.RESPONSE, payload=payload, txid=msg.txid, channel_id=msg.channel_id)
         except Exception as exc:  # every failure goes back to the shim, as Fabric's handler does
-            log.debug("%s: %s for %s refused: %s", self.peer, T.Name(msg.type), msg.txid, exc)
+            log.debug("%s: %s for %s refused: %s", self.peer, _type_name(msg.type), msg.txid, exc)
             reply = self._error(msg, str(exc))
         self._send(reply)
 
     @staticmethod
     def _error(msg: Msg, reason: str) -> Msg:
-        text = f"{T.Name(msg.type)} failed: transaction ID: {msg.txid}: {reason}"
+        text = f"{_type_name(msg.type)} failed: transaction ID: {msg.txid}: {reason}"
         return Msg(type=T.ERROR, payload=text.encode(), txid=msg.txid, channel_id=msg.channel_id)
 
     async def _invoke(self, msg: Msg, ctx: TransactionContext) -> None:
@@ -365,8 +381,36 @@ class ChaincodeHandler:
     def _handle(self, msg: Msg, ctx: TransactionContext) -> bytes:
         handler = _HANDLERS.get(msg.type)
         if handler is None:
-            raise HandlerError(f"Fabric side handler cannot handle message ({T.Name(msg.type)})")
+            raise HandlerError(
+                f"Fabric side handler cannot handle message ({_type_name(msg.type)})"
+            )
         return handler(ctx, msg.payload)
+
+
+async def _connected(channel: grpc.aio.Channel, timeout: float) -> None:
+    """Wait until `channel` is READY. A dial that fails outright (the port refuses, TLS
+    fails) raises ConnectionRefusedError at once instead of waiting the whole dial timeout
+    while gRPC retries with back-off; one that hangs raises TimeoutError after `timeout`."""
+    ready, failed = grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    state = channel.get_state(try_to_connect=True)
+    while state is not ready:
+        if state is failed or state is grpc.ChannelConnectivity.SHUTDOWN:
+            raise ConnectionRefusedError()
+        left = deadline - loop.time()
+        if left <= 0:
+            raise TimeoutError()
+        await asyncio.wait_for(channel.wait_for_state_change(state), left)
+        state = channel.get_state(try_to_connect=True)
+
+
+def _type_name(value: int) -> str:
+    """A message type's name; a number no name stands for (a broken chaincode) as itself."""
+    return T.Name(value) if value in _TYPES else str(value)
+
+
+_TYPES = frozenset(T.values())
 
 
 def _expire(response: asyncio.Future[Msg]) -> None:

@@ -102,11 +102,16 @@ class TransientStore:
                 self._data.pop(t, None)
 
 
+_HEADER_TYPES = frozenset(common_pb2.HeaderType.values())
+
+
 def validate_proposal(pp: ParsedProposal, deserialize: Callable[[bytes], Identity]) -> Identity:
     """Fabric's UnpackedProposal.Validate; returns the creator's identity."""
     chdr, shdr = pp.channel_header, pp.signature_header
     if chdr.type not in (common_pb2.ENDORSER_TRANSACTION, common_pb2.CONFIG):
-        raise ProposalError(f"invalid header type {common_pb2.HeaderType.Name(chdr.type)}")
+        # a type no enum value names prints as its number, as Go prints it
+        name = common_pb2.HeaderType.Name(chdr.type) if chdr.type in _HEADER_TYPES else chdr.type
+        raise ProposalError(f"invalid header type {name}")
     if chdr.epoch != 0:
         raise ProposalError("epoch is non-zero")
     if not shdr.nonce:

@@ -23,6 +23,7 @@ from network.identities import CryptoLayout
 from network.paths import SandboxPaths
 from network.processes import Supervisor, port_open
 from network.topology import Topology
+from network.watchdog import Recipe, write_recipe
 
 EMBEDDED = "embedded-engine"
 # Launchers import what their processes need, fork them, and exit (see network/prefork.py).
@@ -112,13 +113,17 @@ class EmbeddedEngine:
             )
 
     def _release_chaincodes(self, names: list[str]) -> None:
+        argvs = {n: self.chaincode_argv(n) for n in names}
+        env = self.topology.environment()
         self.supervisor.release_preforked(
-            CHAINCODE_LAUNCHER,
-            [(f"chaincode-{n}", self.chaincode_argv(n)) for n in names],
-            env=self.topology.environment(),
+            CHAINCODE_LAUNCHER, [(f"chaincode-{n}", a) for n, a in argvs.items()], env=env
         )
         for name in names:
             cc = self.topology.chaincodes[name]
+            write_recipe(  # the sandbox's watchdog starts it again if it dies
+                self.paths,
+                Recipe(f"chaincode-{name}", argvs[name], env, ready_port=cc.port),
+            )
             self.say(f"chaincode server {name} ({cc.contract}) starting on {cc.address}")
 
     def _await_chaincodes(self, names: list[str]) -> None:
@@ -160,6 +165,10 @@ class EmbeddedEngine:
         env = self.topology.environment()
         released = time.monotonic()
         self.supervisor.release_preforked(ENGINE_LAUNCHER, processes, env=env)
+        for name, argv in processes:
+            # the sandbox's watchdog starts each again if it dies: the core, and each peer
+            # process (which waits for the core, so either may die alone)
+            write_recipe(self.paths, Recipe(name, argv, env, ready_log="READY"))
         self._release_chaincodes(chaincodes)
         nodes = len(self.topology.peers) + len(self.topology.orderers)
         self.say(

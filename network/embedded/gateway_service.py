@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 Code = grpc.StatusCode
 NO_PLAN = "no combination of peers can be derived which satisfy the endorsement policy"
+# how Go's protobuf names bytes that are not the message (Fabric quotes it after its own words)
+UNPARSEABLE = "proto: cannot parse invalid wire-format data"
 _CODE_NUMBERS = {c: c.value[0] for c in grpc.StatusCode}
 
 
@@ -366,7 +368,18 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
         try:
             if not signed.request:
                 raise GatewayError(Code.INVALID_ARGUMENT, "a commit status request is required")
-            req = gateway_pb2.CommitStatusRequest.FromString(signed.request)
+            try:
+                req = gateway_pb2.CommitStatusRequest.FromString(signed.request)
+            except Exception:  # DecodeError: Fabric refuses it as it refuses bad arguments
+                raise GatewayError(
+                    Code.INVALID_ARGUMENT, "invalid status request: " + UNPARSEABLE
+                ) from None
+            if not req.identity:
+                raise GatewayError(Code.INVALID_ARGUMENT, "no identity provided")
+            if not req.channel_id:
+                raise GatewayError(Code.INVALID_ARGUMENT, "no channel ID provided")
+            if not req.transaction_id:
+                raise GatewayError(Code.INVALID_ARGUMENT, "transaction ID should not be empty")
             ch = self._check_signed(
                 req.channel_id,
                 signed.request,
@@ -388,7 +401,12 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
         try:
             if not signed.request:
                 raise GatewayError(Code.INVALID_ARGUMENT, "a chaincode events request is required")
-            req = gateway_pb2.ChaincodeEventsRequest.FromString(signed.request)
+            try:
+                req = gateway_pb2.ChaincodeEventsRequest.FromString(signed.request)
+            except Exception:  # DecodeError
+                raise GatewayError(
+                    Code.INVALID_ARGUMENT, "invalid chaincode events request: " + UNPARSEABLE
+                ) from None
             ch = self._check_signed(
                 req.channel_id,
                 signed.request,

@@ -27,6 +27,7 @@ from fabric_protos.peer import events_pb2_grpc, peer_pb2_grpc, proposal_pb2, pro
 from network.ccaas import topology_package
 
 from . import ipc, messages
+from .boundary import ErrorBoundary
 from .chaincode_support import ChaincodeSupport
 from .channelconfig import ChannelConfig
 from .deliver import DeliverService
@@ -202,17 +203,28 @@ class PeerProcess:
     async def listen(self) -> None:
         node = self.node
         peers = [node, *self.others.values()]
-        server = grpc.aio.server(options=GRPC_OPTIONS, interceptors=[ConcurrencyLimiter()])
+        # as many calls per service as a Fabric peer admits with core.yaml's defaults; the error
+        # boundary is outermost, so it also guards what the limiter refuses
+        server = grpc.aio.server(
+            options=GRPC_OPTIONS, interceptors=[ErrorBoundary(), ConcurrencyLimiter()]
+        )
         gateway_pb2_grpc.add_GatewayServicer_to_server(
             GatewayService(node, cast(list[PeerNode], peers), self.orderer()), server
         )
         events_pb2_grpc.add_DeliverServicer_to_server(DeliverService(node), server)
         peer_pb2_grpc.add_EndorserServicer_to_server(EndorserService(node), server)
-        server.add_secure_port(node.address, node.tls.credentials())
+        server.add_secure_port(node.address, node.tls.credentials(self.client_roots()))
         await server.start()
         self.server = server
         path = ipc.socket_path(self.paths.run, messages.peer_socket(self.name))
         self._endorse_server = await ipc.serve(path, self._on_endorse)
+
+    def client_roots(self) -> bytes | None:
+        """With mutual TLS (topology `tls.client_auth_required`): every organisation's TLS CA,
+        the certificates clients may present, as the core's orderer port also requires."""
+        if not self.topology.client_auth_required:
+            return None
+        return b"".join(self.crypto.tlsca_cert(k).read_bytes() for k in self.topology.orgs)
 
     def orderer(self) -> RemoteOrderer:
         def config_for(channel: str) -> ChannelConfig | None:

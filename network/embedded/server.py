@@ -25,6 +25,7 @@ from fabric_protos.orderer import ab_pb2_grpc
 from network.ccaas import topology_package
 
 from . import deploy
+from .boundary import ErrorBoundary
 from .chaincode_support import ChaincodeSupport
 from .core_service import CoreService
 from .endorser import TransientStore
@@ -44,6 +45,9 @@ class Engine:
     servers: list[grpc.aio.Server] = field(default_factory=list)
     package_ids: dict[str, str] = field(default_factory=dict)  # chaincode -> package id
     core: CoreService | None = None  # the peer processes' links
+    # with mutual TLS (topology `tls.client_auth_required`): the TLS CAs whose certificates
+    # clients may present, every organisation's, as a Fabric node trusts its channels' orgs
+    client_roots: bytes | None = None
 
     async def stop(self) -> None:
         await asyncio.gather(*(s.stop(grace=1.0) for s in self.servers))
@@ -113,18 +117,29 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
         chain.catch_up()
         chains[ch] = chain
     orderer = Orderer(o.host, o.address, chains, ServerTLS.from_dir(o_dir / "tls"))
-    return Engine(peers, orderer, package_ids={cc: pkg[0] for cc, pkg in packages.items()})
+    roots = None
+    if topo.client_auth_required:  # type: ignore[attr-defined]
+        roots = b"".join(crypto.tlsca_cert(k).read_bytes() for k in topo.orgs)  # type: ignore[attr-defined]
+    return Engine(
+        peers,
+        orderer,
+        package_ids={cc: pkg[0] for cc, pkg in packages.items()},
+        client_roots=roots,
+    )
 
 
 async def listen(engine: Engine, run_dir: Path) -> None:
-    """The peer processes' links, then the orderer's port."""
+    """The peer processes' links, then the orderer's port (behind the error boundary that
+    guards every gRPC service of the engine; the peers' services are in peer_process.py)."""
     engine.core = CoreService(engine.peers, engine.orderer, run_dir)
     await engine.core.start()
-    server = grpc.aio.server(options=GRPC_OPTIONS)
+    server = grpc.aio.server(options=GRPC_OPTIONS, interceptors=[ErrorBoundary()])
     ab_pb2_grpc.add_AtomicBroadcastServicer_to_server(
         AtomicBroadcastService(engine.orderer), server
     )
-    server.add_secure_port(engine.orderer.address, engine.orderer.tls.credentials())
+    server.add_secure_port(
+        engine.orderer.address, engine.orderer.tls.credentials(engine.client_roots)
+    )
     await server.start()
     engine.servers.append(server)
 

@@ -128,9 +128,22 @@ class PeerCLI:
             "CORE_PEER_TLS_ENABLED": "true",
             "CORE_PEER_TLS_ROOTCERT_FILE": str(node.tls_ca),
         }
+        self.client_tls: tuple[Path, Path] | None = None
+        if crypto.topology.client_auth_required:  # mutual TLS: the admin's TLS client cert
+            cert, key = admin / "tls" / "client.crt", admin / "tls" / "client.key"
+            self.client_tls = (cert, key)
+            self.env.update(
+                CORE_PEER_TLS_CLIENTAUTHREQUIRED="true",
+                CORE_PEER_TLS_CLIENTCERT_FILE=str(cert),
+                CORE_PEER_TLS_CLIENTKEY_FILE=str(key),
+            )
 
     def orderer_flags(self) -> list[str]:
-        return ["-o", self.orderer.address, "--tls", "--cafile", str(self.orderer.tls_ca)]
+        flags = ["-o", self.orderer.address, "--tls", "--cafile", str(self.orderer.tls_ca)]
+        if self.client_tls is not None:
+            cert, key = self.client_tls
+            flags += ["--clientauth", "--certfile", str(cert), "--keyfile", str(key)]
+        return flags
 
     def run(self, what: str, *args: str, attempts_for: float = 60.0, timeout: float = 60.0) -> str:
         argv = [str(self.bins.peer), *args]

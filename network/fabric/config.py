@@ -64,7 +64,12 @@ def peer_values(
         "builder_dir": str(builder_dir),
         "fabric_minor": _minor(topology.spec.fabric_version),
         "pvt_pull_retry": pvt_pull_retry,
+        "client_auth_required": _yaml_bool(topology.client_auth_required),
     }
+
+
+def _yaml_bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def orderer_values(node: FabricNode, crypto: CryptoLayout) -> dict[str, str]:
@@ -82,6 +87,7 @@ def orderer_values(node: FabricNode, crypto: CryptoLayout) -> dict[str, str]:
         "msp_dir": str(node.msp_dir),
         "msp_id": node.msp_id,
         "data_dir": str(node.data_dir),
+        "client_auth_required": _yaml_bool(crypto.topology.client_auth_required),
     }
 
 

@@ -24,6 +24,7 @@ from ..identities import CryptoLayout
 from ..paths import SandboxPaths
 from ..processes import Supervisor, port_free, port_open
 from ..topology import Topology
+from ..watchdog import Recipe, write_recipe
 from . import channels as ch
 from . import lifecycle as lc
 from . import probe
@@ -184,14 +185,10 @@ class FabricEngine:
             for what, port in node.listeners():
                 if not port_free(node.host, port):
                     raise PortInUse(f"{node.name} ({what})", port, node.log)
-            self.supervisor.start(
-                node.name,
-                argv,
-                env={
-                    "FABRIC_CFG_PATH": str(node.config_dir),
-                    "FABRIC_LOGGING_SPEC": "info",
-                },
-            )
+            env = {"FABRIC_CFG_PATH": str(node.config_dir), "FABRIC_LOGGING_SPEC": "info"}
+            self.supervisor.start(node.name, argv, env=env)
+            # the sandbox's watchdog starts it again if it dies
+            write_recipe(self.paths, Recipe(node.name, argv, env, ready_port=node.port))
             self.say(f"{node.name} starting on {node.address} (log {node.log})")
         took = wait_healthy(node, self.supervisor)
         self.say(f"{node.name} healthy after {took:.1f}s")
@@ -263,15 +260,15 @@ class FabricEngine:
                 continue
             if not port_free(self.topology.host, cc.port):
                 raise PortInUse(f"chaincode server {name}", cc.port, self.paths.log(proc))
-            self.supervisor.start(
-                proc,
-                self.chaincode_argv(name, pkg.package_id),
-                cwd=REPO_ROOT,
-                env={
-                    **self.topology.environment(),
-                    "CHAINCODE_SERVER_ADDRESS": cc.address,
-                    "CORE_CHAINCODE_ID_NAME": pkg.package_id,
-                },
+            argv = self.chaincode_argv(name, pkg.package_id)
+            env = {
+                **self.topology.environment(),
+                "CHAINCODE_SERVER_ADDRESS": cc.address,
+                "CORE_CHAINCODE_ID_NAME": pkg.package_id,
+            }
+            self.supervisor.start(proc, argv, cwd=REPO_ROOT, env=env)
+            write_recipe(
+                self.paths, Recipe(proc, argv, env, cwd=str(REPO_ROOT), ready_port=cc.port)
             )
             self.say(
                 f"chaincode server {name} ({cc.contract}) starting on {cc.address} "
@@ -360,6 +357,9 @@ class FabricEngine:
                         orgs,
                         timeout,
                         on_wait=self._waiting,
+                        client_tls=(admin / "tls" / "client.crt", admin / "tls" / "client.key")
+                        if topo.client_auth_required
+                        else None,
                     )
                 except FabricError as exc:
                     raise NodeFailed(

@@ -116,11 +116,18 @@ def submit(
     args: list[bytes],
     endorsing_orgs: list[str],
     timeout: float = 30.0,
+    client_tls: tuple[Path, Path] | None = None,
 ) -> int:
     """Endorse, submit and wait for the commit through one gateway; returns the block number.
+    `client_tls` (certificate, key) is presented where the peer requires mutual TLS.
 
     Raises FabricError with the gateway's message (and per-peer details) on any failure."""
-    creds = grpc.ssl_channel_credentials(root_certificates=tls_ca.read_bytes())
+    cert, key = (
+        (client_tls[0].read_bytes(), client_tls[1].read_bytes()) if client_tls else (None, None)
+    )
+    creds = grpc.ssl_channel_credentials(
+        root_certificates=tls_ca.read_bytes(), private_key=key, certificate_chain=cert
+    )
     with grpc.secure_channel(address, creds) as chan:
         stub = gateway_pb2_grpc.GatewayStub(chan)
         tx_id, signed = _proposal(signer, channel, chaincode, args)
@@ -167,13 +174,23 @@ def submit_until_ready(
     endorsing_orgs: list[str],
     timeout: float = 90.0,
     on_wait: Callable[[str], None] | None = None,
+    client_tls: tuple[Path, Path] | None = None,
 ) -> tuple[float, int]:
     """Retries `submit` until it commits; (seconds waited, block number)."""
     start = time.monotonic()
     delay = 0.5
     while True:
         try:
-            block = submit(address, tls_ca, signer, channel, chaincode, args, endorsing_orgs)
+            block = submit(
+                address,
+                tls_ca,
+                signer,
+                channel,
+                chaincode,
+                args,
+                endorsing_orgs,
+                client_tls=client_tls,
+            )
             return time.monotonic() - start, block
         except FabricError as exc:
             if time.monotonic() - start + delay > timeout:

@@ -145,6 +145,8 @@ def _connect(profile: dict[str, Any], org: str, user: str) -> Gateway:
         load_signer(ep.private_key),
         tls_root_certificates=ep.tls_ca_certificate,
         hostname_override=ep.hostname,
+        client_certificate=ep.tls_client_certificate if ep.mutual_tls else None,
+        client_key=ep.tls_client_key if ep.mutual_tls else None,
         timeouts=Timeouts(endorse=60.0, submit=60.0, commit_status=120.0, evaluate=30.0),
     )
 

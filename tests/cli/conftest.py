@@ -6,7 +6,7 @@
 - fresh: a folder where no sandbox was ever started.
 
 The running one lives for this tier's one module only; both offsets are ones no other tier
-uses (see tests/conftest.py), inside the -40..+450 band, so a CBP_TEST_PORT_OFFSET that suits
+uses (see tests/conftest.py), inside the -40..+465 band, so a CBP_TEST_PORT_OFFSET that suits
 the other tiers suits this one too.
 """
 

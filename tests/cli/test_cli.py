@@ -217,6 +217,17 @@ ROWS = [
         ("bench", "ledger", "--profile", "/nonexistent.json"),
         says="--profile /nonexistent.json: no such file",
     ),
+    Row(("bench", "faults", "--only", "bogus"), says="parts are kills, input, tenants"),
+    Row(("bench", "faults", "--kills", "-1"), says="--kills -1: must be 0 or more"),
+    Row(("bench", "faults", "--inputs", "0"), says="--inputs 0: must be 1 or more"),
+    Row(("bench", "faults", "--raft", "2"), says="argument --raft: invalid choice: 2"),
+    Row(("bench", "faults", "--port-offset", "99999"), says="--port-offset 99999: "),
+    Row(
+        ("bench", "faults"),
+        env={"CBP_PORT_OFFSET": "abc"},
+        says="CBP_PORT_OFFSET='abc' is not a whole number",
+    ),
+    Row(("bench", "faults", "--home", "/nonexistent"), says="no sandbox in /nonexistent"),
 ]
 
 

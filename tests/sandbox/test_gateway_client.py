@@ -146,7 +146,9 @@ def test_gateway_unknown_function_is_an_endorse_error_with_each_peers_reason(
     detail = err.details[0]
     assert detail.msp_id == "BSPHostMSP"  # the tenant's host peer endorsed first
     assert detail.address.startswith("127.0.0.1:")
-    assert "NoSuchFunction" in detail.message and "500" in detail.message
+    assert (
+        "NoSuchFunction" in detail.message and "400" in detail.message
+    )  # a bad call: the caller's fault
 
 
 def test_gateway_unknown_function_on_evaluate_is_a_gateway_error(bsp1: Gateway) -> None:

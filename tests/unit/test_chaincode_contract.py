@@ -87,7 +87,7 @@ def test_chaincode_contract_pydantic_argument_validated_and_result_sorted_json()
         ok = p.invoke("RegisterPod", '{"podId":"IT002E1","contractedPower":3.5}')
         assert ok.payload == b'{"contractedPower":3.5,"direction":"consumption","podId":"IT002E1"}'
         bad = p.invoke("RegisterPod", '{"podId":"I","contractedPower":-1}')
-        assert bad.status == 500
+        assert bad.status == 400
         assert "argument 'pod' of RegisterPod is not a valid Pod" in bad.error
         assert "podId" in bad.error and "contractedPower" in bad.error
 
@@ -108,7 +108,7 @@ def test_chaincode_contract_containers_enums_and_hooks() -> None:
 def test_chaincode_contract_wrong_argument_count_and_bad_number_name_the_rule() -> None:
     with peer() as p:
         few = p.invoke("Sum", "1")
-        assert few.status == 500
+        assert few.status == 400
         assert few.error == "Sum takes 2 to 3 argument(s) (a, b, negate); 1 given"
         nan = p.invoke("Sum", "one", "2")
         assert nan.error.startswith("argument 'a' of Sum is not a valid int")
@@ -119,12 +119,12 @@ def test_chaincode_contract_wrong_argument_count_and_bad_number_name_the_rule() 
 def test_chaincode_contract_unknown_function_and_contract() -> None:
     with peer() as p:
         missing = p.invoke("helper")
-        assert missing.status == 500
+        assert missing.status == 400
         assert missing.error == "function 'helper' is not a transaction of contract 'registry'"
         tolerated = p.invoke("other:Nothing")
         assert tolerated.status == 200
         nowhere = p.invoke("ghost:Fn")
-        assert nowhere.status == 500
+        assert nowhere.status == 400
         assert "contract 'ghost' is not served here" in nowhere.error
 
 

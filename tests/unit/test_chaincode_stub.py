@@ -180,7 +180,7 @@ def test_chaincode_stub_composite_keys_round_trip_and_partial_query() -> None:
 def test_chaincode_stub_simple_range_refuses_composite_namespace() -> None:
     with smoke_peer() as peer:
         outcome = peer.invoke("Range", "\x00pod", "")
-        assert outcome.status == 500
+        assert outcome.status == 400
         assert "reserved for composite keys" in outcome.error
 
 
