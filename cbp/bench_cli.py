@@ -9,12 +9,13 @@ process it started.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Callable
 from typing import Any
 
-from cbp.bench.settings import BenchSettings, default_port_offset, parse_levels
+from cbp.bench.settings import BenchSettings, default_port_offset, parse_cpus, parse_levels
 from cbp.console import progress
 
 DEFAULT_LEVELS = {
@@ -90,6 +91,7 @@ def settings_from(args: argparse.Namespace) -> BenchSettings:
         topology=args.topology,
         keep=args.keep,
         rounds=args.rounds,
+        cpus=parse_cpus(args.cpus) if args.cpus else None,
         say=_progress(args.json),
     )
 
@@ -111,8 +113,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     # SIGTERM unwinds like Ctrl-C, so every sandbox process and driver this bench started is
     # stopped by the same `finally` blocks
     previous = signal.signal(signal.SIGTERM, _terminate)
+    if settings.cpus:
+        # the sandboxes, their launchers and the load drivers inherit the affinity
+        os.sched_setaffinity(0, settings.cpus)
+        settings.say(f"pinned to CPU(s) {','.join(map(str, settings.cpus))}")
     try:
         report = _run(args.bench, settings, engines)
+        if settings.cpus:
+            report.settings["cpus"] = ",".join(map(str, settings.cpus))
     except BenchError as exc:  # the bench's own refusals say what to do
         raise CliError(f"{args.bench}: {exc}") from None
     finally:
@@ -122,6 +130,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         print()
         print(report.to_text())
+    return 0
+
+
+def cmd_floor(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from cbp.bench.floor import measure, to_text, totals
+    from cbp.bench.report import describe_machine, machine_info
+    from cbp.errors import CliError
+
+    if args.repeat < 10:
+        raise CliError(f"--repeat {args.repeat}: give at least 10 repetitions")
+    say = _progress(args.json)
+    items = measure(args.repeat, say=lambda what: say(f"timing {what}"))
+    machine = machine_info()
+    if args.json:
+        work, with_messages = totals(items)
+        out = {
+            "machine": machine,
+            "items": [{**asdict(i), "us_per_tx": i.us_per_tx} for i in items],
+            "floor_us_per_tx": work,
+            "floor_with_messages_us_per_tx": with_messages,
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        print(to_text(items, describe_machine(machine)))
     return 0
 
 
@@ -201,6 +236,11 @@ def add_bench_parser(subparsers: Any) -> None:
             default=1,
             help=ROUNDS_HELP[name],
         )
+        p.add_argument(
+            "--cpus",
+            help="run the bench and everything it starts (sandboxes, load drivers) on these "
+            "CPUs only, e.g. 0 or 0,1 (default: every CPU)",
+        )
         if name in ("ledger", "registry"):
             p.add_argument(
                 "--engines",
@@ -208,6 +248,23 @@ def add_bench_parser(subparsers: Any) -> None:
                 "skipped with the reason when its binaries are missing)",
             )
         p.set_defaults(func=cmd_bench)
+    floor = sub.add_parser(
+        "floor",
+        help="the CPU a committed transaction cannot go below on this machine",
+        description="The CPU a committed transaction cannot go below on this machine: its "
+        "signature checks and signatures, hashing and state writes, and the protocol's gRPC "
+        "messages on the engine's side, each timed on a real transaction's bytes (no sandbox).",
+    )
+    floor.add_argument(
+        "--repeat",
+        type=int,
+        default=2000,
+        help="repetitions of each timed operation (default 2000)",
+    )
+    floor.add_argument(
+        "--json", action="store_true", help="print the figures as JSON (progress to stderr)"
+    )
+    floor.set_defaults(func=cmd_floor)
     from simulations.routing.cli import add_bench_parser as add_routing_bench
 
     add_routing_bench(sub)

@@ -1,8 +1,8 @@
 """`SandboxEngine`: what `cbp network up | status | down` asks of an engine, whichever runs.
 
 Two classes implement it: `EmbeddedEngine` (network/embedded/engine.py: the project's
-Fabric-compatible peers and orderer in one process) and `FabricEngine` (network/fabric/engine.py:
-real Fabric binaries). The third way to run the topology, `docker-compose-fabric.yml`, runs the
+Fabric-compatible peers and orderer, a core and a process per peer) and `FabricEngine`
+(network/fabric/engine.py: real Fabric binaries). The third way to run the topology, `docker-compose-fabric.yml`, runs the
 same Fabric nodes in containers; `FabricEngine.attach` then joins channels and deploys chaincode
 on them, starting nothing.
 

@@ -163,6 +163,16 @@ def add_checks(report: BenchReport) -> None:
                     at_most=ref.LEDGER_MEMORY_TARGET,
                 )
             )
+            if a.pss_mib(ENGINE) and b.pss_mib(ENGINE):
+                # the memory the processes occupy, each shared page counted once
+                report.checks.append(
+                    ratio_check(
+                        f"PSS MiB at c={top}, embedded vs fabric peers+orderer",
+                        a.pss_mib(ENGINE),
+                        b.pss_mib(ENGINE),
+                        at_most=ref.LEDGER_MEMORY_TARGET,
+                    )
+                )
         return
     report.reference_label = ref.SOURCE
     report.reference = list(ref.FABRIC_LEDGER)

@@ -3,7 +3,10 @@
 CPU time of a process is utime+stime of every thread; a process tree adds its live
 descendants and the children already reaped (cutime+cstime), so that work an engine hands to
 a helper process is charged to the engine. Peak memory is VmHWM, the resident-set high-water
-mark the kernel keeps per process since it started.
+mark the kernel keeps per process since it started; summed over processes it counts every page
+they share (libraries, a forked parent's memory) once per process. PSS, the proportional set
+size at the moment of reading (`smaps_rollup`), counts a page shared by n processes 1/n in
+each, so a group's sum is the memory it really occupies.
 """
 
 from __future__ import annotations
@@ -28,16 +31,18 @@ class ProcSample:
     cpu_seconds: float
     rss_bytes: int
     hwm_bytes: int
+    pss_bytes: int = 0
 
     def __add__(self, other: ProcSample) -> ProcSample:
         return ProcSample(
             self.cpu_seconds + other.cpu_seconds,
             self.rss_bytes + other.rss_bytes,
             self.hwm_bytes + other.hwm_bytes,
+            self.pss_bytes + other.pss_bytes,
         )
 
 
-ZERO = ProcSample(0.0, 0, 0)
+ZERO = ProcSample(0.0, 0, 0, 0)
 
 
 def parse_stat(text: str) -> tuple[int, float, float]:
@@ -79,8 +84,15 @@ def sample_process(pid: int) -> ProcSample:
     """This process alone, all its threads, plus the children it has reaped."""
     _, own, reaped = parse_stat(_read(pid, "stat"))
     status = _read(pid, "status")
+    try:
+        pss = parse_status_kib(_read(pid, "smaps_rollup"), "Pss")
+    except (ProcStatError, PermissionError):
+        pss = 0  # a kernel without smaps_rollup, or not ours to read
     return ProcSample(
-        own + reaped, parse_status_kib(status, "VmRSS"), parse_status_kib(status, "VmHWM")
+        own + reaped,
+        parse_status_kib(status, "VmRSS"),
+        parse_status_kib(status, "VmHWM"),
+        pss,
     )
 
 

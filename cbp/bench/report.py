@@ -143,6 +143,7 @@ class BenchReport:
         headers = ["subject", "conc", f"{self.unit}/s", "p50", "p99", "ok", "failed"]
         headers += [f"{g} CPU/{self.unit}" for g in self.cpu_groups]
         headers += [f"{g} peak RSS" for g in self.mem_groups]
+        headers += [f"{g} PSS" for g in self.mem_groups]
         headers += [f"{g} cores" for g in self.cpu_groups[:1]]
         rows = []
         for r in self.results:
@@ -157,6 +158,7 @@ class BenchReport:
             ]
             row += [fmt_ms(r.cpu_per_tx(g)) for g in self.cpu_groups]
             row += [fmt_mib(r.hwm_mib(g)) for g in self.mem_groups]
+            row += [fmt_mib(r.pss_mib(g)) for g in self.mem_groups]
             row += [fmt_cores(r.cores(g)) for g in self.cpu_groups[:1]]
             rows.append(row)
         return format_table(headers, rows)

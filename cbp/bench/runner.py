@@ -85,6 +85,7 @@ def level_result(
         cpu_seconds={g: after[g].cpu_seconds - before[g].cpu_seconds for g in after if g in before},
         rss_bytes={g: s.rss_bytes for g, s in after.items()},
         hwm_bytes={g: s.hwm_bytes for g, s in after.items()},
+        pss_bytes={g: s.pss_bytes for g, s in after.items()},
         kinds={
             str(k): [float(x) / 1000 for x in v]
             for k, v in dict(end_event.get("kinds_ms") or {}).items()

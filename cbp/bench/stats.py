@@ -59,6 +59,7 @@ class LevelResult:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     rss_bytes: dict[str, int] = field(default_factory=dict)
     hwm_bytes: dict[str, int] = field(default_factory=dict)
+    pss_bytes: dict[str, int] = field(default_factory=dict)  # 0: not readable here
     # latencies (seconds) by kind of request, for drivers that mix kinds (the connector's)
     kinds: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
@@ -87,6 +88,10 @@ class LevelResult:
         b = self.hwm_bytes.get(group)
         return None if b is None else b / MIB
 
+    def pss_mib(self, group: str) -> float | None:
+        b = self.pss_bytes.get(group)
+        return None if not b else b / MIB
+
     def summary(self) -> dict[str, Any]:
         """The figures as JSON-ready values (latencies summarised, not listed)."""
         d = asdict(self)
@@ -106,6 +111,7 @@ class LevelResult:
             },
             cpu_cores={g: _round(self.cores(g), 3) for g in self.cpu_seconds},
             peak_rss_mib={g: round(b / MIB, 1) for g, b in self.hwm_bytes.items()},
+            pss_mib={g: round(b / MIB, 1) for g, b in self.pss_bytes.items() if b},
         )
         return d
 
@@ -138,6 +144,8 @@ def merge(rounds: Sequence[LevelResult]) -> LevelResult:
             out.rss_bytes[g] = max(out.rss_bytes.get(g, 0), b)
         for g, b in r.hwm_bytes.items():
             out.hwm_bytes[g] = max(out.hwm_bytes.get(g, 0), b)
+        for g, b in r.pss_bytes.items():
+            out.pss_bytes[g] = max(out.pss_bytes.get(g, 0), b)
     return out
 
 

@@ -81,7 +81,9 @@ def fault_targets(
     running = {r.name for r in Supervisor(paths).running()}
     out: list[tuple[str, str, str]] = []
     if engine == "embedded":
-        out.append(("embedded engine", EMBEDDED, "smoke"))
+        # the engine runs as a core (orderer and ledgers) and a process per peer: each dies alone
+        out.append(("engine core", EMBEDDED, "smoke"))
+        out.append(("peer process (BSP host)", HOST_PEER, "smoke"))
     else:
         if len(topology.orderers) > 1:
             out.append(("orderer (Raft leader)", "raft-leader", "smoke"))

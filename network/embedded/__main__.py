@@ -1,4 +1,5 @@
-"""`python -m network.embedded --home <CBP_HOME> [--topology path] [--one-tx-per-block]`."""
+"""`python -m network.embedded --home <CBP_HOME> [--topology path] [--one-tx-per-block]` runs the
+engine's core (orderer and ledgers); with `--peer <host>` it runs that peer's process."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from network.topology import load_topology
 
 from .deploy import DeployError
 from .eventloop import run as run_loop
+from .peer_process import serve as serve_peer
+from .remote import CoreUnavailable
 from .server import serve
 
 
@@ -23,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--topology", type=Path, default=None, help="topology YAML")
     parser.add_argument(
         "--one-tx-per-block", action="store_true", help="cut a block for every transaction"
+    )
+    parser.add_argument(
+        "--peer", default=None, help="run this peer's process (its host name) instead of the core"
     )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
@@ -35,11 +41,14 @@ def main(argv: list[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(args.home, topology, one_tx_per_block=args.one_tx_per_block, stop=stop)
+        if args.peer is not None:
+            await serve_peer(args.home, topology, args.peer, stop=stop)
+        else:
+            await serve(args.home, topology, one_tx_per_block=args.one_tx_per_block, stop=stop)
 
     try:
         run_loop(run())
-    except DeployError as exc:  # a refusal to start, said in one line (the sandbox shows it)
+    except (DeployError, CoreUnavailable) as exc:  # a refusal to start, in one line
         logging.getLogger("network.embedded").error("cannot start: %s", exc)
         return 1
     return 0

@@ -16,6 +16,10 @@ from fabric_protos.common import common_pb2
 class MessageTooLarge(ValueError):
     """An envelope exceeds the channel's AbsoluteMaxBytes (Broadcast refuses it)."""
 
+    @classmethod
+    def of(cls, size: int, limit: int) -> MessageTooLarge:
+        return cls(f"message of {size} bytes exceeds the channel's AbsoluteMaxBytes ({limit})")
+
 
 def message_size(env_bytes: bytes) -> int:
     env = common_pb2.Envelope.FromString(env_bytes)
@@ -43,10 +47,7 @@ class BlockCutter:
     def check_size(self, env_bytes: bytes, size: int | None = None) -> int:
         size = message_size(env_bytes) if size is None else size
         if size > self.absolute_max_bytes:
-            raise MessageTooLarge(
-                f"message of {size} bytes exceeds the channel's AbsoluteMaxBytes "
-                f"({self.absolute_max_bytes})"
-            )
+            raise MessageTooLarge.of(size, self.absolute_max_bytes)
         return size
 
     def ordered(self, env_bytes: bytes, size: int | None = None) -> tuple[list[list[bytes]], bool]:

@@ -48,17 +48,80 @@ def decode_private(raw: bytes) -> dict[int, bytes]:
     return out
 
 
+Location = tuple[int, int, int]  # (offset, block length, private length) of a record
+
+
 class BlockStore:
     def __init__(self, directory: Path, cache_blocks: int = 1) -> None:
         self.path = Path(directory) / _FILE
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._offsets: list[tuple[int, int, int]] = []  # (offset, block_len, pvt_len)
+        self._offsets: list[Location] = []
         self._lock = threading.Lock()
         self._cache: OrderedDict[int, common_pb2.Block] = OrderedDict()
         self._cache_size = cache_blocks
         self._scan_and_repair()
         self._wfd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._rfd = os.open(self.path, os.O_RDONLY)
+
+    @classmethod
+    def follow(cls, directory: Path, height: int) -> BlockStore:
+        """A read-only view of a store another process appends to, holding its first `height`
+        blocks (what that process reported committed); `extend` adds each block it reports
+        next. Only record headers are read: the writer checked the records when it opened."""
+        store = cls.__new__(cls)
+        store.path = Path(directory) / _FILE
+        store._lock = threading.Lock()
+        store._cache = OrderedDict()
+        store._cache_size = 1
+        store._wfd = -1
+        store._rfd = os.open(store.path, os.O_RDONLY)
+        store._offsets = []
+        try:
+            store.scan_to(height)
+        except BlockStoreError:
+            os.close(store._rfd)
+            raise
+        return store
+
+    def scan_to(self, height: int) -> None:
+        """(A follower) find the records up to `height` its writer reported, reading their
+        headers from the end of the last known one."""
+        with self._lock:
+            size = os.fstat(self._rfd).st_size
+            if self._offsets:
+                off, blen, plen = self._offsets[-1]
+                pos = off + _HEADER.size + blen + plen
+            else:
+                pos = 0
+            while len(self._offsets) < height:
+                head = os.pread(self._rfd, _HEADER.size, pos)
+                if len(head) < _HEADER.size:
+                    break
+                blen, plen, _, _ = _HEADER.unpack(head)
+                end = pos + _HEADER.size + blen + plen
+                if end > size:
+                    break
+                self._offsets.append((pos, blen, plen))
+                pos = end
+            if len(self._offsets) < height:
+                raise BlockStoreError(
+                    f"block file {self.path} holds {len(self._offsets)} blocks; its writer "
+                    f"reported {height}"
+                )
+
+    def extend(self, number: int, location: Location) -> None:
+        """(A follower) the writer appended block `number` at `location`."""
+        with self._lock:
+            if number < len(self._offsets):
+                return  # already known (reported twice around a reconnection)
+            if number != len(self._offsets):
+                raise BlockStoreError(
+                    f"block file {self.path}: told of block {number} at height {len(self._offsets)}"
+                )
+            self._offsets.append(location)
+
+    def location(self, number: int) -> Location:
+        return self._offsets[number]
 
     def _scan_and_repair(self) -> None:
         if not self.path.exists():
@@ -101,12 +164,16 @@ class BlockStore:
 
     def close(self) -> None:
         for fd in (self._wfd, self._rfd):
+            if fd < 0:
+                continue
             try:
                 os.close(fd)
             except OSError:
                 pass
 
     def append(self, block: common_pb2.Block, private: dict[int, bytes] | None = None) -> None:
+        if self._wfd < 0:
+            raise BlockStoreError(f"block file {self.path} is open read-only here")
         with self._lock:
             if block.header.number != len(self._offsets):
                 raise BlockStoreError(

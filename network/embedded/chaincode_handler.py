@@ -13,6 +13,7 @@ shims hand them to contract code and clients verbatim.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import uuid
@@ -162,7 +163,11 @@ class ChaincodeHandler:
         self._channel: grpc.aio.Channel | None = None
         self._call: Any = None
         self._contexts: dict[tuple[str, str], TransactionContext] = {}
-        self._write_lock = asyncio.Lock()
+        # Messages to the chaincode leave in order from one writer task: a gRPC stream takes
+        # one write at a time, and nobody (the reader least of all) waits for a write to end.
+        self._out: collections.deque[Msg] = collections.deque()
+        self._wake: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = asyncio.Event()
@@ -208,8 +213,11 @@ class ChaincodeHandler:
         if not self.chaincode_id:
             await self.stop()
             raise ConnectionError("error in handling register chaincode, chaincodeID name is empty")
-        await self._send(Msg(type=T.REGISTERED))
-        await self._send(Msg(type=T.READY, payload=READY_PAYLOAD))
+        await self._call.write(Msg(type=T.REGISTERED))
+        await self._call.write(Msg(type=T.READY, payload=READY_PAYLOAD))
+        self._writer = asyncio.create_task(
+            self._write_loop(), name=f"cc-out-{self.peer}-{self.chaincode}"
+        )
         self._reader = asyncio.create_task(
             self._read_loop(), name=f"cc-{self.peer}-{self.chaincode}"
         )
@@ -219,10 +227,11 @@ class ChaincodeHandler:
         self._closed.set()
         if self._call is not None:
             self._call.cancel()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
+        for task in (self._reader, self._writer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         for task in list(self._tasks):
             task.cancel()
         if self._channel is not None:
@@ -234,13 +243,32 @@ class ChaincodeHandler:
             if ctx.response is not None and not ctx.response.done():
                 ctx.response.set_exception(ChaincodeStreamTerminated())
 
-    async def _send(self, msg: Msg) -> None:
-        async with self._write_lock:
-            try:
-                await self._call.write(msg)
-            except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
-                # the chaincode went away (killed, say) between our check and this write
-                raise ChaincodeStreamTerminated() from None
+    def _send(self, msg: Msg) -> None:
+        """Queue `msg` for the chaincode; the writer task sends it."""
+        self._out.append(msg)
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    async def _write_loop(self) -> None:
+        out = self._out
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                if not out:
+                    self._wake = loop.create_future()
+                    await self._wake
+                    self._wake = None
+                    continue
+                await self._call.write(out.popleft())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the stream broke: every transaction on it has failed
+            log.warning(
+                "%s: chaincode %s stream closed to writes: %s", self.peer, self.chaincode, exc
+            )
+            self._closed.set()
+            self._fail_all()
 
     # --- transactions ------------------------------------------------------------------------
 
@@ -270,7 +298,7 @@ class ChaincodeHandler:
         response = ctx.response
         timer = asyncio.get_running_loop().call_later(timeout, _expire, response)
         try:
-            await self._send(msg)
+            self._send(msg)
             return await response
         finally:
             timer.cancel()
@@ -282,7 +310,7 @@ class ChaincodeHandler:
                 msg = await self._call.read()
                 if msg is grpc.aio.EOF:
                     break
-                await self._dispatch(msg)
+                self._dispatch(msg)
         except asyncio.CancelledError:
             raise
         except grpc.aio.AioRpcError as exc:
@@ -299,7 +327,7 @@ class ChaincodeHandler:
             self._closed.set()
             self._fail_all()
 
-    async def _dispatch(self, msg: Msg) -> None:
+    def _dispatch(self, msg: Msg) -> None:
         if msg.type == T.KEEPALIVE:
             return
         ctx = self._contexts.get((msg.channel_id, msg.txid))
@@ -308,7 +336,7 @@ class ChaincodeHandler:
                 ctx.response.set_result(msg)
             return
         if ctx is None or (ctx.simulator is None and msg.type != T.INVOKE_CHAINCODE):
-            await self._send(self._error(msg, "no ledger context"))
+            self._send(self._error(msg, "no ledger context"))
             return
         if msg.type == T.INVOKE_CHAINCODE:
             # Runs another chaincode to completion: must not hold up this stream's reader.
@@ -322,7 +350,7 @@ class ChaincodeHandler:
         except Exception as exc:  # every failure goes back to the shim, as Fabric's handler does
             log.debug("%s: %s for %s refused: %s", self.peer, _type_name(msg.type), msg.txid, exc)
             reply = self._error(msg, str(exc))
-        await self._send(reply)
+        self._send(reply)
 
     @staticmethod
     def _error(msg: Msg, reason: str) -> Msg:
@@ -346,7 +374,7 @@ class ChaincodeHandler:
         except Exception as exc:
             reply = self._error(msg, f"execute failed: {exc}")
         if self.alive:
-            await self._send(reply)
+            self._send(reply)
 
     # --- state calls -------------------------------------------------------------------------
 

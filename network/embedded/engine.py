@@ -1,7 +1,8 @@
 """`EmbeddedEngine`: the sandbox on the project's own engine, as `cbp network up` starts it.
 
-One process serves every peer's and orderer's Fabric gRPC services (`python -m
-network.embedded`); each chaincode runs in a server of its own that the engine dials. Most of a
+The engine runs as a core (`python -m network.embedded`: the orderer and every peer's ledger)
+and one process per peer (`--peer <host>`: its gRPC services, network/embedded/README.md); each
+chaincode runs in a server of its own that the engine dials. Most of a
 Python process's start is importing grpc, protobuf, cryptography and pydantic, so `begin`
 starts two launchers (network/prefork.py) that import the engine's and the chaincode runtime's
 modules while the sandbox writes identities and genesis blocks; `up` then has each fork its
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 from typing import Any
 
 from network.ccaas import topology_package
@@ -26,7 +28,12 @@ from network.watchdog import Recipe, write_recipe
 EMBEDDED = "embedded-engine"
 # Launchers import what their processes need, fork them, and exit (see network/prefork.py).
 ENGINE_LAUNCHER = "engine-launcher"
-ENGINE_PRELOAD = ["network.embedded.server", "network.embedded.eventloop", "network.identities"]
+ENGINE_PRELOAD = [
+    "network.embedded.server",
+    "network.embedded.peer_process",
+    "network.embedded.eventloop",
+    "network.identities",
+]
 CHAINCODE_LAUNCHER = "chaincode-launcher"
 # What the embedded engine does not open: it has no admin, cluster or operations endpoints, and
 # the engine dials chaincode servers instead of listening for them.
@@ -37,6 +44,16 @@ def chaincode_id(topology: Topology, paths: SandboxPaths, name: str) -> str:
     """The package id a chaincode server serves as: its ccaas package's, the same on both
     engines (the embedded engine installs the same package bytes as the fabric engine)."""
     return topology_package(topology, name, paths.connection_json(name))[0]
+
+
+def embedded_processes(
+    topology: Topology, paths: SandboxPaths, one_tx_per_block: bool = False
+) -> list[tuple[str, list[str]]]:
+    """The embedded engine's processes, (name, argv): the core (orderer and every peer's
+    ledger), then one per peer, named by its host as Fabric's peers are."""
+    base = [sys.executable, "-m", "network.embedded", "--home", str(paths.home)]
+    core = base + (["--one-tx-per-block"] if one_tx_per_block else [])
+    return [(EMBEDDED, core)] + [(p.host, [*base, "--peer", p.host]) for p in topology.peers]
 
 
 class EmbeddedEngine:
@@ -142,32 +159,37 @@ class EmbeddedEngine:
         # peer does with CCaaS), so both start at once: start-up is the slower of the two, not
         # their sum.
         chaincodes = self._autostart_chaincodes()
-        argv = [sys.executable, "-m", "network.embedded", "--home", str(self.paths.home)]
-        if self.one_tx_per_block:
-            argv.append("--one-tx-per-block")
-        log = self.paths.log(EMBEDDED)
-        offset = log.stat().st_size if log.exists() else 0
+        processes = embedded_processes(self.topology, self.paths, self.one_tx_per_block)
+        logs = {name: self.paths.log(name) for name, _ in processes}
+        offsets = {n: (f.stat().st_size if f.exists() else 0) for n, f in logs.items()}
         env = self.topology.environment()
-        self.supervisor.release_preforked(ENGINE_LAUNCHER, [(EMBEDDED, argv)], env=env)
-        write_recipe(self.paths, Recipe(EMBEDDED, argv, env, ready_log="READY"))
+        released = time.monotonic()
+        self.supervisor.release_preforked(ENGINE_LAUNCHER, processes, env=env)
+        for name, argv in processes:
+            # the sandbox's watchdog starts each again if it dies: the core, and each peer
+            # process (which waits for the core, so either may die alone)
+            write_recipe(self.paths, Recipe(name, argv, env, ready_log="READY"))
         self._release_chaincodes(chaincodes)
         nodes = len(self.topology.peers) + len(self.topology.orderers)
         self.say(
             f"embedded engine starting: {len(self.topology.peers)} peers, "
             f"{len(self.topology.orderers)} orderer(s), {len(self.topology.channels)} channels "
-            f"(log {log})"
+            f"in {len(processes)} processes (logs {logs[EMBEDDED]}, ...)"
         )
 
-        def ready() -> bool:
+        def ready(name: str) -> bool:
             try:
-                with open(log, "rb") as f:
-                    f.seek(offset)
+                with open(logs[name], "rb") as f:
+                    f.seek(offsets[name])
                     return b"READY" in f.read()
             except FileNotFoundError:
                 return False
 
-        self.supervisor.await_preforked(ENGINE_LAUNCHER, [EMBEDDED])
-        took = self.supervisor.wait_until(EMBEDDED, ready, 60, "ready")
+        names = [name for name, _ in processes]
+        self.supervisor.await_preforked(ENGINE_LAUNCHER, names)
+        for n in names:
+            self.supervisor.wait_until(n, functools.partial(ready, n), 60, "ready")
+        took = time.monotonic() - released
         self._await_chaincodes(chaincodes)
         self.say(f"embedded engine ready: {nodes} nodes serving in {took:.2f} s")
 
@@ -176,5 +198,6 @@ class EmbeddedEngine:
         return None
 
     def down(self) -> list[str]:
-        """Stops the engine, the chaincode servers and any launcher, each by its pid file."""
+        """Stops the engine's core and peer processes, the chaincode servers and any launcher,
+        each by its pid file."""
         return self.supervisor.stop_all()

@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import grpc
 from fabric_protos.common import common_pb2, policies_pb2
@@ -30,7 +30,6 @@ from .protoutil import ParsedProposal, ProtoError, tx_filter, unpack_envelope, u
 
 if TYPE_CHECKING:
     from .node import PeerChannel, PeerNode
-    from .orderer_service import Orderer
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +82,14 @@ def response_status(
     return Code.OK, ""
 
 
+class Broadcaster(Protocol):
+    """The ordering service as the gateway submits to it (in process, or over a link)."""
+
+    async def broadcast(self, env_bytes: bytes) -> tuple[int, str]: ...
+
+
 class GatewayService(gateway_pb2_grpc.GatewayServicer):
-    def __init__(self, peer: PeerNode, peers: list[PeerNode], orderer: Orderer) -> None:
+    def __init__(self, peer: PeerNode, peers: list[PeerNode], orderer: Broadcaster) -> None:
         self.peer = peer
         self.peers = peers
         self.orderer = orderer

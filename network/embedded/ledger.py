@@ -14,13 +14,14 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from fabric_protos.common import common_pb2, ledger_pb2
 from fabric_protos.ledger.rwset import rwset_pb2
 
 from . import protoutil
-from .blockstore import BlockIndex, BlockStore
+from .blockstore import BlockIndex, BlockStore, Location
 from .channelconfig import ChannelConfig, channel_id_of_block
 from .history import HistoryDB, HistoryEntry
 from .lifecycle.definition import (
@@ -42,7 +43,21 @@ from .validator import BlockValidation, Validator
 log = logging.getLogger(__name__)
 
 Code = protoutil.Code
-Listener = Callable[[common_pb2.Block, list[int]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """What a committed block changed, as listeners (and the peer processes) are told of it."""
+
+    number: int
+    codes: bytes  # validation code of each transaction, in block order
+    txids: tuple[str, ...]  # "" for an envelope without a readable header
+    header: bytes  # the block's serialised header
+    location: Location  # where the block sits in this peer's block file
+    config: bool  # the block changed the channel config
+
+
+Listener = Callable[[Committed], None]
 
 _META_SCHEMA = """
 CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -63,24 +78,32 @@ def _expired(d: ChaincodeDefinition | None, coll: str, written: int, last: int) 
 
 # A block's validation, shared by the peers of a channel whose ledgers agree (see commit).
 _VALIDATIONS: SingleFlight[BlockValidation] = SingleFlight()
+# Ledgers open in this process per channel: how many peers may take a shared validation.
+_SHARERS: dict[str, int] = {}
+_SHARERS_LOCK = threading.Lock()
 
 
 class LedgerError(RuntimeError):
     """A block cannot be committed or the ledger on disk is inconsistent."""
 
 
-class PeerLedger:
-    def __init__(
+class LedgerReader:
+    """The queries over one peer's ledger of one channel: blocks, state, history, tx index,
+    channel config and chaincode definitions. `PeerLedger` adds commit and recovery; a
+    `LedgerFollower` answers the same queries in another process than the one committing."""
+
+    blocks: BlockStore
+    state: StateDB
+
+    def _init_reader(
         self,
         path: Path,
         channel_id: str,
         genesis_block: common_pb2.Block,
-        *,
-        msp_id: str | None = None,
-        chaincode_definitions: Callable[[str], ChaincodeDefinition | None] | None = None,
+        msp_id: str | None,
+        chaincode_definitions: Callable[[str], ChaincodeDefinition | None] | None,
     ) -> None:
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
         self.channel_id = channel_id
         self.msp_id = msp_id
         if channel_id_of_block(genesis_block) != channel_id:
@@ -88,12 +111,6 @@ class PeerLedger:
                 f"genesis block is for channel {channel_id_of_block(genesis_block)}, "
                 f"not {channel_id}"
             )
-        self.blocks = BlockStore(self.path)
-        self.state = StateDB(self.path / "state.sqlite")
-        self.state._writer.executescript(_META_SCHEMA)
-        BlockIndex(self.state._writer)
-        HistoryDB(self.state._writer)
-        self._commit_lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._definitions = chaincode_definitions or definitions_from_state(self.state)
         # Part of the shared-validation key: peers share a block's validation only when their
@@ -102,22 +119,8 @@ class PeerLedger:
             "state" if chaincode_definitions is None else id(chaincode_definitions)
         )
         self._config = ChannelConfig.from_block(genesis_block, channel_id)
-        self.validator = Validator(self._config, self._lookup_definition, msp_id=msp_id)
         self._approvals: dict[str, tuple[int, LocalApproval]] = {}
         self._last_header: common_pb2.BlockHeader | None = None
-        self._commit_hash = b""
-        self._pvt_collections: set[tuple[str, str]] | None = None
-        self._recover(genesis_block)
-
-    @classmethod
-    def open(
-        cls,
-        path: Path,
-        channel_id: str,
-        genesis_block: common_pb2.Block,
-        **kwargs: object,
-    ) -> PeerLedger:
-        return cls(path, channel_id, genesis_block, **kwargs)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.blocks.close()
@@ -126,59 +129,8 @@ class PeerLedger:
     def _lookup_definition(self, name: str) -> ChaincodeDefinition | None:
         return self._definitions(name)
 
-    # --- recovery -------------------------------------------------------------------------------
-
-    def _recover(self, genesis: common_pb2.Block) -> None:
-        height = self.blocks.height
-        savepoint = self.state.savepoint()
-        if height == 0:
-            if savepoint >= 0:
-                log.warning("ledger %s: state without blocks; clearing it", self.path)
-                self._clear_derived()
-            self.commit(genesis)
-            return
-        if savepoint >= height:
-            log.warning(
-                "ledger %s: state savepoint %d is ahead of the block store (height %d); "
-                "rebuilding state from blocks",
-                self.path,
-                savepoint,
-                height,
-            )
-            self._clear_derived()
-            savepoint = -1
-        elif (
-            savepoint >= 0
-            and BlockIndex.block_by_hash(
-                self.state.reader, protoutil.block_header_hash(self.blocks.get(savepoint).header)
-            )
-            != savepoint
-        ):
-            log.warning(
-                "ledger %s: state was built from a different block %d than the block store "
-                "holds; rebuilding state from blocks",
-                self.path,
-                savepoint,
-            )
-            self._clear_derived()
-            savepoint = -1
-        last = self.blocks.get(height - 1)
-        self._last_header = last.header
-        self._commit_hash = _commit_hash_of(last)
-        # The latest config is found by replaying config transactions from the start.
-        self._config_from_blocks(min(savepoint, height - 1))
-        for n in range(savepoint + 1, height):
-            self._replay(n)
-        if savepoint + 1 < height:
-            log.info("ledger %s: replayed blocks %d..%d", self.path, savepoint + 1, height - 1)
-
-    def _clear_derived(self) -> None:
-        self._pvt_collections = None
-        self.state.clear()
-        with self.state.transaction() as conn:
-            BlockIndex.clear(conn)
-            HistoryDB.clear(conn)
-            conn.execute("DELETE FROM ledger_meta")
+    def _set_config(self, config: ChannelConfig) -> None:
+        self._config = config
 
     def _config_from_blocks(self, upto: int) -> None:
         row = self.state.reader.execute(
@@ -189,141 +141,12 @@ class PeerLedger:
         block = self.blocks.get(int(row[0]))
         self._set_config(ChannelConfig.from_block(block, self.channel_id))
 
-    def _set_config(self, config: ChannelConfig) -> None:
-        self._config = config
-        self.validator.channel_config = config
-
-    def _replay(self, n: int) -> None:
-        block = self.blocks.get(n)
-        codes = list(protoutil.tx_filter(block))
-        if len(codes) != len(block.data.data):
-            raise LedgerError(f"block {n} in the store has no complete TRANSACTIONS_FILTER")
-        validation = self.validator.replay_block(
-            block, codes, self.blocks.get_private(n), self.state
-        )
-        self._apply(block, validation)
-
-    # --- commit ---------------------------------------------------------------------------------
-
-    def commit(
-        self,
-        block: common_pb2.Block,
-        private_data: dict[str, rwset_pb2.TxPvtReadWriteSet] | None = None,
-    ) -> list[int]:
-        """Validate and commit the next block; returns its validation codes.
-
-        A block already committed returns its recorded codes (idempotent by number).
-        """
-        with self._commit_lock:
-            n = block.header.number
-            height = self.blocks.height
-            if n < height:
-                return list(protoutil.tx_filter(self.blocks.get(n)))
-            if n > height:
-                raise LedgerError(
-                    f"channel {self.channel_id}: block {n} cannot follow height {height}"
-                )
-            if protoutil.block_data_hash(block.data) != block.header.data_hash:
-                raise LedgerError(f"block {n}: header data hash does not match the block data")
-            if self._last_header is not None:
-                expected = protoutil.block_header_hash(self._last_header)
-                if block.header.previous_hash != expected:
-                    raise LedgerError(
-                        f"block {n}: previous hash does not match the hash of block {n - 1}"
-                    )
-            own = common_pb2.Block()
-            own.CopyFrom(block)
-            protoutil.ensure_metadata(own)
-            if n == 0:
-                # Fabric creates the ledger from the genesis block without validating it.
-                validation = self.validator.replay_block(
-                    own, [Code.VALID] * len(own.data.data), {}, self.state
-                )
-            else:
-
-                def validate() -> BlockValidation:
-                    return self.validator.validate_block(
-                        own,
-                        self.state,
-                        self.tx_exists,
-                        txids_existing=lambda ids: BlockIndex.existing(self.state.reader, ids),
-                    )
-
-                # Peers whose commit hashes agree have applied the same updates to the same
-                # genesis, so they give this block the same codes and updates: one of the
-                # channel's peers validates it, the others apply its result. Private data
-                # does not change the outcome; what each peer keeps of it depends on its org.
-                key = (
-                    self.channel_id,
-                    n,
-                    bytes(own.header.data_hash),
-                    self._commit_hash,
-                    self._definitions_source,
-                )
-                validation = _VALIDATIONS.run(key, validate)
-                if private_data:
-                    validation = self.validator.with_private(validation, n, private_data)
-            own.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(validation.codes)
-            self._add_commit_hash(own, validation)
-            self.blocks.append(own, validation.private_kept or None)
-            self._apply(own, validation)
-        codes = list(validation.codes)  # the validation may be shared with other peers
+    def _notify(self, committed: Committed) -> None:
         for listener in list(self._listeners):
             try:
-                listener(own, codes)
+                listener(committed)
             except Exception:
-                log.exception("ledger listener failed on block %d", n)
-        return codes
-
-    def _add_commit_hash(self, block: common_pb2.Block, validation: BlockValidation) -> None:
-        """COMMIT_HASH metadata as Fabric's kvledger writes it: from block 1 on, SHA-256 of the
-        validation flags, the block's public and hashed updates in Fabric's encoding and the
-        previous commit hash; a peer that applied exactly the same updates since genesis,
-        real Fabric or this engine, carries the same hash."""
-        if block.header.number == 0 or (block.header.number > 1 and not self._commit_hash):
-            return  # Fabric: none on the genesis block, nor after a ledger that had none
-        flags = bytes(validation.codes)
-        h = hashlib.sha256()
-        h.update(protoutil.varint(len(flags)))
-        h.update(flags)
-        h.update(validation.batch.fabric_update_bytes())
-        h.update(self._commit_hash)
-        self._commit_hash = h.digest()
-        block.metadata.metadata[common_pb2.COMMIT_HASH] = common_pb2.Metadata(
-            value=self._commit_hash
-        ).SerializeToString()
-
-    def _apply(self, block: common_pb2.Block, validation: BlockValidation) -> None:
-        n = block.header.number
-        txs = [
-            (p.txid if p is not None else "", i, validation.codes[i])
-            for i, p in enumerate(validation.txs)
-        ]
-        if self._pvt_collections is None:
-            self._pvt_collections = self.state.collections()
-        self._pvt_collections.update((ns, coll) for ns, coll, _ in validation.batch.hashed)
-        with self.state.transaction() as conn:
-            StateDB.apply(conn, validation.batch, n)
-            self._purge_expired(conn, n)
-            HistoryDB.add(conn, validation.history)
-            BlockIndex.add(conn, n, protoutil.block_header_hash(block.header), txs)
-            if validation.new_config is not None or n == 0:
-                conn.execute("INSERT OR REPLACE INTO ledger_meta VALUES ('last_config', ?)", (n,))
-        if validation.new_config is not None and n > 0:
-            self._set_config(ChannelConfig.from_config(validation.new_config, self.channel_id))
-        self._last_header = block.header
-
-    def _purge_expired(self, conn: sqlite3.Connection, n: int) -> None:
-        """Fabric's BlockToLive: private data written in block b is purged, with its hashes,
-        when block b + BlockToLive + 1 commits."""
-        for ns, coll in sorted(self._pvt_collections or ()):
-            definition = self._definitions(ns)
-            conf = definition.collection(coll) if definition is not None else None
-            btl = conf.block_to_live if conf is not None else 0
-            if btl > 0 and n - btl > 0:
-                purged = StateDB.purge_expired(conn, ns, coll, n - btl)
-                if purged:
-                    log.debug("block %d: purged %d expired entries of %s/%s", n, purged, ns, coll)
+                log.exception("ledger listener failed on block %d", committed.number)
 
     # --- queries --------------------------------------------------------------------------------
 
@@ -459,3 +282,247 @@ class PeerLedger:
         )
         self._approvals[name] = (generation, approval)
         return approval
+
+
+class PeerLedger(LedgerReader):
+    def __init__(
+        self,
+        path: Path,
+        channel_id: str,
+        genesis_block: common_pb2.Block,
+        *,
+        msp_id: str | None = None,
+        chaincode_definitions: Callable[[str], ChaincodeDefinition | None] | None = None,
+    ) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        # No parsed block kept: the peer processes read blocks from the file, and a block of
+        # 500 transactions is megabytes once parsed.
+        self.blocks = BlockStore(Path(path), cache_blocks=0)
+        self.state = StateDB(Path(path) / "state.sqlite")
+        self.state._writer.executescript(_META_SCHEMA)
+        BlockIndex(self.state._writer)
+        HistoryDB(self.state._writer)
+        self._init_reader(path, channel_id, genesis_block, msp_id, chaincode_definitions)
+        self._commit_lock = threading.RLock()
+        self.validator = Validator(self._config, self._lookup_definition, msp_id=msp_id)
+        with _SHARERS_LOCK:
+            _SHARERS[channel_id] = _SHARERS.get(channel_id, 0) + 1
+        self._counted = True
+        self._commit_hash = b""
+        self._pvt_collections: set[tuple[str, str]] | None = None
+        self._recover(genesis_block)
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        channel_id: str,
+        genesis_block: common_pb2.Block,
+        **kwargs: object,
+    ) -> PeerLedger:
+        return cls(path, channel_id, genesis_block, **kwargs)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if getattr(self, "_counted", False):
+            with _SHARERS_LOCK:
+                _SHARERS[self.channel_id] -= 1
+            self._counted = False
+        super().close()
+
+    # --- recovery -------------------------------------------------------------------------------
+
+    def _recover(self, genesis: common_pb2.Block) -> None:
+        height = self.blocks.height
+        savepoint = self.state.savepoint()
+        if height == 0:
+            if savepoint >= 0:
+                log.warning("ledger %s: state without blocks; clearing it", self.path)
+                self._clear_derived()
+            self.commit(genesis)
+            return
+        if savepoint >= height:
+            log.warning(
+                "ledger %s: state savepoint %d is ahead of the block store (height %d); "
+                "rebuilding state from blocks",
+                self.path,
+                savepoint,
+                height,
+            )
+            self._clear_derived()
+            savepoint = -1
+        elif (
+            savepoint >= 0
+            and BlockIndex.block_by_hash(
+                self.state.reader, protoutil.block_header_hash(self.blocks.get(savepoint).header)
+            )
+            != savepoint
+        ):
+            log.warning(
+                "ledger %s: state was built from a different block %d than the block store "
+                "holds; rebuilding state from blocks",
+                self.path,
+                savepoint,
+            )
+            self._clear_derived()
+            savepoint = -1
+        last = self.blocks.get(height - 1)
+        self._last_header = last.header
+        self._commit_hash = _commit_hash_of(last)
+        # The latest config is found by replaying config transactions from the start.
+        self._config_from_blocks(min(savepoint, height - 1))
+        for n in range(savepoint + 1, height):
+            self._replay(n)
+        if savepoint + 1 < height:
+            log.info("ledger %s: replayed blocks %d..%d", self.path, savepoint + 1, height - 1)
+
+    def _clear_derived(self) -> None:
+        self._pvt_collections = None
+        self.state.clear()
+        with self.state.transaction() as conn:
+            BlockIndex.clear(conn)
+            HistoryDB.clear(conn)
+            conn.execute("DELETE FROM ledger_meta")
+
+    def _set_config(self, config: ChannelConfig) -> None:
+        self._config = config
+        validator = getattr(self, "validator", None)  # None while the reader part is set up
+        if validator is not None:
+            validator.channel_config = config
+
+    def _replay(self, n: int) -> None:
+        block = self.blocks.get(n)
+        codes = list(protoutil.tx_filter(block))
+        if len(codes) != len(block.data.data):
+            raise LedgerError(f"block {n} in the store has no complete TRANSACTIONS_FILTER")
+        validation = self.validator.replay_block(
+            block, codes, self.blocks.get_private(n), self.state
+        )
+        self._apply(block, validation)
+
+    # --- commit ---------------------------------------------------------------------------------
+
+    def commit(
+        self,
+        block: common_pb2.Block,
+        private_data: dict[str, rwset_pb2.TxPvtReadWriteSet] | None = None,
+    ) -> list[int]:
+        """Validate and commit the next block; returns its validation codes.
+
+        A block already committed returns its recorded codes (idempotent by number).
+        """
+        with self._commit_lock:
+            n = block.header.number
+            height = self.blocks.height
+            if n < height:
+                return list(protoutil.tx_filter(self.blocks.get(n)))
+            if n > height:
+                raise LedgerError(
+                    f"channel {self.channel_id}: block {n} cannot follow height {height}"
+                )
+            if protoutil.block_data_hash(block.data) != block.header.data_hash:
+                raise LedgerError(f"block {n}: header data hash does not match the block data")
+            if self._last_header is not None:
+                expected = protoutil.block_header_hash(self._last_header)
+                if block.header.previous_hash != expected:
+                    raise LedgerError(
+                        f"block {n}: previous hash does not match the hash of block {n - 1}"
+                    )
+            own = common_pb2.Block()
+            own.CopyFrom(block)
+            protoutil.ensure_metadata(own)
+            if n == 0:
+                # Fabric creates the ledger from the genesis block without validating it.
+                validation = self.validator.replay_block(
+                    own, [Code.VALID] * len(own.data.data), {}, self.state
+                )
+            else:
+
+                def validate() -> BlockValidation:
+                    return self.validator.validate_block(
+                        own,
+                        self.state,
+                        self.tx_exists,
+                        txids_existing=lambda ids: BlockIndex.existing(self.state.reader, ids),
+                    )
+
+                # Peers whose commit hashes agree have applied the same updates to the same
+                # genesis, so they give this block the same codes and updates: one of the
+                # channel's peers validates it, the others apply its result. Private data
+                # does not change the outcome; what each peer keeps of it depends on its org.
+                key = (
+                    self.channel_id,
+                    n,
+                    bytes(own.header.data_hash),
+                    self._commit_hash,
+                    self._definitions_source,
+                )
+                validation = _VALIDATIONS.run(key, validate, _SHARERS.get(self.channel_id, 0))
+                if private_data:
+                    validation = self.validator.with_private(validation, n, private_data)
+            own.metadata.metadata[common_pb2.TRANSACTIONS_FILTER] = bytes(validation.codes)
+            self._add_commit_hash(own, validation)
+            self.blocks.append(own, validation.private_kept or None)
+            self._apply(own, validation)
+        codes = list(validation.codes)  # the validation may be shared with other peers
+        if self._listeners:
+            self._notify(
+                Committed(
+                    number=n,
+                    codes=bytes(codes),
+                    txids=tuple(p.txid if p is not None else "" for p in validation.txs),
+                    header=own.header.SerializeToString(),
+                    location=self.blocks.location(n),
+                    config=validation.new_config is not None,
+                )
+            )
+        return codes
+
+    def _add_commit_hash(self, block: common_pb2.Block, validation: BlockValidation) -> None:
+        """COMMIT_HASH metadata as Fabric's kvledger writes it: from block 1 on, SHA-256 of the
+        validation flags, the block's public and hashed updates in Fabric's encoding and the
+        previous commit hash; a peer that applied exactly the same updates since genesis,
+        real Fabric or this engine, carries the same hash."""
+        if block.header.number == 0 or (block.header.number > 1 and not self._commit_hash):
+            return  # Fabric: none on the genesis block, nor after a ledger that had none
+        flags = bytes(validation.codes)
+        h = hashlib.sha256()
+        h.update(protoutil.varint(len(flags)))
+        h.update(flags)
+        h.update(validation.batch.fabric_update_bytes())
+        h.update(self._commit_hash)
+        self._commit_hash = h.digest()
+        block.metadata.metadata[common_pb2.COMMIT_HASH] = common_pb2.Metadata(
+            value=self._commit_hash
+        ).SerializeToString()
+
+    def _apply(self, block: common_pb2.Block, validation: BlockValidation) -> None:
+        n = block.header.number
+        txs = [
+            (p.txid if p is not None else "", i, validation.codes[i])
+            for i, p in enumerate(validation.txs)
+        ]
+        if self._pvt_collections is None:
+            self._pvt_collections = self.state.collections()
+        self._pvt_collections.update((ns, coll) for ns, coll, _ in validation.batch.hashed)
+        with self.state.transaction() as conn:
+            StateDB.apply(conn, validation.batch, n)
+            self._purge_expired(conn, n)
+            HistoryDB.add(conn, validation.history)
+            BlockIndex.add(conn, n, protoutil.block_header_hash(block.header), txs)
+            if validation.new_config is not None or n == 0:
+                conn.execute("INSERT OR REPLACE INTO ledger_meta VALUES ('last_config', ?)", (n,))
+        if validation.new_config is not None and n > 0:
+            self._set_config(ChannelConfig.from_config(validation.new_config, self.channel_id))
+        self._last_header = block.header
+
+    def _purge_expired(self, conn: sqlite3.Connection, n: int) -> None:
+        """Fabric's BlockToLive: private data written in block b is purged, with its hashes,
+        when block b + BlockToLive + 1 commits."""
+        for ns, coll in sorted(self._pvt_collections or ()):
+            definition = self._definitions(ns)
+            conf = definition.collection(coll) if definition is not None else None
+            btl = conf.block_to_live if conf is not None else 0
+            if btl > 0 and n - btl > 0:
+                purged = StateDB.purge_expired(conn, ns, coll, n - btl)
+                if purged:
+                    log.debug("block %d: purged %d expired entries of %s/%s", n, purged, ns, coll)

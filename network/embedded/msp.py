@@ -337,6 +337,12 @@ class Identity:
         _remember_verified(cache_key)
         return True
 
+    def mark_verified(self, message: bytes, signature: bytes) -> None:
+        """Record that this identity's `signature` over `message` verified, as another
+        process of the engine found (it checked it before handing the message over)."""
+        digest = _scheme(self.public_key.curve).digest(message).digest()
+        _remember_verified((self.serialized, digest, signature))
+
     def satisfies_principal(self, principal: msp_principal_pb2.MSPPrincipal) -> bool:
         try:
             return self._satisfies(principal)

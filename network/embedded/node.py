@@ -20,10 +20,11 @@ from .chaincode_handler import HandlerError
 from .chaincode_support import ChaincodeSupport
 from .channelconfig import ChannelConfig
 from .endorser import Endorser, TransientStore
-from .ledger import PeerLedger
+from .ledger import Committed, LedgerReader, PeerLedger
 from .lifecycle import ChaincodeDefinition, PackageStore, implicit_msp
 from .msp import Identity, MSPManager, SigningIdentity
 from .policies import evaluate_signature_policy
+from .protoutil import txid_of
 from .tls import ServerTLS
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class SerialWorker(Generic[W]):
 class PeerChannel:
     """One channel as one peer sees it."""
 
-    def __init__(self, peer: PeerNode, ledger: PeerLedger, chaincodes: list[str]) -> None:
+    def __init__(self, peer: PeerNode, ledger: LedgerReader, chaincodes: list[str]) -> None:
         self.peer = peer
         self.ledger = ledger
         self.channel_id = ledger.channel_id
@@ -128,25 +129,32 @@ class PeerChannel:
         self._tx_waiters: dict[str, list[asyncio.Future[tuple[int, int]]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _committed(self, block: common_pb2.Block, codes: list[int]) -> None:
-        self.height = block.header.number + 1
+    def _committed(self, committed: Committed) -> None:
+        self.height = committed.number + 1
         self.watcher.notify()
         loop = self._loop
         if self._tx_waiters and loop is not None and not loop.is_closed():
-            n = block.header.number
-            done = [
-                (_txid_of(raw), code, n) for raw, code in zip(block.data.data, codes, strict=True)
-            ]
             try:
-                loop.call_soon_threadsafe(self._resolve, done)
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:  # a follower told on the loop of its ledger process's commit
+                self._resolve(committed)
+                return
+            try:
+                loop.call_soon_threadsafe(self._resolve, committed)
             except RuntimeError:  # the loop closed meanwhile (shutdown)
                 pass
 
-    def _resolve(self, done: list[tuple[str, int, int]]) -> None:
-        for txid, code, number in done:
-            for fut in self._tx_waiters.pop(txid, ()):
-                if not fut.done():
-                    fut.set_result((code, number))
+    def _resolve(self, committed: Committed) -> None:
+        waiters = self._tx_waiters
+        n = committed.number
+        for txid, code in zip(committed.txids, committed.codes, strict=True):
+            futs = waiters.pop(txid, None)
+            if futs:
+                for fut in futs:
+                    if not fut.done():
+                        fut.set_result((code, n))
 
     async def tx_status(self, txid: str) -> tuple[int, int]:
         """(validation code, block number) of `txid`, waiting for its block if need be.
@@ -220,24 +228,20 @@ class PeerChannel:
         store = self.peer.transient_store
         if len(store):  # most blocks carry no private data: skip parsing their txids
             for raw in block.data.data:
-                txid = _txid_of(raw)
+                txid = txid_of(raw)
                 if txid:
                     pvt = store.get(txid)
                     if pvt is not None:
                         private[txid] = pvt
-        codes = self.ledger.commit(block, private or None)
+        ledger = self.ledger
+        if not isinstance(ledger, PeerLedger):
+            raise RuntimeError(
+                f"{self.peer.name}: {self.channel_id} is committed by another process"
+            )
+        codes = ledger.commit(block, private or None)
         for txid in private:
             store.taken(txid)
         return codes
-
-
-def _txid_of(env_bytes: bytes) -> str:
-    try:
-        env = common_pb2.Envelope.FromString(env_bytes)
-        payload = common_pb2.Payload.FromString(env.payload)
-        return str(common_pb2.ChannelHeader.FromString(payload.header.channel_header).tx_id)
-    except Exception:
-        return ""
 
 
 @dataclass
@@ -274,7 +278,7 @@ class PeerNode:
                 raise RuntimeError(f"peer {self.name}: no channel defines its MSP {self.msp_id}")
         return self._local_msp
 
-    def join(self, ledger: PeerLedger, chaincodes: list[str]) -> PeerChannel:
+    def join(self, ledger: LedgerReader, chaincodes: list[str]) -> PeerChannel:
         ch = PeerChannel(self, ledger, chaincodes)
         self.channels[ledger.channel_id] = ch
         return ch

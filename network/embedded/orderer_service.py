@@ -36,10 +36,53 @@ Status = common_pb2.Status
 _Parsed = tuple[common_pb2.Envelope, common_pb2.Payload, common_pb2.ChannelHeader]
 
 
-def _parse(env_bytes: bytes) -> _Parsed:
+def parse_envelope(env_bytes: bytes) -> _Parsed:
     env = common_pb2.Envelope.FromString(env_bytes)
     payload = common_pb2.Payload.FromString(env.payload)
     return env, payload, common_pb2.ChannelHeader.FromString(payload.header.channel_header)
+
+
+def broadcast_check(
+    config: ChannelConfig, env_bytes: bytes, parsed: _Parsed | None = None
+) -> tuple[int, str, int]:
+    """Fabric's msgprocessor for a normal message (`orderer/common/msgprocessor/standardchannel`):
+    the size against AbsoluteMaxBytes, the channel, no config update, then the channel's
+    Writers policy over the envelope. (status, info, message size)."""
+    try:
+        env, payload, chdr = parsed or parse_envelope(env_bytes)
+        shdr = common_pb2.SignatureHeader.FromString(payload.header.signature_header)
+    except Exception as exc:
+        return Status.BAD_REQUEST, f"bad envelope: {exc}", 0
+    size = len(env.payload) + len(env.signature)
+    if size > config.absolute_max_bytes:
+        return Status.BAD_REQUEST, str(MessageTooLarge.of(size, config.absolute_max_bytes)), size
+    if chdr.channel_id != config.channel_id:
+        return (
+            Status.BAD_REQUEST,
+            f"channel {chdr.channel_id!r} is not {config.channel_id!r}",
+            size,
+        )
+    if chdr.type == common_pb2.CONFIG_UPDATE:
+        return (
+            Status.BAD_REQUEST,
+            f"channel {config.channel_id}: config updates are not supported by the embedded "
+            "engine's orderer; change network/topology.yaml and recreate the sandbox",
+            size,
+        )
+    signed = SignedData(env.payload, shdr.creator, env.signature)
+    try:
+        ok = signed_data_satisfies(config, "/Channel/Writers", signed)
+    except Exception as exc:
+        ok = False
+        log.debug("writers check failed: %s", exc)
+    if not ok:
+        return (
+            Status.FORBIDDEN,
+            "implicit policy evaluation failed - 0 sub-policies were satisfied, but this "
+            "policy requires 1 of the 'Writers' sub-policies to be satisfied",
+            size,
+        )
+    return Status.SUCCESS, "", size
 
 
 class ChannelChain:
@@ -69,7 +112,6 @@ class ChannelChain:
         self.peers: list[PeerChannel] = []
         self.watcher = HeightWatcher(lambda: self.store.height)
         self._timer: asyncio.TimerHandle | None = None
-        self._lock = asyncio.Lock()
         # Signing, appending (fsync) and handing blocks to the peers happen on this thread;
         # the event loop only cuts batches.
         self._writer: SerialWorker[list[bytes]] = SerialWorker(
@@ -100,50 +142,27 @@ class ChannelChain:
 
     def check(self, env_bytes: bytes, parsed: _Parsed | None = None) -> tuple[int, str]:
         """Fabric's msgprocessor: size, then the channel Writers policy over the envelope."""
-        try:
-            self.cutter.check_size(env_bytes)
-        except MessageTooLarge as exc:
-            return Status.BAD_REQUEST, str(exc)
-        try:
-            env, payload, chdr = parsed or _parse(env_bytes)
-            shdr = common_pb2.SignatureHeader.FromString(payload.header.signature_header)
-        except Exception as exc:
-            return Status.BAD_REQUEST, f"bad envelope: {exc}"
-        if chdr.channel_id != self.channel_id:
-            return Status.BAD_REQUEST, f"channel {chdr.channel_id!r} is not {self.channel_id!r}"
-        if chdr.type == common_pb2.CONFIG_UPDATE:
-            return Status.BAD_REQUEST, (
-                f"channel {self.channel_id}: config updates are not supported by the embedded "
-                "engine's orderer; change network/topology.yaml and recreate the sandbox"
-            )
-        signed = SignedData(env.payload, shdr.creator, env.signature)
-        try:
-            ok = signed_data_satisfies(self.config, "/Channel/Writers", signed)
-        except Exception as exc:
-            ok = False
-            log.debug("writers check failed: %s", exc)
-        if not ok:
-            return Status.FORBIDDEN, (
-                "implicit policy evaluation failed - 0 sub-policies were satisfied, but this "
-                "policy requires 1 of the 'Writers' sub-policies to be satisfied"
-            )
-        return Status.SUCCESS, ""
+        status, info, _ = broadcast_check(self.config, env_bytes, parsed)
+        return status, info
 
     async def order(self, env_bytes: bytes, parsed: _Parsed | None = None) -> tuple[int, str]:
-        status, info = self.check(env_bytes, parsed)
-        if status != Status.SUCCESS:
-            return status, info
-        async with self._lock:
-            batches, pending = self.cutter.ordered(env_bytes)
-            for batch in batches:
-                self._emit(batch)
-            if pending and self._timer is None:
-                loop = asyncio.get_running_loop()
-                self._timer = loop.call_later(self.config.batch_timeout, self._on_timeout)
-            elif not pending and self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-        return Status.SUCCESS, ""
+        status, info, size = broadcast_check(self.config, env_bytes, parsed)
+        if status == Status.SUCCESS:
+            self.enqueue(env_bytes, size)
+        return status, info
+
+    def enqueue(self, env_bytes: bytes, size: int) -> None:
+        """Order an envelope that passed `broadcast_check` (here, or in the peer process that
+        submitted it). On the event loop's thread, which owns the cutter and its timer."""
+        batches, pending = self.cutter.ordered(env_bytes, size)
+        for batch in batches:
+            self._emit(batch)
+        if pending and self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.config.batch_timeout, self._on_timeout)
+        elif not pending and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def _on_timeout(self) -> None:
         self._timer = None
@@ -153,10 +172,9 @@ class ChannelChain:
 
     async def flush(self) -> None:
         """Cut what is pending now instead of at BatchTimeout (the engine's own start-up txs)."""
-        async with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._on_timeout()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._on_timeout()
 
     def _emit(self, batch: list[bytes]) -> None:
         self._writer.submit(batch)
@@ -194,7 +212,7 @@ class Orderer:
 
     async def broadcast(self, env_bytes: bytes) -> tuple[int, str]:
         try:
-            parsed = _parse(env_bytes)
+            parsed = parse_envelope(env_bytes)
         except Exception as exc:
             return Status.BAD_REQUEST, f"bad envelope: {exc}"
         chdr = parsed[2]

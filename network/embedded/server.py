@@ -1,10 +1,12 @@
-"""The engine process: every peer and the orderer of the topology on one asyncio event loop.
+"""The engine's core process: the orderer and every peer's ledger.
 
-Each peer gets its own grpc.aio server (its own TLS port and certificate) serving
-gateway.Gateway, protos.Deliver and protos.Endorser; the orderer serves AtomicBroadcast on its
-port. At start the engine installs the topology's chaincode packages on its peers and approves
-and commits their definitions through `_lifecycle` when the ledgers lack them (deploy.py), then
-prints READY.
+It serves AtomicBroadcast on the orderer's port, cuts and writes blocks, and hands each block
+to every peer of its channel, which validates and commits it on a thread of its own (the peers
+of a channel share one validation when their ledgers agree). Each peer's gRPC services run in a
+process of their own (`peer_process.py`), which reads the ledgers this process writes and
+reaches it over a local link (`core_service.py`). At start the core recovers the ledgers,
+approves and commits the topology's chaincode definitions through `_lifecycle` when the
+ledgers lack them (deploy.py), then tells the peer processes it is ready and prints READY.
 """
 
 from __future__ import annotations
@@ -18,45 +20,22 @@ from pathlib import Path
 
 import grpc
 from fabric_protos.common import common_pb2
-from fabric_protos.gateway import gateway_pb2_grpc
 from fabric_protos.orderer import ab_pb2_grpc
-from fabric_protos.peer import (
-    events_pb2_grpc,
-    peer_pb2_grpc,
-    proposal_pb2,
-    proposal_response_pb2,
-)
 
 from network.ccaas import topology_package
 
 from . import deploy
 from .boundary import ErrorBoundary
 from .chaincode_support import ChaincodeSupport
-from .deliver import DeliverService
+from .core_service import CoreService
 from .endorser import TransientStore
-from .gateway_service import GatewayService
 from .ledger import PeerLedger
-from .lifecycle import PackageStore
-from .limits import ConcurrencyLimiter
 from .msp import load_signing_identity
 from .node import PeerNode
 from .orderer_service import AtomicBroadcastService, ChannelChain, Orderer
-from .tls import GRPC_OPTIONS, ChaincodeConnection, ServerTLS
+from .tls import GRPC_OPTIONS, ServerTLS
 
 log = logging.getLogger(__name__)
-
-
-class EndorserService(peer_pb2_grpc.EndorserServicer):
-    def __init__(self, peer: PeerNode) -> None:
-        self.peer = peer
-
-    async def ProcessProposal(  # noqa: N802
-        self, request: proposal_pb2.SignedProposal, context: grpc.aio.ServicerContext
-    ) -> proposal_response_pb2.ProposalResponse:
-        response, err = await self.peer.endorser.process_proposal(request)
-        if err is not None:
-            await context.abort(grpc.StatusCode.UNKNOWN, err)
-        return response
 
 
 @dataclass
@@ -65,12 +44,15 @@ class Engine:
     orderer: Orderer
     servers: list[grpc.aio.Server] = field(default_factory=list)
     package_ids: dict[str, str] = field(default_factory=dict)  # chaincode -> package id
+    core: CoreService | None = None  # the peer processes' links
     # with mutual TLS (topology `tls.client_auth_required`): the TLS CAs whose certificates
     # clients may present, every organisation's, as a Fabric node trusts its channels' orgs
     client_roots: bytes | None = None
 
     async def stop(self) -> None:
         await asyncio.gather(*(s.stop(grace=1.0) for s in self.servers))
+        if self.core is not None:
+            await self.core.stop()
         # Orderer first: its writer hands its last blocks to the peers' committers.
         for chain in self.orderer.chains.values():
             chain.stop_timer()  # on the loop thread, which owns the timer
@@ -92,16 +74,12 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
         ch: common_pb2.Block.FromString(paths.genesis_block(ch).read_bytes())
         for ch in topo.channels  # type: ignore[attr-defined]
     }
-    conns = {
-        cc: ChaincodeConnection.load(paths.connection_json(cc))
-        for cc in topo.chaincodes  # type: ignore[attr-defined]
-        if paths.connection_json(cc).exists()
-    }
-    # the package each chaincode is installed as: the same bytes, so the same package id, as
-    # the fabric engine installs
+    # the package each chaincode is installed as (by the peer processes): the same bytes, so
+    # the same package id, as the fabric engine installs
     packages = {
         cc: topology_package(topo, cc, paths.connection_json(cc))  # type: ignore[arg-type]
-        for cc in conns
+        for cc in topo.chaincodes  # type: ignore[attr-defined]
+        if paths.connection_json(cc).exists()
     }
     channel_peers: dict[str, int] = {}
     for p in topo.peers:  # type: ignore[attr-defined]
@@ -111,12 +89,8 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
     peers: list[PeerNode] = []
     for p in topo.peers:  # type: ignore[attr-defined]
         node_dir = crypto.node_dir(p.org, p.host)
-        peer_ref: list[PeerNode] = []
-
-        def ledger_for(channel: str, ref: list[PeerNode] = peer_ref) -> PeerLedger | None:
-            ch = ref[0].channels.get(channel) if ref else None
-            return ch.ledger if ch is not None else None
-
+        # The core's peers endorse only the deployment's `_lifecycle` proposals (no chaincode
+        # runs here) and keep no packages: the peer processes install and run chaincodes.
         node = PeerNode(
             name=p.host,
             msp_id=p.msp_id,
@@ -124,14 +98,9 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
             address=p.address,
             signer=load_signing_identity(p.msp_id, node_dir / "msp"),
             tls=ServerTLS.from_dir(node_dir / "tls"),
-            chaincode_support=ChaincodeSupport(p.host, conns, ledger_for=ledger_for),
+            chaincode_support=ChaincodeSupport(p.host, {}),
             transient_store=transient,
-            packages=PackageStore(paths.ledger / p.host / "chaincodes"),
         )
-        wanted = {cc for ch in topo.peer_channels(p) for cc in topo.channel(ch).chaincodes}  # type: ignore[attr-defined]
-        for cc in sorted(wanted & set(packages)):
-            node.packages.ensure(packages[cc][1], packages[cc][0])
-        peer_ref.append(node)
         for ch in topo.peer_channels(p):  # type: ignore[attr-defined]
             ledger = PeerLedger.open(paths.ledger / p.host / ch, ch, genesis[ch], msp_id=p.msp_id)
             node.join(ledger, list(topo.channel(ch).chaincodes))  # type: ignore[attr-defined]
@@ -159,21 +128,11 @@ def build(home: Path, topology: object, *, one_tx_per_block: bool = False) -> En
     )
 
 
-async def listen(engine: Engine) -> None:
-    for peer in engine.peers:
-        # each peer admits as many calls per service as a Fabric peer with core.yaml's defaults;
-        # the boundary is outermost, so it also guards what the limiter refuses
-        server = grpc.aio.server(
-            options=GRPC_OPTIONS, interceptors=[ErrorBoundary(), ConcurrencyLimiter()]
-        )
-        gateway_pb2_grpc.add_GatewayServicer_to_server(
-            GatewayService(peer, engine.peers, engine.orderer), server
-        )
-        events_pb2_grpc.add_DeliverServicer_to_server(DeliverService(peer), server)
-        peer_pb2_grpc.add_EndorserServicer_to_server(EndorserService(peer), server)
-        server.add_secure_port(peer.address, peer.tls.credentials(engine.client_roots))
-        await server.start()
-        engine.servers.append(server)
+async def listen(engine: Engine, run_dir: Path) -> None:
+    """The peer processes' links, then the orderer's port (behind the error boundary that
+    guards every gRPC service of the engine; the peers' services are in peer_process.py)."""
+    engine.core = CoreService(engine.peers, engine.orderer, run_dir)
+    await engine.core.start()
     server = grpc.aio.server(options=GRPC_OPTIONS, interceptors=[ErrorBoundary()])
     ab_pb2_grpc.add_AtomicBroadcastServicer_to_server(
         AtomicBroadcastService(engine.orderer), server
@@ -194,7 +153,7 @@ async def serve(
     started = time.monotonic()
     engine = build(home, topology, one_tx_per_block=one_tx_per_block)
     try:
-        await listen(engine)
+        await listen(engine, sandbox_paths(home).run)
         crypto = CryptoLayout(topology, sandbox_paths(home).crypto)  # type: ignore[arg-type]
         admins = {
             org.msp_id: load_signing_identity(org.msp_id, crypto.user_dir(key, "Admin") / "msp")
@@ -202,6 +161,8 @@ async def serve(
             if any(p.org == key for p in engine.peers)
         }
         await deploy.deploy(engine.peers, engine.orderer, topology, admins, engine.package_ids)
+        assert engine.core is not None
+        engine.core.ready.set()  # the peer processes waiting in HELLO open their ledgers now
         log.info(
             "engine ready in %.2f s (event loop: %s)",
             time.monotonic() - started,

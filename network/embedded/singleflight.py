@@ -21,11 +21,14 @@ T = TypeVar("T")
 class _Flight(Generic[T]):
     done: threading.Event = field(default_factory=threading.Event)
     result: T | None = None
+    taken: int = 0
 
 
 class SingleFlight(Generic[T]):
     """`run(key, compute)`: the first caller per key computes, concurrent and later callers get
-    its result; the last `keep` keys are remembered."""
+    its result; the last `keep` keys are remembered, and a key is forgotten as soon as the
+    `takers` the caller expects have had its result (a block's validation is large: the
+    peers that share it take it, and it goes)."""
 
     def __init__(self, keep: int = 16, wait_seconds: float = 60.0) -> None:
         self._keep = keep
@@ -33,7 +36,7 @@ class SingleFlight(Generic[T]):
         self._flights: OrderedDict[Hashable, _Flight[T]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def run(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def run(self, key: Hashable, compute: Callable[[], T], takers: int = 0) -> T:
         with self._lock:
             flight = self._flights.get(key)
             owner = flight is None
@@ -47,10 +50,18 @@ class SingleFlight(Generic[T]):
             finally:
                 flight.done.set()
             assert flight.result is not None
+            self._took(key, flight, takers)
             return flight.result
         if flight.done.wait(timeout=self._wait) and flight.result is not None:
+            self._took(key, flight, takers)
             return flight.result
         return compute()  # the owner failed or is stuck: do the work here
+
+    def _took(self, key: Hashable, flight: _Flight[T], takers: int) -> None:
+        with self._lock:
+            flight.taken += 1
+            if takers and flight.taken >= takers and self._flights.get(key) is flight:
+                del self._flights[key]
 
 
 __all__ = ["SingleFlight"]

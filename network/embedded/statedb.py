@@ -93,6 +93,8 @@ class UpdateBatch:
     public: dict[tuple[str, str], KeyUpdate] = field(default_factory=dict)
     hashed: dict[tuple[str, str, bytes], KeyUpdate] = field(default_factory=dict)
     private: dict[tuple[str, str, str], KeyUpdate] = field(default_factory=dict)
+    # the commit hash's encoding, once the batch is complete (see fabric_update_bytes)
+    _update_bytes: bytes | None = field(default=None, repr=False, compare=False)
 
     def put(self, ns: str, key: str, value: bytes | None, version: Version) -> None:
         self.public[(ns, key)] = KeyUpdate(
@@ -151,7 +153,13 @@ class UpdateBatch:
         """The public and hashed updates as Fabric's kvledger encodes them for the block's
         commit hash (`deterministicBytesForPubAndHashUpdates`): a txmgr `Updates` message of
         KVWrites, namespaces sorted (the channel config's "" left out), public keys before
-        collections, collections and keys sorted, each namespace and collection named once."""
+        collections, collections and keys sorted, each namespace and collection named once.
+        Computed once per batch: the peers sharing a block's validation share its batch."""
+        if self._update_bytes is None:
+            self._update_bytes = self._encode_updates()
+        return self._update_bytes
+
+    def _encode_updates(self) -> bytes:
         public: dict[str, dict[bytes, KeyUpdate]] = {}
         hashed: dict[str, dict[str, dict[bytes, KeyUpdate]]] = {}
         for (ns, key), u in self.public.items():
@@ -213,26 +221,38 @@ def version_bytes(version: Version) -> bytes:
 
 
 class StateDB:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        """`readonly`: a view of a database another process writes (a peer process reading
+        the state its ledger process commits); it opens no writer and bumps `generation`
+        when told of a commit (`changed`)."""
         self.path = Path(path)
+        self.readonly = readonly
         self._local = threading.local()
-        self._writer = self._connect()
-        self._writer.execute("PRAGMA cache_size=-1024")
-        self._writer.executescript(_SCHEMA)
         self._write_lock = threading.Lock()
         # Bumped after every committed write transaction: a reader that sees the same number
         # twice knows nothing was committed in between (caches of derived values key on it).
         self.generation = 0
+        if not readonly:
+            self._writer = self._connect()
+            self._writer.execute("PRAGMA cache_size=-1024")
+            self._writer.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        if self.readonly:
+            conn.execute("PRAGMA query_only=1")
+        else:
+            conn.execute("PRAGMA journal_mode=WAL")
         # The block file is the durable record; state is replayed from it after a crash.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
         # Many ledgers share one process; a small page cache per connection keeps memory flat.
         conn.execute("PRAGMA cache_size=-512")
         return conn
+
+    def changed(self) -> None:
+        """(A read-only view) its writer committed a transaction."""
+        self.generation += 1
 
     @property
     def reader(self) -> sqlite3.Connection:
@@ -243,7 +263,8 @@ class StateDB:
         return conn
 
     def close(self) -> None:
-        self._writer.close()
+        if not self.readonly:
+            self._writer.close()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
@@ -251,6 +272,8 @@ class StateDB:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.readonly:
+            raise RuntimeError(f"state database {self.path} is open read-only here")
         with self._write_lock:
             self._writer.execute("BEGIN IMMEDIATE")
             try:

@@ -1,5 +1,5 @@
-"""kill -9 under load (cbp/faults/kills.py): the embedded engine, each chaincode server and a
-connector, at random moments and right after a block is written. Every acknowledged write is
+"""kill -9 under load (cbp/faults/kills.py): the embedded engine's core, the peer process the
+load's gateway runs in, each chaincode server and a connector, at random moments and right after a block is written. Every acknowledged write is
 VALID on every peer of its channel, none is committed twice, the watchdog brought each process
 back once per kill, and `cbp network status` shows the restarts."""
 
@@ -16,12 +16,14 @@ from faultbox import FaultSandbox
 
 from cbp.faults.connector_fault import run_connector_fault
 from cbp.faults.kills import FaultResult, run_fault
+from cbp.faults.run import HOST_PEER
 from cbp.faults.workloads import prepare, workloads
 
 pytestmark = pytest.mark.timeout(900)
 WRITERS = 40
 KILLS = {
     "embedded-engine": ("smoke", ["random", "random", "after block"]),
+    HOST_PEER: ("smoke", ["random", "after block"]),  # the smoke load's gateway peer
     "chaincode-registry": ("registry", ["random", "after block"]),
     "chaincode-trading": ("trading", ["random", "after block"]),
     "chaincode-smoke": ("smoke", ["after block"]),
@@ -92,6 +94,7 @@ def test_status_shows_the_restarts(fault_sandbox: FaultSandbox) -> None:
     )
     processes = json.loads(out.stdout)["processes"]
     assert processes["embedded-engine"]["restarts"] == 3
+    assert processes[HOST_PEER]["restarts"] == 2
     assert processes["chaincode-registry"]["restarts"] == 2
     assert processes["connector-bsp1"]["restarts"] == 2
     assert all(p["alive"] for p in processes.values())

@@ -32,26 +32,28 @@ def test_a_forged_line_in_an_argument_stays_inside_its_line(fault_sandbox: Fault
     assert max(len(ln) for ln in lines) < 2200
 
 
-def test_undecodable_requests_do_not_grow_the_engine_log(fault_sandbox: FaultSandbox) -> None:
-    log = fault_sandbox.paths.log("embedded-engine")
-    start = log.stat().st_size
+def test_undecodable_requests_do_not_grow_the_engine_logs(fault_sandbox: FaultSandbox) -> None:
+    # the gateway serves in its peer's process; the core serves the orderer
+    logs = [fault_sandbox.paths.log(n) for n in ("peer0.bsphost.cbp.local", "embedded-engine")]
+    start = [log.stat().st_size for log in logs]
 
-    async def spam() -> list[str]:
-        channel = open_channel(endpoints(fault_sandbox.profile)["peer"])
+    async def spam(endpoint: str, method: str) -> list[str]:
+        channel = open_channel(endpoints(fault_sandbox.profile)[endpoint])
         codes = []
         try:
             for _ in range(100):
                 try:
-                    await channel.unary_unary("/gateway.Gateway/Evaluate")(b"\xff", timeout=5)
+                    await channel.unary_unary(method)(b"\xff", timeout=5)
                 except grpc.aio.AioRpcError as exc:
                     codes.append(exc.code().name)
         finally:
             await channel.close()
         return codes
 
-    assert set(asyncio.run(spam())) == {"INTERNAL"}
-    grown = log.stat().st_size - start
-    assert grown < 1000, f"100 one-byte requests wrote {grown} bytes to the engine log"
+    assert set(asyncio.run(spam("peer", "/gateway.Gateway/Evaluate"))) == {"INTERNAL"}
+    for log, before in zip(logs, start, strict=True):
+        grown = log.stat().st_size - before
+        assert grown < 1000, f"100 one-byte requests wrote {grown} bytes to {log.name}"
 
 
 def test_every_key_file_is_owner_only_and_no_log_holds_key_material(

@@ -64,6 +64,12 @@ def test_network_status_shows_nodes_channels_and_chaincodes(home: Path) -> None:
     status = json.loads(cbp(home, "status", "--json").stdout)
     assert status["engine"] == "embedded" and status["up"] is True
     assert all(p["alive"] for p in status["processes"].values())
+    # the engine's core and a process per peer, each with its own pid and log
+    peers = {"peer0.tso.cbp.local", "peer0.bsphost.cbp.local", "peer0.dsohost.cbp.local"}
+    assert {"embedded-engine", *peers} <= set(status["processes"])
+    engine = [status["processes"][n] for n in ("embedded-engine", *peers)]
+    assert len({p["pid"] for p in engine}) == len(engine)
+    assert all(Path(p["log"]).exists() for p in engine)
     tso = status["listeners"]["peer0.tso.cbp.local"]
     assert tso == {"address": f"127.0.0.1:{7051 + OFFSET}", "listening": True}
     assert status["listeners"]["chaincode registry"]["listening"] is True
@@ -91,6 +97,7 @@ def test_network_down_stops_every_process(home: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert not [pid for pid in pids if pid_alive(pid)]
     assert json.loads(cbp(home, "status", "--json").stdout)["up"] is False
+    assert not list(home.glob("run/*.sock")), "a link's socket outlived its process"
 
 
 def test_network_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ and the windows taken in ABBA order and pooled (no network: sandboxes and driver
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -243,3 +244,26 @@ def test_cli_parses_rounds_for_the_engine_benches(bench: str) -> None:
     assert bench_cli.settings_from(parser.parse_args(["bench", bench])).rounds == 1
     with pytest.raises(ValueError, match="--rounds 0"):
         bench_cli.settings_from(parser.parse_args(["bench", bench, "--rounds", "0"]))
+
+
+def test_cli_pins_the_bench_to_the_cpus_it_is_given() -> None:
+    from cbp import bench_cli
+    from cbp.bench.settings import parse_cpus
+
+    available = sorted(os.sched_getaffinity(0))
+    parser = argparse.ArgumentParser()
+    bench_cli.add_bench_parser(parser.add_subparsers(dest="cmd"))
+    first = str(available[0])
+    assert bench_cli.settings_from(
+        parser.parse_args(["bench", "ledger", "--cpus", first])
+    ).cpus == [available[0]]
+    assert bench_cli.settings_from(parser.parse_args(["bench", "ledger"])).cpus is None
+    assert parse_cpus(f"{available[0]}-{available[-1]}") == available
+    with pytest.raises(ValueError, match="is not one"):
+        parse_cpus(str(max(available) + 1))
+    with pytest.raises(ValueError, match="not a CPU number"):
+        parse_cpus("zero")
+    with pytest.raises(ValueError, match="not one already running"):
+        bench_cli.settings_from(
+            parser.parse_args(["bench", "ledger", "--cpus", first, "--home", "/tmp/x"])
+        )

@@ -89,3 +89,12 @@ def test_samples_add_up() -> None:
     assert a + b == ProcSample(2.0, 11, 22)
     assert procstat.total({"x": a, "y": b}) == ProcSample(2.0, 11, 22)
     assert procstat.total({}) == procstat.ZERO
+
+
+def test_sample_reads_the_proportional_set_size_beside_the_peak() -> None:
+    import os
+
+    from cbp.bench.procstat import sample_process
+
+    s = sample_process(os.getpid())
+    assert 0 < s.pss_bytes <= s.rss_bytes <= s.hwm_bytes

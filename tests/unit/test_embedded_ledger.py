@@ -15,7 +15,7 @@ from fabric_protos.peer import transaction_pb2
 
 from network.embedded import protoutil
 from network.embedded.channelconfig import config_from_block
-from network.embedded.ledger import LedgerError, PeerLedger
+from network.embedded.ledger import Committed, LedgerError, PeerLedger
 from network.embedded.rwset import TxSimulator
 
 Code = transaction_pb2.TxValidationCode
@@ -90,12 +90,17 @@ def test_ledger_commit_is_idempotent_and_refuses_gaps_and_forks(
 
 def test_ledger_tx_lookup_and_listeners(chain: Chain, tmp_path: Path) -> None:
     ledger = _open(chain, tmp_path)
-    seen: list[tuple[int, list[int]]] = []
-    ledger.add_listener(lambda b, codes: seen.append((b.header.number, codes)))
+    seen: list[Committed] = []
+    ledger.add_listener(seen.append)
     factory = chain.factory(ledger)
     env = endorse(ledger, chain.user("bsp1"), [chain.peer("tso")], _write("a", b"1"))
     ledger.commit(factory.make_block([env.envelope]))
-    assert seen == [(1, [Code.VALID])]
+    assert [(c.number, c.codes, c.txids) for c in seen] == [(1, bytes([Code.VALID]), (env.txid,))]
+    # what a peer process needs to follow: the block's header and where it sits in the file
+    stored = ledger.get_block(1)
+    assert seen[0].header == stored.header.SerializeToString()
+    assert ledger.blocks.get_bytes(1) == stored.SerializeToString()
+    assert seen[0].location == ledger.blocks.location(1)
     found = ledger.get_tx_by_id(env.txid)
     assert found == (env.envelope, Code.VALID, 1)
     assert ledger.tx_exists(env.txid) and not ledger.tx_exists("nope")

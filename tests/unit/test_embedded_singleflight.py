@@ -80,3 +80,19 @@ def test_only_the_last_keys_are_remembered() -> None:
 @pytest.mark.parametrize("keep", [1, 16])
 def test_results_are_returned_to_the_owner(keep: int) -> None:
     assert SingleFlight[int](keep=keep).run("x", lambda: 5) == 5
+
+
+def test_a_result_is_forgotten_once_its_takers_had_it() -> None:
+    flights: SingleFlight[int] = SingleFlight(keep=16)
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert flights.run("block 7", compute, takers=3) == 1
+    assert flights.run("block 7", compute, takers=3) == 1
+    assert flights.run("block 7", compute, takers=3) == 1  # the third taker: dropped now
+    assert flights.run("block 7", compute, takers=3) == 2  # a fourth computes again
+    assert flights.run("kept", compute) == 3
+    assert flights.run("kept", compute) == 3  # without takers: kept among the last `keep`
