@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from network.logs import configure as configure_logging
+from hardening.logs import configure as configure_logging
 from network.paths import SandboxPaths, sandbox_paths
 from network.processes import WATCHDOG, Supervisor, pid_alive, port_open
 

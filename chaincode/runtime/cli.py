@@ -18,10 +18,11 @@ import os
 import signal
 from collections.abc import Sequence
 
+from hardening.logs import configure as configure_logging
+
 from .chaincode_config import load_chaincode_config
 from .config import ENV, ServerSettings, SettingsError
 from .contract import Contract
-from .logs import configure as configure_logging
 from .profiling import profiled
 from .router import ContractRouter
 from .server import ChaincodeServer

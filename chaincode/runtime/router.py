@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hardening.logs import report_unexpected
+
 from . import messages as m
 from .chaincode_config import ChaincodeConfig
 from .contract import Contract, transaction_spec
@@ -33,7 +35,6 @@ from .convert import (
     to_json_bytes,
 )
 from .errors import ChaincodeError
-from .logs import report_unexpected
 from .strict import quote
 from .stub import ChaincodeStub
 

@@ -18,8 +18,9 @@ from typing import Any
 import grpc
 from fabric_protos.peer import chaincode_shim_pb2_grpc
 
+from hardening.grpc_boundary import UNMARSHAL_MESSAGE, ErrorBoundary, UndecodableMessage
+
 from . import messages as m
-from .boundary import UNMARSHAL_MESSAGE, ErrorBoundary, UndecodableMessage
 from .config import ServerSettings
 from .errors import ProtocolError
 from .handler import Chaincode, ChaincodeHandler

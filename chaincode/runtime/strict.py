@@ -19,6 +19,8 @@ import math
 import re
 from typing import Any
 
+from hardening.logs import escape  # the logs' escaping, for messages that quote input
+
 __all__ = [
     "MAX_DEPTH",
     "MAX_INT_DIGITS",
@@ -63,11 +65,6 @@ def _describe_char(ch: str) -> str:
     if name is None:
         name = "a direction or format character" if ord(ch) > 0x9F else "a control character"
     return f"{name} (U+{ord(ch):04X})"
-
-
-def escape(text: str) -> str:
-    """``text`` with every control and direction character written as an escape."""
-    return _UNSAFE_IN_TEXT.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
 def shorten(value: object, limit: int = 64) -> str:

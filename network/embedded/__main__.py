@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from network.logs import configure as configure_logging
+from hardening.logs import configure as configure_logging
 from network.topology import load_topology
 
 from .deploy import DeployError
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    # escaped, capped lines; the log file rotates by size (network/logs.py)
+    # escaped, capped lines; the log file rotates by size (hardening/logs.py)
     configure_logging(args.log_level)
     topology = load_topology(args.topology)
 

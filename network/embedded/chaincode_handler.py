@@ -31,7 +31,7 @@ from fabric_protos.peer import (
 )
 from google.protobuf import timestamp_pb2
 
-from network.logs import report_unexpected
+from hardening.logs import report_unexpected
 
 from . import protoutil
 from .history import HistoryEntry

@@ -24,10 +24,10 @@ from fabric_protos.gateway import gateway_pb2_grpc
 from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import events_pb2_grpc, peer_pb2_grpc, proposal_pb2, proposal_response_pb2
 
+from hardening.grpc_boundary import ErrorBoundary
 from network.ccaas import topology_package
 
 from . import ipc, messages
-from .boundary import ErrorBoundary
 from .chaincode_support import ChaincodeSupport
 from .channelconfig import ChannelConfig
 from .deliver import DeliverService

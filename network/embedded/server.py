@@ -22,10 +22,10 @@ import grpc
 from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2_grpc
 
+from hardening.grpc_boundary import ErrorBoundary
 from network.ccaas import topology_package
 
 from . import deploy
-from .boundary import ErrorBoundary
 from .chaincode_support import ChaincodeSupport
 from .core_service import CoreService
 from .endorser import TransientStore

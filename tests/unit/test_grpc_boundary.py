@@ -1,5 +1,5 @@
-"""The one error boundary on every gRPC service (network/embedded/boundary.py for peers and
-orderer, chaincode/runtime/boundary.py for the chaincode server), on a real grpc.aio server on
+"""The one error boundary on every gRPC service (hardening/grpc_boundary.py, for the engine's
+peers and orderer and for the chaincode servers), on a real grpc.aio server on
 127.0.0.1: bad bytes get Fabric's status and wording, a servicer's bug gets INTERNAL and one
 traceback per place, deliberate statuses pass; and a peer finds a dead chaincode at once."""
 
@@ -17,12 +17,11 @@ import pytest
 from fabric_protos.common import common_pb2
 from fabric_protos.peer import events_pb2, events_pb2_grpc, peer_pb2_grpc, proposal_response_pb2
 
-import chaincode.runtime.boundary as chaincode_boundary
-import network.embedded.boundary as engine_boundary
+import hardening.grpc_boundary as grpc_boundary
 from network.embedded.chaincode_handler import ChaincodeHandler
 from network.embedded.tls import ChaincodeConnection
 
-BOUNDARIES = [engine_boundary, chaincode_boundary]
+BOUNDARIES = [grpc_boundary]
 
 
 class _Endorser(peer_pb2_grpc.EndorserServicer):
@@ -64,7 +63,7 @@ async def _call(boundary: Any, what: str) -> tuple[str, str]:
         await server.stop(0)
 
 
-@pytest.mark.parametrize("boundary", BOUNDARIES, ids=["engine", "chaincode"])
+@pytest.mark.parametrize("boundary", BOUNDARIES, ids=["hardening"])
 def test_undecodable_request_is_internal_with_grpc_go_wording_and_no_traceback(
     boundary: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -80,7 +79,7 @@ def test_undecodable_request_is_internal_with_grpc_go_wording_and_no_traceback(
     assert not [r for r in caplog.records if r.exc_info]
 
 
-@pytest.mark.parametrize("boundary", BOUNDARIES, ids=["engine", "chaincode"])
+@pytest.mark.parametrize("boundary", BOUNDARIES, ids=["hardening"])
 def test_servicer_bug_is_internal_and_deliberate_status_passes(
     boundary: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -1,5 +1,5 @@
-"""Process logs (network/logs.py for the engine and the watchdog, chaincode/runtime/logs.py for
-the chaincode servers): one line per event whatever the input, capped, rotated by size."""
+"""Process logs (hardening/logs.py, for the engine, the watchdog and the chaincode servers): one
+line per event whatever the input, capped, rotated by size."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-import chaincode.runtime.logs as chaincode_logs
-import network.logs as network_logs
+import hardening.logs as process_logs
 
-MODULES = [network_logs, chaincode_logs]
+MODULES = [process_logs]
 
 
-@pytest.mark.parametrize("logs", MODULES, ids=["network", "chaincode"])
+@pytest.mark.parametrize("logs", MODULES, ids=["hardening"])
 def test_log_line_escapes_control_characters_and_caps_length(logs: object) -> None:
     formatter = logs.SafeFormatter("%(message)s", limit=50)  # type: ignore[attr-defined]
     forged = "IT002E00112233\n2026-12-07 10:00:00 INFO registry: POD approved\x00\u202e"
@@ -29,7 +28,7 @@ def test_log_line_escapes_control_characters_and_caps_length(logs: object) -> No
     assert record.getMessage() == f"read {forged}"
 
 
-@pytest.mark.parametrize("module", ["network.logs", "chaincode.runtime.logs"])
+@pytest.mark.parametrize("module", ["hardening.logs"])
 def test_a_log_file_rotates_by_size_and_keeps_its_backups(tmp_path: Path, module: str) -> None:
     log = tmp_path / "proc.log"
     script = (
@@ -59,7 +58,7 @@ def test_a_log_file_rotates_by_size_and_keeps_its_backups(tmp_path: Path, module
 def test_a_stderr_that_is_not_a_log_file_is_never_rotated(tmp_path: Path) -> None:
     out = tmp_path / "captured.txt"
     script = (
-        "import logging, network.logs as logs\n"
+        "import logging, hardening.logs as logs\n"
         "logs.configure('INFO')\n"
         "for i in range(300):\n"
         "    logging.getLogger('t').info('x' * 100)\n"

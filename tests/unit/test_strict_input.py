@@ -9,9 +9,9 @@ import logging
 import pytest
 
 from chaincode.runtime import ChaincodeError, Context, Contract, ContractRouter, transaction
-from chaincode.runtime.logs import report_unexpected
 from chaincode.runtime.strict import StrictInputError, check_text, loads_json, quote, shorten
 from chaincode.runtime.testing import FakePeer
+from hardening.logs import report_unexpected
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,17 @@
-"""The error boundary of the chaincode server's gRPC service (``protos.Chaincode/Connect``).
+"""The one error boundary of every gRPC service the sandbox serves: the engine's peers and
+orderer, and the chaincode servers.
 
-grpc.aio decodes a message before the servicer sees it; one that is not a ChaincodeMessage
-would end the stream UNKNOWN with the Python exception's text and a stack trace in the log,
-every time. A Go shim answers INTERNAL ``grpc: failed to unmarshal the received message`` and
-logs nothing. This interceptor does what the Go shim does (the embedded engine has the same
-boundary in ``network/embedded/boundary.py``; the two packages import nothing from each
-other):
+grpc.aio decodes a request before the servicer sees it; a request that is not the protobuf
+message the method takes would be answered UNKNOWN with the Python exception's text, and a
+stack trace would go to the log for every such request. Fabric's peer, a Go program, answers
+INTERNAL ``grpc: error unmarshalling request: ...`` and logs nothing. This interceptor does
+what Fabric does:
 
-- a message that does not decode ends the call INTERNAL with grpc-go's wording, and is logged
-  as one line per method at most once a minute with the count;
+- a request (or a message of a stream) that does not decode is answered INTERNAL with
+  grpc-go's wording, and logged as one line per method at most once a minute with the count;
 - any exception a servicer did not expect is answered INTERNAL ``internal error`` (nothing of
   the exception goes back to the client) and logged once per place with its traceback, as one
-  line afterwards (``logs.report_unexpected``);
+  line afterwards (``hardening.logs.report_unexpected``);
 - statuses a servicer sets on purpose (``context.abort``) and cancellations pass untouched.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 
 import grpc
 
-from .logs import report_unexpected
+from hardening.logs import report_unexpected
 
 log = logging.getLogger(__name__)
 

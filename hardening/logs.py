@@ -1,38 +1,54 @@
-"""The chaincode server's log: one line per event, safe to read, bounded on disk.
+"""The process logs of the engine, the watchdog and the chaincode servers: one line per event,
+safe to read, bounded.
 
 - Each message has its control and direction characters escaped and is cut to
   ``MESSAGE_LIMIT`` characters: an id holding a line feed cannot forge a second log line, and
-  a 5 MB argument cannot become a 5 MB line.
+  a 5 MB request cannot become a 5 MB line.
 - ``report_unexpected`` logs a traceback only the first time an exception type is raised at a
   given place; afterwards one line. A client sending the same bad input a thousand times
   writes one traceback, not a thousand.
-- When the server's stderr is a ``*.log`` file (the sandbox starts every process so), the file
+- When the process's stderr is a ``*.log`` file (the sandbox starts every process so), the file
   is rotated by size: past ``CBP_LOG_MAX_BYTES`` (10 MiB) it becomes ``<name>.1`` (older ones
   ``.2`` .. ``.<CBP_LOG_BACKUPS>``, 3 by default) and a new file takes its place as stdout and
   stderr, so that whatever else writes there (gRPC's own messages) follows.
-
-The embedded engine has a module of its own with the same rules (``network/logs.py``): the
-chaincode runtime imports nothing from the network package.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import threading
 import traceback
 from pathlib import Path
 
-from .strict import escape
-
-__all__ = ["MESSAGE_LIMIT", "SafeFormatter", "configure", "report_unexpected"]
+__all__ = [
+    "MESSAGE_LIMIT",
+    "SafeFormatter",
+    "configure",
+    "escape",
+    "report_unexpected",
+    "safe_message",
+]
 
 MESSAGE_LIMIT = 2000
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_BACKUPS = 3
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _MAX_SITES = 256
+
+
+# C0 and C1 controls, DEL, the bidirectional formatting characters, the line and paragraph
+# separators, the zero-width space and the byte order mark
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+
+
+def escape(text: str) -> str:
+    """``text`` with every control and direction character written as an escape."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
 
 
 def safe_message(text: str, limit: int = MESSAGE_LIMIT) -> str:
