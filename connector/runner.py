@@ -16,7 +16,7 @@ accepted operation end committed or failed, and none committed twice:
 A committed transaction is recorded by the runner as soon as the ledger reports it, with its
 endorsed result filed in the mirror (for a chaincode whose results do not hold every record it
 writes, the P2P market's, every record of its endorsed write set), in one short database
-transaction; the event listener records it instead when the runner could not (a restart, an
+transaction shared with the other commits of its block (connector/store/group.py); the event listener records it instead when the runner could not (a restart, an
 unanswered status request).
 `submitted` is a state the connector holds in memory: in the store an operation is accepted
 until it is final.
@@ -28,7 +28,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,17 +45,18 @@ from connector.ledger import (
 from connector.schemas.common import OperationOut, OperationStatus
 from connector.store import operations, resources
 from connector.store.database import Database
+from connector.store.group import GroupWriter
 from connector.store.tables import Operation, as_utc, now
 from gateway.ledger import decode_prepared_transaction
 
 log = logging.getLogger(__name__)
 
 Completed = Callable[[Operation], Awaitable[None]]
+Committed = tuple[Operation, int, dict[str, Any] | None]  # the operation, its block, its result
 
 _FIRST_WAIT, _MAX_WAIT = 0.5, 30.0
 _MAX_ATTEMPTS = 5  # transactions per operation lost to conflicting writes before giving up
-_EVENT_GRACE = 5.0
-_RECENT = 10_000  # finished operations kept in memory for those who wait on them  # seconds the event listener has to record a commit before the runner does
+_RECENT = 10_000  # finished operations kept in memory for those who wait on them
 
 
 class Runner:
@@ -87,6 +88,10 @@ class Runner:
         self.stage: dict[str, str] = {}  # op id -> "submitted", until final
         self._results: dict[str, dict[str, Any]] = {}  # tx id -> the endorsed record
         self._written: dict[str, list[dict[str, Any]]] = {}  # tx id -> records it writes
+        # a block's commits arrive together: recorded together, in one transaction
+        self._recorder: GroupWriter[Committed, Operation | None] = GroupWriter(
+            db, self._record_batch
+        )
 
     # -- queueing ---------------------------------------------------------------------------
 
@@ -275,16 +280,18 @@ class Runner:
         """VALID in `block`: recorded at once, with its result in the mirror, before anyone
         is told (so a read right after the answer finds it); the event listener, seeing it
         later, finds it final."""
-        async with self._db.session() as session:
-            done = await self.record_commits(session, [(op, block, self.result_for(op.tx_id))])
-            await session.commit()
-        for finished in done:
+        finished = await self._recorder.add((op, block, self.result_for(op.tx_id)))
+        if finished is not None:
             operations.touch(op, status=finished.status)
             await self.announce(finished)
 
-    async def record_commits(
-        self, session: Any, entries: list[tuple[Operation, int, dict[str, Any] | None]]
-    ) -> list[Operation]:
+    async def _record_batch(
+        self, session: Any, entries: Sequence[Committed]
+    ) -> list[Operation | None]:
+        done = {op.id: op for op in await self.record_commits(session, list(entries))}
+        return [done.get(op.id) for op, _, _ in entries]
+
+    async def record_commits(self, session: Any, entries: list[Committed]) -> list[Operation]:
         """In the caller's transaction: these operations committed, each in its block. The
         mirror takes their results (or every record they wrote, when this process endorsed
         them and their chaincode's results do not hold them all); a webhook delivery is queued

@@ -2,7 +2,8 @@
 
 The operation row, with its transaction id and proposal, is committed before the reply (and
 before the runner sees it), together with an attachment's bytes: nothing is half-written, and
-a crash right after the reply loses nothing.
+a crash right after the reply loses nothing. Requests that arrive together are stored in one
+transaction (a group commit), each still answered only once its row is durable.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from connector.schemas.common import OperationStatus
 from connector.services.documents import Checked, keep
 from connector.store import operations
 from connector.store.database import Database
+from connector.store.group import GroupWriter
 from connector.store.tables import Operation, now
 
 # builds the chaincode arguments once the transaction id is known: -> (args, resource id)
@@ -68,6 +70,7 @@ class Acceptor:
         self._runner = runner
         self._bus = bus
         self._retry_for = retry_for
+        self._stores = GroupWriter(db, _store, after=self._queued_writes)
 
     async def _operation(
         self, caller: Caller, write: Write, key: str | None, load_id: str | None
@@ -110,10 +113,7 @@ class Acceptor:
                 return self._replayed(earlier, write, key)
         op = await self._operation(caller, write, key, None)
         try:
-            async with self._db.session() as session:
-                await operations.store(session, [op])
-                await _keep(session, write)
-                await session.commit()
+            await self._stores.add((op, write))  # stored and queued, with the others of its burst
         except IntegrityError:
             if key is None:
                 raise
@@ -123,7 +123,6 @@ class Acceptor:
             if earlier is None:
                 raise
             return self._replayed(earlier, write, key)
-        self._queued([op])
         return op
 
     def _replayed(self, earlier: Operation, write: Write, key: str) -> Operation:
@@ -148,10 +147,20 @@ class Acceptor:
         self._queued(ops)
         return ops
 
+    def _queued_writes(self, stored: Sequence[tuple[Operation, Write]]) -> None:
+        self._queued([op for op, _ in stored])
+
     def _queued(self, ops: Sequence[Operation]) -> None:
         for op in ops:
             self._runner.enqueue(op)
             self._bus.publish("operation", _shown(op))
+
+
+async def _store(session: AsyncSession, items: Sequence[tuple[Operation, Write]]) -> list[None]:
+    await operations.store(session, [op for op, _ in items])
+    for _, write in items:
+        await _keep(session, write)
+    return [None] * len(items)
 
 
 async def _keep(session: AsyncSession, write: Write) -> None:

@@ -4,22 +4,16 @@ mirror's rule that an older copy never replaces a newer one, and operations fini
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from connector_store_fixtures import make_db as _db
+from connector_store_fixtures import make_operation as _operation
 from sqlalchemy import create_engine
 
 from connector.store import operations, resources
-from connector.store.database import Database
-from connector.store.tables import Base, Operation
-
-
-def _db(tmp_path: Path) -> Database:
-    db = Database(f"sqlite:///{tmp_path / 'connector.db'}")
-    asyncio.run(db.migrate())
-    return db
+from connector.store.tables import Base
 
 
 def test_connector_migrations_build_the_declared_tables(tmp_path: Path) -> None:
@@ -52,18 +46,6 @@ def test_connector_mirror_keeps_the_newest_block(tmp_path: Path) -> None:
         return seen
 
     assert asyncio.run(run()) == ["Open", "Open", "UnderReview"]
-
-
-def _operation(op_id: str) -> Operation:
-    moment = datetime.now(UTC)
-    return Operation(
-        id=op_id, service="Register Flex Resource", function="RegisterPod",
-        channel="bsp1-channel", args=["{}"], lane="bsp1-channel/IT002E00112233",
-        resource_kind="pod", resource_id="IT002E00112233", status="accepted", attempt=1,
-        tx_id=f"tx-{op_id}", tx_ids=[f"tx-{op_id}"], proposal=b"p", fabric_user="User1",
-        username="bsp1-operator", retry_until=moment + timedelta(hours=1),
-        created_at=moment, updated_at=moment,
-    )  # fmt: skip
 
 
 def test_connector_operation_finished_once_when_two_recorders_race(tmp_path: Path) -> None:
