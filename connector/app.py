@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import unquote
@@ -93,6 +94,11 @@ def create_app(settings: ConnectorSettings, connector: Connector | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        # what start-up made (modules, the app, the ledger client) lives as long as the
+        # process: frozen out of the collector, so that a full collection walks only what
+        # requests made, a pause of a few milliseconds instead of a hundred
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
