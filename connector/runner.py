@@ -272,9 +272,15 @@ class Runner:
         """The operation as the API shows it, `submitted` included."""
         return operations.out(op, self.stage.get(op.id))
 
-    def result_for(self, tx_id: str) -> dict[str, Any] | None:
-        """The record the transaction's endorsement returned, if this process endorsed it."""
-        return self._results.get(tx_id)
+    def result_for(self, tx_id: str, op_id: str | None = None) -> dict[str, Any] | None:
+        """The record the transaction's endorsement returned, if this process endorsed it
+        (`op_id`: also once its operation finished, while it is among the recent ones)."""
+        result = self._results.get(tx_id)
+        if result is None and op_id is not None:
+            done = self._recent.get(op_id)
+            if done is not None and done.tx_id == tx_id:
+                result = done.result
+        return result
 
     async def _commit(self, op: Operation, block: int) -> None:
         """VALID in `block`: recorded at once, with its result in the mirror, before anyone

@@ -238,7 +238,8 @@ class EventSync:
         but for the one its own operation returned (filed with the operation)."""
         result = None
         if own is not None:
-            result = own.result or self._runner.result_for(own.tx_id)
+            # the runner may have finished it since it was read: its result is still at hand
+            result = own.result or self._runner.result_for(own.tx_id, own.id)
         # that record is filed with its operation (record_commits), or was when it finished
         from_op = self._feed.file(result) if result else None
         changes = self._feed.changes(payload, [], tx_id)

@@ -8,7 +8,7 @@ connector running beside it:
    (the `registry` bench's own driver), in ABBA order over `--rounds` rounds;
 2. with 10,000 PODs in the connector's store, 50 users (each thinking a second, on average,
    between requests, as load-testing tools model users) sending accepted writes (202), list
-   pages and details: each kind's p50 and p99;
+   pages and details for 30 s (or `--duration`, if longer): each kind's p50 and p99;
 3. the wall time of a 1,000-row mass load (250 PODs with 3 chargers each), to the last commit.
 
 The processes measured: the engine, the registry's chaincode server, the connector and the
@@ -45,6 +45,9 @@ GATEWAY_SUBJECT, CONNECTOR_SUBJECT, MIX_SUBJECT = "gateway", "connector", "conne
 STORE_PODS = 10_000
 MIX_USERS = 50
 THINK_SECONDS = 1.0
+# the mixed load's window: at about 50 requests/s, 30 s gives some 1,500 requests (300 writes),
+# so that a p99 is not just the slowest one or two
+MIX_SECONDS = 30.0
 LOAD_SITES = 250  # x (1 POD + 3 chargers) = 1,000 rows
 RATIO_TARGET = 0.9
 LATENCY_TARGET = 0.050
@@ -229,6 +232,7 @@ def run_connector(settings: BenchSettings) -> BenchReport:
         settings={
             "concurrency": ",".join(map(str, settings.levels)),
             "duration_s": settings.duration,
+            "mixed_load_s": max(settings.duration, MIX_SECONDS),
             "warmup_s": settings.warmup,
             "rounds": settings.rounds,
             "transaction": "registry RegisterPod by bsp1 User1 on bsp1-channel",
@@ -260,9 +264,8 @@ def run_connector(settings: BenchSettings) -> BenchReport:
                 body=body,
                 id_base=id_base,
                 levels=[level],
-                duration=settings.duration,
                 warmup=settings.warmup,
-                **extra,
+                **{"duration": settings.duration, **extra},
             )
 
         def measure(subject: str, level: int, run: int) -> list[LevelResult]:
@@ -306,7 +309,14 @@ def run_connector(settings: BenchSettings) -> BenchReport:
         say(f"mixed load: {MIX_USERS} users, accepted writes, lists and details")
         [mix] = run_driver(
             [sys.executable, "-m", "cbp.bench.http_driver"],
-            http_config("mix", MIX_USERS, MIX_IDS, read_ids=read_ids[::10], think=THINK_SECONDS),
+            http_config(
+                "mix",
+                MIX_USERS,
+                MIX_IDS,
+                read_ids=read_ids[::10],
+                think=THINK_SECONDS,
+                duration=max(settings.duration, MIX_SECONDS),
+            ),
             watch,
             MIX_SUBJECT,
             say,
