@@ -134,6 +134,9 @@ class Resource(Base):
         Index("ix_resource_kind_status", "kind", "status", "seq"),
         Index("ix_resource_kind_owner", "kind", "owner_eic", "seq"),
         Index("ix_resource_kind_dso", "kind", "dso_eic", "seq"),
+        # a BSP's or DSO's list by status: its count and its page from the index alone
+        Index("ix_resource_kind_owner_status", "kind", "owner_eic", "status", "seq"),
+        Index("ix_resource_kind_dso_status", "kind", "dso_eic", "status", "seq"),
         Index("ix_resource_kind_parent", "kind", "parent_id"),
     )
 
