@@ -32,6 +32,7 @@ from starlette.routing import Match
 
 from connector.ledger import LedgerError, LedgerRefused, LedgerTimeout, LedgerUnavailable
 from connector.schemas.common import ErrorBody, ErrorResponse, FieldError
+from hardening.logs import report_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
         reference = uuid.uuid4().hex[:12]
-        log.error("unexpected error, reference %s", reference, exc_info=exc)
+        report_unexpected(log, exc, f"unexpected error, reference {reference}")
         error = ApiError(f"an unexpected error occurred; reference {reference}", code="Internal")
         error.status = 500
         return _response(error)

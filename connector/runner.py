@@ -48,6 +48,7 @@ from connector.store.database import Database
 from connector.store.group import GroupWriter
 from connector.store.tables import Operation, as_utc, now
 from gateway.ledger import decode_prepared_transaction
+from hardening.logs import report_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +200,8 @@ class Runner:
             except LedgerError as exc:
                 if not await self._may_retry(op, exc):
                     return
-            except Exception:  # a bug must not stall the lane; the operation stays retryable
-                log.exception("operation %s: unexpected error; retrying", op.id)
+            except Exception as exc:  # a bug must not stall the lane; the operation stays retryable
+                report_unexpected(log, exc, f"operation {op.id}: unexpected error; retrying")
             await asyncio.sleep(wait)
             wait = min(wait * 2, _MAX_WAIT)
 

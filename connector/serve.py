@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from connector.app import create_app
 from connector.org import ProfileError
 from connector.settings import ConnectorSettings
+from hardening.logs import configure as configure_logging
 
 
 def settings_from(args: argparse.Namespace) -> ConnectorSettings:
@@ -35,6 +36,7 @@ def serve(settings: ConnectorSettings) -> None:
         host=settings.host,
         port=port,
         log_level="info",
+        log_config=None,  # uvicorn's lines go through the connector's safe, rotating handler
         http="httptools",  # the C parser: h11 costs about a millisecond of CPU per request
         loop="uvloop",
         access_log=False,
@@ -68,9 +70,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging("INFO")
+    # the webhook client would log every delivery; failed ones are logged by the connector
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         serve(settings_from(args))
     except ValidationError as exc:

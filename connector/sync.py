@@ -34,6 +34,7 @@ from connector.store import operations, resources
 from connector.store.database import Database
 from connector.store.tables import AppliedEvent, Checkpoint, Operation, now
 from gateway.events import ChaincodeEvent
+from hardening.logs import report_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +122,8 @@ class EventSync:
                 raise
             except LedgerError as exc:
                 log.info("events of %s: %s; reconnecting in %.1f s", channel, exc, wait)
-            except Exception:
-                log.exception("events of %s: unexpected error; reconnecting", channel)
+            except Exception as exc:
+                report_unexpected(log, exc, f"events of {channel}: unexpected error; reconnecting")
             finally:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)

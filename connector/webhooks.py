@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connector.store.database import Database
 from connector.store.tables import Webhook, WebhookDelivery, now
+from hardening.logs import report_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,8 @@ class Deliveries:
         while True:
             try:
                 busy = await self._round()
-            except Exception:  # the loop must outlive a bad round; the next one retries
-                log.exception("webhook delivery round failed")
+            except Exception as exc:  # the loop must outlive a bad round; the next one retries
+                report_unexpected(log, exc, "webhook delivery round failed")
                 busy = False
             if not busy:
                 self._wake.clear()

@@ -196,3 +196,32 @@ def test_connector_log_in_throttle_locks_a_name_for_its_window() -> None:
     assert throttle.wait("alice") == 0
     throttle.succeeded("mallory")
     assert throttle.wait("mallory") == 0
+
+
+def test_connector_a_bug_hit_again_logs_one_line_not_another_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/broken/{name}")
+    async def broken(name: str) -> None:
+        raise RuntimeError(f"cannot handle {name}")
+
+    with caplog.at_level("ERROR", logger="connector.errors"):
+        client = TestClient(app, raise_server_exceptions=False)
+        first = client.get("/broken/a")
+        second = client.get("/broken/b%0Aforged")
+    for reply in (first, second):
+        assert reply.status_code == 500
+        assert "Traceback" not in reply.text and "cannot handle" not in reply.text
+        assert reply.json()["error"]["code"] == "Internal"
+    records = [r for r in caplog.records if r.name == "connector.errors"]
+    assert len(records) == 2
+    assert records[0].exc_info is not None  # the first time: where it happened
+    assert records[1].exc_info is None  # the same bug again: one line
+    reference = second.json()["error"]["message"].rsplit(" ", 1)[-1]
+    assert reference in records[1].getMessage()

@@ -1,5 +1,4 @@
-"""a BSP's or DSO's list by status answered from an index: resources (kind, owner or DSO,
-status, seq)
+"""a BSP's or DSO's list by status answered from an index (kind, owner or DSO, status, seq)
 
 A BSP's list of PODs filtered by status found its rows through (kind, owner_eic) and read each
 row to check its status: with 15,000 PODs in the store, 24 to 45 ms per page, mostly to count
