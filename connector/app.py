@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from connector import errors, web
 from connector.routes import (
     auth,
+    exchange,
     health,
     live,
     loads,
@@ -132,6 +133,7 @@ def create_app(settings: ConnectorSettings, connector: Connector | None = None) 
         market_statements,
         live,
         webhook,
+        exchange,
     ):
         app.include_router(module.router)
     web.mount(app)  # the dashboard's pages, on the routes above

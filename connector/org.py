@@ -51,6 +51,7 @@ class Party:
     role: Role
     name: str
     distributor_code: str | None = None
+    connector_url: str | None = None  # where its connector answers other organisations
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def party_of(key: str, org: dict[str, Any]) -> Party | None:
         role=Role(role),
         name=org.get("name") or key,
         distributor_code=org.get("distributorCode"),
+        connector_url=org.get("connectorUrl"),
     )
 
 

@@ -17,6 +17,7 @@ from connector.ledger import Ledger
 from connector.org import OrgContext, Role, load_org
 from connector.runner import Runner
 from connector.services.accept import Acceptor
+from connector.services.exchange import DocumentExchange
 from connector.services.market import MarketService
 from connector.services.registry import RegistryService
 from connector.services.trading import TradingService
@@ -54,6 +55,7 @@ class Connector:
             self.db, self.ledger, self.runner, self.bus, settings.retry_for_seconds
         )
         self.registry = RegistryService(self.org)
+        self.exchange = DocumentExchange(self.org, self.ledger, self.db)
         self.trading = TradingService(self.org, self.registry)
         self.market = MarketService(self.org, self.registry)
         # an org that may not query chaincode (the auditor), and a chaincode whose events do not

@@ -135,12 +135,22 @@ def is_config_block(block: Any) -> bool:
 
 def orderer_ca_certificates(config_block: Any) -> dict[str, list[x509.Certificate]]:
     """Root and intermediate CA certificates of every orderer org, by MSP id."""
+    return _ca_certificates(config_block, "Orderer")
+
+
+def member_ca_certificates(config_block: Any) -> dict[str, list[x509.Certificate]]:
+    """Root and intermediate CA certificates of every application org (the channel's
+    members), by MSP id."""
+    return _ca_certificates(config_block, "Application")
+
+
+def _ca_certificates(config_block: Any, group_name: str) -> dict[str, list[x509.Certificate]]:
     config = config_from_block(config_block)
-    orderer = config.channel_group.groups.get("Orderer")
-    if orderer is None:
-        raise ProtocolError("channel config has no Orderer group")
+    group = config.channel_group.groups.get(group_name)
+    if group is None:
+        raise ProtocolError(f"channel config has no {group_name} group")
     result: dict[str, list[x509.Certificate]] = {}
-    for org in orderer.groups.values():
+    for org in group.groups.values():
         msp_value = org.values.get("MSP")
         if msp_value is None:
             continue
@@ -154,7 +164,7 @@ def orderer_ca_certificates(config_block: Any) -> dict[str, list[x509.Certificat
     return result
 
 
-def _issued_by(cert: x509.Certificate, cas: Iterable[x509.Certificate]) -> bool:
+def issued_by(cert: x509.Certificate, cas: Iterable[x509.Certificate]) -> bool:
     for ca in cas:
         if cert.issuer != ca.subject:
             continue
@@ -214,7 +224,7 @@ def check_block_signatures(
                 BlockFinding(number, "orderer-signature", f"signature {i}: signer cert invalid")
             )
             continue
-        if not _issued_by(cert, cas):
+        if not issued_by(cert, cas):
             findings.append(
                 BlockFinding(
                     number,

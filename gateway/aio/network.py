@@ -28,6 +28,7 @@ from gateway.ledger import (
 from gateway.options import Timeouts
 
 QSCC = "qscc"
+CSCC = "cscc"
 
 
 class Network:
@@ -129,6 +130,13 @@ class Network:
         """The `common.Block` at `number` (qscc GetBlockByNumber)."""
         block = common_pb2.Block()
         block.ParseFromString(await self._qscc("GetBlockByNumber", str(number)))
+        return block
+
+    async def get_config_block(self) -> Any:
+        """The channel's latest configuration `common.Block` (cscc GetConfigBlock)."""
+        block = common_pb2.Block()
+        raw = await self.get_contract(CSCC).evaluate_transaction("GetConfigBlock", self.name)
+        block.ParseFromString(raw)
         return block
 
     async def get_block_by_transaction_id(self, transaction_id: str) -> Any:

@@ -108,6 +108,10 @@ def test_pod_journey_in_three_browsers(web, chromium, logins, shots, tmp_path: P
     shot(queue, shots, "tso-review-queue")
     queue.click(f"a[href='/ui/pods/{code}']")
     accessible(queue)
+    # the single-line diagram, kept by the BSP's connector, opens from the TSO's
+    with queue.expect_download() as download:
+        queue.click("#pod-attachments a:has-text('single-line-diagram.pdf')")
+    assert Path(download.value.path()).read_bytes() == PDF
     queue.click("button:has-text('Pre-validate')")
     expect(queue.locator(".notice.good")).to_contain_text("committed in block")
     expect(queue.locator("#pod-status")).to_have_text("PreValidated")

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
 from connector.deps import ConnectorDep, Principal, SessionDep
 from connector.errors import ApiError, InvalidInput
@@ -15,8 +14,7 @@ from connector.org import Role
 from connector.permissions import Action
 from connector.routes import pods as api
 from connector.schemas import registry as s
-from connector.schemas.common import PodDetail, ResourceOut
-from connector.store.tables import Document
+from connector.schemas.common import PodDetail
 from connector.web import edits, forms
 from connector.web.actions import Refusal, banner, idempotency_key, new_key, perform
 from connector.web.lists import listing
@@ -196,17 +194,6 @@ async def pod_update(
     return await _edit(connector, pod_id).submit(request, user, connector, record, update)
 
 
-async def held(connector: Any, attachments: list[ResourceOut]) -> set[str]:
-    """The attachments' documents this connector holds (the uploader's connector does; the
-    ledger keeps only their SHA-256)."""
-    digests = [str(a.record.get("sha256")) for a in attachments if a.record.get("sha256")]
-    if not digests:
-        return set()
-    async with connector.db.session() as session:
-        found = await session.execute(select(Document.sha256).where(Document.sha256.in_(digests)))
-    return set(found.scalars())
-
-
 async def pod_page(
     request: Request,
     user: Principal,
@@ -250,7 +237,6 @@ async def pod_page(
         may_register=Action.register in user.actions,
         may_review=Action.review in user.actions and role is Role.TSO,
         may_validate=Action.validate in user.actions,
-        held=await held(connector, detail.attachments),
     )
 
 

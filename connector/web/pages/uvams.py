@@ -32,7 +32,6 @@ from connector.web.actions import (
     synced_to,
 )
 from connector.web.lists import listing
-from connector.web.pages.pods import held
 from connector.web.session import PageUser, check_csrf, page_requires
 from connector.web.templating import render
 
@@ -192,7 +191,6 @@ async def uvam_page(
         may_review=Action.review in user.actions and role is Role.TSO,
         upload_action=f"/ui/uvams/{detail.id}/attachments",
         upload_closed=bool(detail.attachments),
-        held=await held(connector, detail.attachments),
     )
 
 
