@@ -89,6 +89,9 @@ class Runner:
         self.stage: dict[str, str] = {}  # op id -> "submitted", until final
         self._results: dict[str, dict[str, Any]] = {}  # tx id -> the endorsed record
         self._written: dict[str, list[dict[str, Any]]] = {}  # tx id -> records it writes
+        # endorsements started while their operations were being stored (see `endorse_early`)
+        self._early: dict[str, asyncio.Task[Any]] = {}
+        self._early_limit = concurrency
         # a block's commits arrive together: recorded together, in one transaction
         self._recorder: GroupWriter[Committed, Operation | None] = GroupWriter(
             db, self._record_batch
@@ -107,6 +110,31 @@ class Runner:
         task = asyncio.create_task(self._drain(op.lane), name=f"lane {op.lane}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def endorse_early(self, op: Operation) -> None:
+        """Start endorsing a write that is being stored, when nothing runs before it in its
+        lane: an endorsement changes nothing on the ledger, so it may run beside the store;
+        only the submission must wait until the operation is durable. A request's endorsement
+        then overlaps the connector's other work instead of queueing behind it."""
+        if op.lane in self._lanes or len(self._early) >= self._early_limit or self._stopping:
+            return
+        task = asyncio.create_task(
+            self._ledger.endorse(op.fabric_user, op.proposal), name=f"endorse {op.id}"
+        )
+        task.add_done_callback(_retrieved)
+        self._early[op.tx_id] = task
+
+    def forget_early(self, op: Operation) -> None:
+        """The write was not stored after all (a replayed Idempotency-Key): drop its start."""
+        task = self._early.pop(op.tx_id, None)
+        if task is not None:
+            task.cancel()
+
+    async def _endorsed(self, op: Operation) -> Any:
+        early = self._early.pop(op.tx_id, None)
+        if early is not None:
+            return await early
+        return await self._ledger.endorse(op.fabric_user, op.proposal)
 
     async def recover(self) -> int:
         """Queue every operation a previous run left unfinished, in acceptance order."""
@@ -140,6 +168,9 @@ class Runner:
 
     async def stop(self) -> None:
         self._stopping = True
+        for early in self._early.values():
+            early.cancel()
+        self._early.clear()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -173,7 +204,7 @@ class Runner:
             try:
                 if op.id in self._unsure and await self._settled_by_ledger(op):
                     return
-                endorsed = await self._ledger.endorse(op.fabric_user, op.proposal)
+                endorsed = await self._endorsed(op)
                 result = _record(endorsed.result)
                 if result is not None:
                     self._results[op.tx_id] = result
@@ -350,6 +381,12 @@ class Runner:
             self._finished[op.id] = op
             waiting.set()
         await self._on_final(op)
+
+
+def _retrieved(task: asyncio.Task[Any]) -> None:
+    # its outcome is read by the operation's drive; one that is never read is not an error
+    if not task.cancelled():
+        task.exception()
 
 
 def _completed(op: Operation) -> Callable[[], dict[str, Any]]:

@@ -112,10 +112,12 @@ class Acceptor:
             if earlier is not None:
                 return self._replayed(earlier, write, key)
         op = await self._operation(caller, write, key, None)
+        self._runner.endorse_early(op)
         try:
             await self._stores.add((op, write))  # stored and queued, with the others of its burst
-        except IntegrityError:
-            if key is None:
+        except BaseException as exc:
+            self._runner.forget_early(op)
+            if not isinstance(exc, IntegrityError) or key is None:
                 raise
             # the same key raced in on another request: that request's operation stands
             async with self._db.reading() as session:
