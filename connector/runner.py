@@ -57,7 +57,8 @@ Committed = tuple[Operation, int, dict[str, Any] | None]  # the operation, its b
 
 _FIRST_WAIT, _MAX_WAIT = 0.5, 30.0
 _MAX_ATTEMPTS = 5  # transactions per operation lost to conflicting writes before giving up
-_RECENT = 10_000  # finished operations kept in memory for those who wait on them
+_RECENT = 2_000  # finished operations kept in memory for those who wait on them (and the event
+# listener, a block or two behind); more would only lengthen every full garbage collection
 
 
 class Runner:
