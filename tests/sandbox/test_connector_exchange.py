@@ -1,5 +1,5 @@
-"""An attachment's document between organisations, on the running sandbox: the TSO and the
-POD's DSO open the single-line diagram a BSP uploaded, through their own connectors, which
+"""An attachment's document between organisations, on the running sandbox: the TSO, the
+POD's DSO and the auditor open the single-line diagram a BSP uploaded, through their own connectors, which
 fetch it from the BSP's connector with a request signed by their Fabric identity; the BSP's
 connector refuses whoever the channel does not vouch for or may not see the POD."""
 
@@ -45,11 +45,11 @@ def attachment(connectors: Connectors) -> dict[str, Any]:
     return {"pod": code, **found}
 
 
-def test_the_tso_and_the_dso_open_the_diagram_a_bsp_uploaded(
+def test_the_tso_the_dso_and_the_auditor_open_the_diagram_a_bsp_uploaded(
     connectors: Connectors, attachment: dict[str, Any]
 ) -> None:
-    for org in ("tso", "areti"):
-        client = connectors.client(org)
+    for org, access in (("tso", "operator"), ("areti", "operator"), ("regulator", "viewer")):
+        client = connectors.client(org, access)
         until(
             lambda c=client: c.get(f"/attachments/{attachment['id']}").status_code == 200,
             what=f"{org} mirrors the attachment",
