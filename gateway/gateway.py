@@ -45,6 +45,9 @@ class Gateway:
     def loop(self) -> LoopThread:
         return self._loop
 
+    def sign_message(self, message: bytes) -> bytes:
+        return self._inner.sign_message(message)
+
     def get_network(self, channel: str) -> Network:
         return Network(self._loop, self._inner.get_network(channel))
 

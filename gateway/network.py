@@ -85,6 +85,9 @@ class Network:
     def get_block(self, number: int) -> Any:
         return self._loop.run(self._inner.get_block(number))
 
+    def get_config_block(self) -> Any:
+        return self._loop.run(self._inner.get_config_block())
+
     def get_block_by_transaction_id(self, transaction_id: str) -> Any:
         return self._loop.run(self._inner.get_block_by_transaction_id(transaction_id))
 

@@ -325,3 +325,22 @@ def test_gateway_unsigned_proposal_is_refused_before_sending(
         with pytest.raises(IdentityError) as caught:
             proposal.evaluate()
         assert "new_signed_" in str(caught.value)
+
+
+def test_gateway_config_block_names_the_channels_members_and_their_cas(bsp1: Gateway) -> None:
+    from gateway.audit import issued_by, member_ca_certificates
+    from gateway.signing import verify_signature
+
+    block = bsp1.get_network("bsp1-channel").get_config_block()
+    cas = member_ca_certificates(block)
+    assert {"TSOMSP", "BSP1MSP", "ARETIMSP", "RegulatorMSP"} <= set(cas)
+    assert "BSP2MSP" not in cas  # not a member of BSP 1's channel
+    me = bsp1.identity.certificate
+    assert issued_by(me, cas["BSP1MSP"])
+    assert not issued_by(me, cas["TSOMSP"])
+    # a message signed off the ledger verifies with the identity's key, and only that message
+    key = me.public_key()
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    signature = bsp1.sign_message(b"GET /exchange/documents/x")
+    assert verify_signature(key, b"GET /exchange/documents/x", signature)
+    assert not verify_signature(key, b"GET /exchange/documents/y", signature)
