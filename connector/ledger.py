@@ -253,11 +253,11 @@ class Ledger:
         except GatewayClientError as exc:
             raise translate(exc, f"configuration of {channel}") from exc
 
-    async def sign(self, fabric_user: str, message: bytes) -> tuple[str, bytes, bytes]:
-        """(MSP id, certificate PEM, signature over `message`) of `fabric_user`, for a request
-        to another organisation that does not go through the ledger."""
+    async def sign(self, fabric_user: str, message: bytes) -> tuple[bytes, bytes]:
+        """(certificate PEM, signature over `message`) of `fabric_user`, for a request to
+        another organisation that does not go through the ledger."""
         gw = await self.gateway(fabric_user)
-        return gw.identity.msp_id, gw.identity.credentials, gw.sign_message(message)
+        return gw.identity.credentials, gw.sign_message(message)
 
     async def events(
         self, fabric_user: str, channel: str, checkpoint: Checkpoint | None

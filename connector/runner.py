@@ -16,8 +16,9 @@ accepted operation end committed or failed, and none committed twice:
 A committed transaction is recorded by the runner as soon as the ledger reports it, with its
 endorsed result filed in the mirror (for a chaincode whose results do not hold every record it
 writes, the P2P market's, every record of its endorsed write set), in one short database
-transaction shared with the other commits of its block (connector/store/group.py); the event listener records it instead when the runner could not (a restart, an
-unanswered status request).
+transaction shared with the other commits of its block (connector/store/group.py); the event
+listener records it instead when the runner could not (a restart, an unanswered status
+request).
 `submitted` is a state the connector holds in memory: in the store an operation is accepted
 until it is final.
 """
@@ -45,7 +46,7 @@ from connector.ledger import (
 from connector.schemas.common import OperationOut, OperationStatus
 from connector.store import operations, resources
 from connector.store.database import Database
-from connector.store.group import GroupWriter
+from connector.store.group import GroupWriter, retrieved
 from connector.store.tables import Operation, as_utc, now
 from gateway.ledger import decode_prepared_transaction
 from hardening.logs import report_unexpected
@@ -122,7 +123,7 @@ class Runner:
         task = asyncio.create_task(
             self._ledger.endorse(op.fabric_user, op.proposal), name=f"endorse {op.id}"
         )
-        task.add_done_callback(_retrieved)
+        task.add_done_callback(retrieved)  # read by the drive, unless dropped
         self._early[op.tx_id] = task
 
     def forget_early(self, op: Operation) -> None:
@@ -382,12 +383,6 @@ class Runner:
             self._finished[op.id] = op
             waiting.set()
         await self._on_final(op)
-
-
-def _retrieved(task: asyncio.Task[Any]) -> None:
-    # its outcome is read by the operation's drive; one that is never read is not an error
-    if not task.cancelled():
-        task.exception()
 
 
 def _completed(op: Operation) -> Callable[[], dict[str, Any]]:

@@ -26,6 +26,7 @@ from connector.errors import (
 from connector.errors import responses as error_responses
 from connector.runtime import Connector
 from connector.schemas.common import OperationOut, OperationStatus
+from connector.services.documents import Checked
 from connector.store import operations
 from connector.store.tables import Operation
 
@@ -85,3 +86,16 @@ async def answer(
             raise from_ledger(held_up, operation_id=op.id)
     response.status_code = 202
     return connector.runner.present(op)
+
+
+def document_response(doc: Checked, fallback_name: str) -> Response:
+    """A document's bytes as a download, with the SHA-256 they were checked against."""
+    name = (doc.filename or fallback_name).replace('"', "")
+    return Response(
+        doc.content,
+        media_type=doc.mime_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Content-SHA256": doc.sha256,
+        },
+    )

@@ -12,6 +12,7 @@ from connector import exchange
 from connector.deps import ConnectorDep, SessionDep
 from connector.errors import LedgerDown, Unauthenticated, responses
 from connector.ledger import LedgerError
+from connector.routes.common import document_response
 
 router = APIRouter(prefix="/exchange", tags=["Between organisations"])
 
@@ -43,13 +44,4 @@ async def document(
         requester = exchange.verify(request.headers, "GET", request.url.path, cas, time.time())
     except exchange.ExchangeRefused as refused:
         raise Unauthenticated(str(refused)) from None
-    held = await connector.exchange.answer(session, requester, sha256)
-    name = (held.filename or sha256).replace('"', "")
-    return Response(
-        held.content,
-        media_type=held.mime_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "X-Content-SHA256": sha256,
-        },
-    )
+    return document_response(await connector.exchange.answer(session, requester, sha256), sha256)

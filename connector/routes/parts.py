@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
@@ -10,7 +11,7 @@ from connector.deps import ConnectorDep, Principal, Reader, SessionDep, requires
 from connector.errors import Conflict, NotFound, responses
 from connector.org import Role
 from connector.permissions import Action
-from connector.routes.common import WRITE_RESPONSES, answer
+from connector.routes.common import WRITE_RESPONSES, answer, document_response
 from connector.routes.views import one, resource_out
 from connector.schemas import registry as s
 from connector.schemas.common import OperationOut, ResourceOut
@@ -87,26 +88,16 @@ async def attachment_content(
     if not isinstance(digest, str):
         raise NotFound(f"attachment {attachment_id}: the ledger holds no document for it")
     doc = await session.get(Document, digest)
-    if doc is None:  # uploaded through another organisation's connector: asked for, checked
-        held = await connector.exchange.fetch(found, digest)
-        content, mime_type, filename = held.content, held.mime_type, held.filename
-    else:
-        content, mime_type, filename = doc.content, doc.mime_type, doc.filename
-    if documents.check(content, None).sha256 != digest:
+    if doc is None:  # uploaded through another organisation's connector: fetched and checked
+        return document_response(await connector.exchange.fetch(found, digest), attachment_id)
+    held = replace(documents.check(doc.content, None), filename=doc.filename)
+    if held.sha256 != digest:
         raise Conflict(
             f"attachment {attachment_id}: the stored document does not match the ledger's "
             "SHA-256; it was altered after upload",
             code="HashMismatch",
         )
-    name = (filename or attachment_id).replace('"', "")
-    return Response(
-        content,
-        media_type=mime_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "X-Content-SHA256": digest,
-        },
-    )
+    return document_response(held, attachment_id)
 
 
 @router.patch(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 
 import httpx
 from cryptography import x509
@@ -32,13 +32,6 @@ _TIMEOUT = 15.0
 
 class PeerUnreachable(ApiError):
     status, code = 503, "OrganisationUnreachable"
-
-
-@dataclass(frozen=True)
-class Held:
-    content: bytes
-    mime_type: str
-    filename: str | None
 
 
 class DocumentExchange:
@@ -66,7 +59,7 @@ class DocumentExchange:
 
     async def answer(
         self, session: AsyncSession, requester: exchange.Requester, digest: str
-    ) -> Held:
+    ) -> documents.Checked:
         """The document, if `requester` may see a POD it is attached to."""
         party = self._org.party_by_msp(requester.msp_id)
         attachments = (
@@ -86,7 +79,7 @@ class DocumentExchange:
             raise NotFound(f"document {digest}: this connector does not hold it")
         for attachment in attachments:
             if party is not None and await self._may_see(session, party, attachment):
-                return Held(doc.content, doc.mime_type, doc.filename)
+                return documents.Checked(doc.content, doc.sha256, doc.mime_type, doc.filename)
         raise Forbidden(
             f"document {digest}: {requester.msp_id} may not see the POD it is attached to"
         )
@@ -111,7 +104,7 @@ class DocumentExchange:
 
     # -- asking -----------------------------------------------------------------------------
 
-    async def fetch(self, attachment: Resource, digest: str) -> Held:
+    async def fetch(self, attachment: Resource, digest: str) -> documents.Checked:
         """The document from its uploader's connector, checked and kept here."""
         owner = self._org.party_by_eic(attachment.owner_eic or "")
         if owner is None or not owner.connector_url or owner.key == self._org.me.key:
@@ -122,7 +115,7 @@ class DocumentExchange:
         path = f"/exchange/documents/{digest}"
         at = int(time.time())
         msp_id = self._org.me.msp_id
-        _, certificate, signature = await self._ledger.sign(
+        certificate, signature = await self._ledger.sign(
             "User1", exchange.signed_text("GET", path, at, msp_id)
         )
         headers = exchange.headers(certificate, msp_id, at, signature)
@@ -143,15 +136,11 @@ class DocumentExchange:
                 "SHA-256 is not the ledger's",
                 code="HashMismatch",
             )
-        filename = _filename(reply.headers.get("Content-Disposition"))
+        checked = replace(checked, filename=_filename(reply.headers.get("Content-Disposition")))
         async with self._db.session() as session:
-            await documents.keep(session, documents.Checked(*_fields(checked, filename)))
+            await documents.keep(session, checked)
             await session.commit()
-        return Held(checked.content, checked.mime_type, filename)
-
-
-def _fields(checked: documents.Checked, filename: str | None) -> tuple[bytes, str, str, str | None]:
-    return checked.content, checked.sha256, checked.mime_type, filename
+        return checked
 
 
 def _filename(disposition: str | None) -> str | None:

@@ -51,7 +51,7 @@ class GroupWriter(Generic[Item, Outcome]):
     async def add(self, item: Item) -> Outcome:
         """Write `item` with whatever else is queued; returns its outcome once committed."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(_retrieved)  # a caller that gave up leaves none unseen
+        future.add_done_callback(retrieved)  # a caller that gave up leaves none unseen
         self._queue.append((item, future))
         if self._task is None:
             self._task = asyncio.create_task(self._drain(), name="group commit")
@@ -105,7 +105,8 @@ class GroupWriter(Generic[Item, Outcome]):
         _settle(future, outcome)
 
 
-def _retrieved(future: asyncio.Future[Any]) -> None:
+def retrieved(future: asyncio.Future[Any]) -> None:
+    """A done-callback: an outcome nobody reads (a caller gave up) is not logged as lost."""
     if not future.cancelled():
         future.exception()
 
