@@ -108,9 +108,12 @@ def test_pod_journey_in_three_browsers(web, chromium, logins, shots, tmp_path: P
     shot(queue, shots, "tso-review-queue")
     queue.click(f"a[href='/ui/pods/{code}']")
     accessible(queue)
-    # the single-line diagram, kept by the BSP's connector, opens from the TSO's
+    # the single-line diagram, kept by the BSP's connector, opens from the TSO's, linked
+    # beside the decision so the reviewer reads it before deciding
+    expect(queue.locator(".before-deciding")).to_contain_text("SingleLineDiagram")
+    shot(queue, shots, "tso-pod-decision")
     with queue.expect_download() as download:
-        queue.click("#pod-attachments a:has-text('single-line-diagram.pdf')")
+        queue.click(".before-deciding a:has-text('single-line-diagram.pdf')")
     assert Path(download.value.path()).read_bytes() == PDF
     queue.click("button:has-text('Pre-validate')")
     expect(queue.locator(".notice.good")).to_contain_text("committed in block")
@@ -127,6 +130,7 @@ def test_pod_journey_in_three_browsers(web, chromium, logins, shots, tmp_path: P
     accessible(waiting)
     shot(waiting, shots, "dso-awaiting-analysis")
     waiting.click(f"a[href='/ui/pods/{code}']")
+    expect(waiting.locator(".before-deciding")).to_contain_text("single-line-diagram.pdf")
     waiting.fill("#f-constraints-maximumFlexUp", "90")
     waiting.fill("#f-constraints-note", "feeder 12 limit")
     accessible(waiting)
