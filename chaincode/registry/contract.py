@@ -16,10 +16,10 @@ from typing import Any, ClassVar, TypeVar
 from cryptography.x509.oid import NameOID
 
 from chaincode.runtime import ChaincodeConfig, ChaincodeError, Context, Contract, transaction
+from chaincode.runtime.arguments import load_json
 
 from . import attachments, connections, devices, participants, pods, relations, uvams
 from .errors import RegistryError
-from .fields import load_json
 from .ledger import (
     POD_BY_DSO,
     POD_BY_OWNER,

@@ -26,7 +26,7 @@ from pydantic import (
     ValidationError,
 )
 
-from chaincode.runtime.strict import StrictInputError, check_text, loads_json, quote, shorten
+from chaincode.runtime.strict import StrictInputError, check_text, quote, shorten
 
 from .codes import (
     CodingScheme,
@@ -122,33 +122,6 @@ def require_eic_scheme(entity: str, field: str, scheme: CodingScheme | None) -> 
         raise ValueError(
             f"{entity}: {field} is {scheme.value} but its id is an EIC code; use A01 (EIC)"
         )
-
-
-def load_json(raw: str | bytes, function: str, argument: str) -> dict[str, Any]:
-    """Decode a JSON object argument within the runtime's bounds, refusing anything else
-    with the argument's name (and the field's, where the fault is inside)."""
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidArgument(
-                f"{function} argument '{argument}' is not UTF-8 (byte {exc.start})"
-            ) from None
-    try:
-        value = loads_json(raw)
-    except StrictInputError as exc:
-        raise InvalidArgument(f"{function} argument '{argument}': {exc}") from None
-    except ValueError as exc:  # json.JSONDecodeError
-        where = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-        raise InvalidArgument(
-            f"{function} argument '{argument}' is not valid JSON: "
-            f"{getattr(exc, 'msg', exc)} at line {where[0]} column {where[1]}"
-        ) from None
-    if not isinstance(value, dict):
-        raise InvalidArgument(
-            f"{function} argument '{argument}' must be a JSON object, not {type(value).__name__}"
-        )
-    return value
 
 
 def build(model: type[M], data: dict[str, Any], label: str) -> M:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
+
+from chaincode.runtime.canonical import dumps, iso
+from chaincode.runtime.stub_protocol import PrivateDataStub as Stub
 
 from .errors import InvalidArgument
 
@@ -58,46 +60,6 @@ INDEX_VALUE = b"\x00"
 MAX_PAGE_SIZE = 1000
 
 
-class KV(Protocol):
-    @property
-    def key(self) -> str: ...
-    @property
-    def value(self) -> bytes: ...
-
-
-class KeyModification(Protocol):
-    @property
-    def tx_id(self) -> str: ...
-    @property
-    def value(self) -> bytes: ...
-    @property
-    def timestamp(self) -> datetime: ...
-    @property
-    def is_delete(self) -> bool: ...
-
-
-class Stub(Protocol):
-    def get_state(self, key: str) -> bytes: ...
-    def get_multiple_states(self, keys: list[str]) -> list[bytes]: ...
-    def put_state(self, key: str, value: bytes) -> None: ...
-    def del_state(self, key: str) -> None: ...
-    def create_composite_key(self, object_type: str, attributes: list[str]) -> str: ...
-    def split_composite_key(self, key: str) -> tuple[str, list[str]]: ...
-    def get_state_by_partial_composite_key(
-        self, object_type: str, attributes: list[str]
-    ) -> Iterable[KV]: ...
-    def get_state_by_partial_composite_key_with_pagination(
-        self, object_type: str, attributes: list[str], page_size: int, bookmark: str = ""
-    ) -> tuple[list[Any], Any]: ...
-    def get_history_for_key(self, key: str) -> Iterable[KeyModification]: ...
-    def set_event(self, name: str, payload: bytes) -> None: ...
-    def get_tx_id(self) -> str: ...
-    def get_tx_timestamp(self) -> datetime: ...
-    def get_transient(self) -> dict[str, bytes]: ...
-    def get_private_data(self, collection: str, key: str) -> bytes: ...
-    def put_private_data(self, collection: str, key: str, value: bytes) -> None: ...
-
-
 @dataclass(frozen=True)
 class Caller:
     """Who signed the proposal, as the certificate says (before admission is checked)."""
@@ -121,17 +83,6 @@ class Actor:
 
     def as_json(self) -> dict[str, str]:
         return {"eic": self.eic, "id": self.client_id, "mspId": self.msp_id, "role": self.role}
-
-
-def dumps(obj: object) -> bytes:
-    """Deterministic JSON: every endorser must write byte-identical values."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def iso(ts: datetime) -> str:
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass

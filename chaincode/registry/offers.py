@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from chaincode.runtime.arguments import load_json
+
 from . import lifecycle, periods, uvams
 from .access import can_read, require_read, require_same
 from .codes import UvamStatus, enum_value
 from .errors import AlreadyExists, Forbidden, InvalidArgument, NotFound, WrongState
-from .fields import build, label_of, load_json
+from .fields import build, label_of
 from .ledger import (
     OFFER,
     OFFER_BY_PERIOD,

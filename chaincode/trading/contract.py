@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from chaincode.runtime import ChaincodeConfig, ChaincodeError, Context, Contract, transaction
+from chaincode.runtime.arguments import load_json
 
 from . import market, trades
 from .errors import TradingError
 from .ledger import Caller, Parties, Tx
-from .models import load_json
 
 log = logging.getLogger(__name__)
 

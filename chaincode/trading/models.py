@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from chaincode.runtime.strict import StrictInputError, loads_json, quote, shorten
+from chaincode.runtime.strict import quote, shorten
 
 from .errors import InvalidArgument
 
@@ -93,32 +93,6 @@ class ConfirmBatchIn(Input):
 class RejectIn(Input):
     tradeId: Ident
     reason: Reason
-
-
-def load_json(raw: str | bytes, function: str, argument: str) -> dict[str, Any]:
-    """Decode a JSON object argument, refusing anything else with the argument's name."""
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidArgument(
-                f"{function} argument '{argument}' is not UTF-8 (byte {exc.start})"
-            ) from None
-    try:
-        value = loads_json(raw)
-    except StrictInputError as exc:
-        raise InvalidArgument(f"{function} argument '{argument}': {exc}") from None
-    except ValueError as exc:  # json.JSONDecodeError
-        where = getattr(exc, "lineno", None), getattr(exc, "colno", None)
-        raise InvalidArgument(
-            f"{function} argument '{argument}' is not valid JSON: "
-            f"{getattr(exc, 'msg', exc)} at line {where[0]} column {where[1]}"
-        ) from None
-    if not isinstance(value, dict):
-        raise InvalidArgument(
-            f"{function} argument '{argument}' must be a JSON object, not {type(value).__name__}"
-        )
-    return value
 
 
 def build(model: type[M], data: dict[str, Any], label: str) -> M:

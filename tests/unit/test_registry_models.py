@@ -8,7 +8,7 @@ import pytest
 from registry_fakes import attachment, connection, device, pod, uvam
 
 from chaincode.registry.errors import InvalidArgument
-from chaincode.registry.fields import build, load_json
+from chaincode.registry.fields import build
 from chaincode.registry.models import (
     AttachmentIn,
     ConnectionIn,
@@ -16,6 +16,7 @@ from chaincode.registry.models import (
     PodIn,
     UvamIn,
 )
+from chaincode.runtime.arguments import load_json
 
 
 def test_registry_models_pod_is_normalised() -> None:
