@@ -4,7 +4,6 @@ the most loaded line over the horizon, the EVs' charging power, and the headline
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -13,13 +12,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
 
+from simulations.routing.comparison import LABEL, Comparison  # noqa: E402
 from simulations.routing.model import STEP_HOURS  # noqa: E402
 
-if TYPE_CHECKING:
-    from simulations.routing.simulate import Comparison
-
 COLOURS = {"none": "#888888", "nearest": "#d62728", "cheapest": "#1f77b4"}
-LABEL = {"none": "no EVs", "nearest": "nearest charger", "cheapest": "routing service"}
 
 
 def _time_axis(ax: plt.Axes, start_hour: float) -> None:
