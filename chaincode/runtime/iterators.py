@@ -19,7 +19,7 @@ from fabric_protos.peer import chaincode_shim_pb2
 from . import messages as m
 
 if TYPE_CHECKING:
-    from .handler import TxChannel
+    from .txchannel import TxChannel
 
 __all__ = [
     "KV",

@@ -28,7 +28,7 @@ from .iterators import (
 )
 
 if TYPE_CHECKING:
-    from .handler import TxChannel
+    from .txchannel import TxChannel
 
 __all__ = ["VALIDATION_PARAMETER", "ChaincodeStub"]
 
