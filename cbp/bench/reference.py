@@ -41,6 +41,12 @@ REGISTRY_P99_TARGET = 2.0
 # not a target: embedded over real Fabric measured in the same run, to show how far
 # the 250/s target is from what Fabric itself does on the same machine
 REGISTRY_FABRIC_RATIO_TARGET = 1.0
+# the engine on every core: where the machine fills up, 1.3x real Fabric measured in the same
+# run, and at most 1.5 ms of the engine's CPU per committed transaction
+LEDGER_SATURATED_FROM = 200
+REGISTRY_SATURATED_FROM = 100
+SATURATED_RATIO_TARGET = 1.3
+ENGINE_CPU_TARGET_MS = 1.5
 
 
 def reference_at(concurrency: int) -> ReferenceLevel | None:
@@ -55,12 +61,16 @@ __all__ = [
     "FABRIC_CPU_MS_PER_TX",
     "FABRIC_LEDGER",
     "FABRIC_RSS_MIB",
+    "ENGINE_CPU_TARGET_MS",
     "LEDGER_MEMORY_TARGET",
+    "LEDGER_SATURATED_FROM",
     "LEDGER_TPS_TARGET",
     "REGISTRY_FABRIC_RATIO_TARGET",
     "REGISTRY_P50_TARGET",
     "REGISTRY_P99_TARGET",
+    "REGISTRY_SATURATED_FROM",
     "REGISTRY_TPS_TARGET",
+    "SATURATED_RATIO_TARGET",
     "ReferenceLevel",
     "SOURCE",
     "reference_at",

@@ -150,7 +150,9 @@ def add_checks(report: BenchReport) -> None:
     theirs = report.best(FABRIC)
     if theirs is None:
         return
-    report.checks += engine_rate_checks(report, "registrations/s", ref.REGISTRY_FABRIC_RATIO_TARGET)
+    report.checks += engine_rate_checks(
+        report, "registrations/s", ref.REGISTRY_FABRIC_RATIO_TARGET, ref.REGISTRY_SATURATED_FROM
+    )
     report.notes.append(fabric_verdict(theirs))
 
 

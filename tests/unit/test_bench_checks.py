@@ -46,6 +46,46 @@ def test_ledger_against_fabric_in_the_same_run() -> None:
     assert report.reference == []  # measured Fabric: no published figures needed
 
 
+def test_ledger_holds_a_full_machine_to_the_engine_on_every_core() -> None:
+    # from c=200 on the machine is full: 1.3x Fabric's rate and at most 1.5 ms of the
+    # engine's CPU per transaction; below it, level with Fabric is enough
+    report = BenchReport("ledger")
+    report.results = [
+        _r("embedded", 100, 300, {"engine": 0.0020}),
+        _r("embedded", 200, 480, {"engine": 0.0014}),
+        _r("embedded", 400, 550, {"engine": 0.0021}),
+        _r("fabric", 100, 260, {"engine": 0.003}),
+        _r("fabric", 200, 400, {"engine": 0.003}),
+        _r("fabric", 400, 500, {"engine": 0.003}),
+    ]
+    ledger.add_checks(report)
+    checks = {c.label: c for c in report.checks}
+    assert checks["tx/s at c=100, embedded vs fabric"].target == ">= 1x"
+    assert checks["tx/s at c=100, embedded vs fabric"].met is True  # 1.15x
+    assert checks["tx/s at c=200, embedded vs fabric"].target == ">= 1.3x"
+    assert checks["tx/s at c=200, embedded vs fabric"].met is False  # 1.20x
+    assert checks["tx/s at c=400, embedded vs fabric"].met is False  # 1.10x
+    assert checks["engine CPU ms per committed tx at c=200"].ours == pytest.approx(1.4)
+    assert checks["engine CPU ms per committed tx at c=200"].met is True
+    assert checks["engine CPU ms per committed tx at c=400"].met is False
+    assert "engine CPU ms per committed tx at c=100" not in checks
+
+
+def test_registry_holds_c100_up_to_the_engine_on_every_core() -> None:
+    report = BenchReport("registry")
+    report.results = [
+        _r("embedded", 50, 140, {"engine": 0.005}),
+        _r("embedded", 100, 240, {"engine": 0.005}),
+        _r("fabric", 50, 120, {"engine": 0.007}),
+        _r("fabric", 100, 175, {"engine": 0.007}),
+    ]
+    registry.add_checks(report)
+    checks = {c.label: c for c in report.checks}
+    assert checks["registrations/s at c=50, embedded vs fabric"].target == ">= 1x"
+    assert checks["registrations/s at c=100, embedded vs fabric"].target == ">= 1.3x"
+    assert checks["registrations/s at c=100, embedded vs fabric"].met is True  # 1.37x
+
+
 def test_ledger_without_fabric_uses_the_published_reference() -> None:
     report = BenchReport("ledger")
     report.results = [
