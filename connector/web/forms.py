@@ -324,10 +324,16 @@ def values_of(form: Any) -> dict[str, str]:
     return out
 
 
-def parse(model: type[BaseModel], values: dict[str, str], known: set[str]) -> Outcome:
-    """`values` through the API's model; `known` are the form's field names."""
+def parse(
+    model: type[BaseModel],
+    values: dict[str, str],
+    known: set[str],
+    extra: dict[str, Any] | None = None,
+) -> Outcome:
+    """`values` through the API's model; `known` are the form's field names; `extra`, parts of
+    the body a page built from its fields itself (an offer's profile as its quantities)."""
     try:
-        body = model.model_validate(_nest(values))
+        body = model.model_validate({**_nest(values), **(extra or {})})
     except ValidationError as exc:
         outcome = Outcome(None, values)
         for problem in validation_fields([dict(e) for e in exc.errors()]):

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 from connector.web.forms import Field, Section
 
 TIME = "UTC, e.g. 2026-04-15T09:50:00Z"
@@ -49,7 +52,8 @@ DIRECTIONS = (("A01", "A01 up: the EVs draw less"), ("A02", "A02 down: the EVs d
 
 
 def offer_fields(uvams: list[tuple[str, str]]) -> tuple[Field, ...]:
-    """Submit Offer: one of the BSP's qualified UVAMs, the same quantity at every step."""
+    """Submit Offer: one of the BSP's qualified UVAMs, the same quantity at every step or a
+    profile step by step."""
     return (
         Field(
             "resourceGroupId",
@@ -64,8 +68,15 @@ def offer_fields(uvams: list[tuple[str, str]]) -> tuple[Field, ...]:
             "quantity",
             "Quantity at every step",
             kind="number",
-            required=True,
-            hint="kW, at most the UVAM's qualified power that way",
+            hint="kW, at most the UVAM's qualified power that way; or a profile below",
+        ),
+        Field(
+            "quantities",
+            "Or a profile, step by step",
+            kind="textarea",
+            hint="kW for each 15-minute step from the first, in order, separated by spaces, "
+            "commas or new lines (a dot for decimals); 0 offers nothing at that step",
+            placeholder="40 40 35 30",
         ),
         Field(
             "price.amount",
@@ -75,6 +86,31 @@ def offer_fields(uvams: list[tuple[str, str]]) -> tuple[Field, ...]:
             hint="EUR/MWh, private to you and the TSO",
         ),
     )
+
+
+MAX_PROFILE_STEPS = 100  # a period's steps at most (96, or 100 on the day clocks go back)
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def profile(text: str) -> list[dict[str, float | int]]:
+    """A profile typed or pasted as kW per step, in order, as the API's quantities (position
+    1 for the first step). ValueError names the step at fault."""
+    tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
+    if len(tokens) > MAX_PROFILE_STEPS:
+        raise ValueError(
+            f"{len(tokens)} values, but a period has at most {MAX_PROFILE_STEPS} steps"
+        )
+    steps: list[dict[str, float | int]] = []
+    for position, token in enumerate(tokens, start=1):
+        try:
+            kw = float(token)
+        except ValueError:
+            shown = token if len(token) <= 16 else token[:16] + "..."
+            raise ValueError(f"step {position}: '{shown}' is not a number of kW") from None
+        if not math.isfinite(kw) or kw < 0:
+            raise ValueError(f"step {position}: {token} kW; a quantity is 0 or more")
+        steps.append({"position": position, "quantity": kw})
+    return steps
 
 
 ACTIVATION = (

@@ -102,6 +102,14 @@ def test_market_journey_across_roles(web, chromium, logins, shots, tmp_path: Pat
     expect(page.locator("#f-price-amount-error")).to_contain_text("greater than or equal to 0")
     accessible(page, checked)
     page.fill("#f-price-amount", "180")
+    # the same 40 kW as a profile pasted step by step; a typo in it is refused in place
+    page.fill("#f-quantity", "")
+    page.fill("#f-quantities", "40 40 4O")
+    page.click("#offer-form button[type=submit]")
+    expect(page.locator("#f-quantities-error")).to_contain_text("step 3: '4O' is not a number of kW")
+    expect(page.locator("#f-quantities")).to_have_value("40 40 4O")
+    shot(page, shots, "bsp-market-offer-form")
+    page.fill("#f-quantities", "\n".join(["40, 40, 40, 40"] * 24))
     page.click("#offer-form button[type=submit]")
     page.wait_for_url(re.compile(r"/ui/market/offers/[^?]+\?channel=.*&op="))
     offer_id = page.url.split("/ui/market/offers/")[1].split("?")[0]

@@ -4,6 +4,8 @@ hour, and the menu of every role of the registry's channels."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from connector.org import Role
@@ -52,6 +54,44 @@ def test_web_market_offer_form_nests_the_price_and_refuses_a_negative_one() -> N
     assert outcome.body.price.amount == 180.0 and outcome.body.quantity == 40.0
     refused = forms.parse(s.OfferCreate, {**values, "price.amount": "-5"}, fields)
     assert "greater than or equal to 0" in refused.errors["price.amount"]
+
+
+def test_web_market_offer_profile_becomes_the_quantities_step_by_step() -> None:
+    steps = market_forms.profile("40, 35.5\n0;12  ")
+    assert steps == [
+        {"position": 1, "quantity": 40.0},
+        {"position": 2, "quantity": 35.5},
+        {"position": 3, "quantity": 0.0},
+        {"position": 4, "quantity": 12.0},
+    ]
+    fields = market_forms.names(market_forms.offer_fields([]))
+    values = {"periodId": "MP-1", "resourceGroupId": "UVAM-1", "direction": "A01"}
+    outcome = forms.parse(
+        s.OfferCreate, {**values, "price.amount": "180"}, fields, {"quantities": steps}
+    )
+    assert isinstance(outcome.body, s.OfferCreate)
+    assert [q.quantity for q in outcome.body.quantities or []] == [40.0, 35.5, 0.0, 12.0]
+    both = forms.parse(
+        s.OfferCreate,
+        {**values, "price.amount": "180", "quantity": "40"},
+        fields,
+        {"quantities": steps},
+    )
+    assert not both.ok and "one quantity for every step" in " ".join(both.form_errors)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("40 40 4O", "step 3: '4O' is not a number of kW"),
+        ("40 -5", "step 2: -5 kW; a quantity is 0 or more"),
+        ("40 nan", "step 2: nan kW; a quantity is 0 or more"),
+        (" ".join(["1"] * 101), "101 values, but a period has at most 100 steps"),
+    ],
+)
+def test_web_market_offer_profile_names_the_step_at_fault(text: str, said: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(said)):
+        market_forms.profile(text)
 
 
 def test_web_market_activation_form_refuses_a_start_off_the_quarter_hour() -> None:

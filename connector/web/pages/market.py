@@ -372,7 +372,16 @@ async def submit_offer(
     form = await request.form()
     values = {**forms.values_of(form), "periodId": period_id}
     fields = market_forms.names(market_forms.offer_fields([]))
-    outcome = forms.parse(s.OfferCreate, values, fields)
+    extra = {}
+    if "quantities" in values:  # a profile, typed or pasted: kW per step, in order
+        try:
+            extra["quantities"] = market_forms.profile(values["quantities"])
+        except ValueError as exc:
+            problem = forms.Outcome(None, values, errors={"quantities": str(exc)})
+            return await period_page(request, user, period_id, channel, outcome=problem)
+    given = {k: v for k, v in values.items() if k != "quantities"}
+    outcome = forms.parse(s.OfferCreate, given, fields, extra)
+    outcome.values = values  # the form shows the profile as it was typed
     if not outcome.ok:
         return await period_page(request, user, period_id, channel, outcome=outcome)
     body = outcome.body
