@@ -106,7 +106,9 @@ def test_market_journey_across_roles(web, chromium, logins, shots, tmp_path: Pat
     page.fill("#f-quantity", "")
     page.fill("#f-quantities", "40 40 4O")
     page.click("#offer-form button[type=submit]")
-    expect(page.locator("#f-quantities-error")).to_contain_text("step 3: '4O' is not a number of kW")
+    expect(page.locator("#f-quantities-error")).to_contain_text(
+        "step 3: '4O' is not a number of kW"
+    )
     expect(page.locator("#f-quantities")).to_have_value("40 40 4O")
     shot(page, shots, "bsp-market-offer-form")
     page.fill("#f-quantities", "\n".join(["40, 40, 40, 40"] * 24))
