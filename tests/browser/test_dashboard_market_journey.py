@@ -1,7 +1,8 @@
 """The market journey in the browsers of the TSO, BSP 1, Areti (the DSO) and the auditor.
 
-The TSO opens a period on a demo clock; BSP 1 offers its qualified UVAM's 40 kW up at
-180 EUR/MWh; the TSO's acceptance before the gate is refused in the ledger's words; after
+The TSO opens a period on a demo clock; BSP 1 offers its qualified UVAM up, 20 kW at night
+and 40 kW from 08:00 to 20:00 (a profile pasted step by step), at 180 EUR/MWh; the TSO's
+acceptance before the gate is refused in the ledger's words; after
 the gate the TSO accepts and sends a 30 kW set point for 10:00-10:30; the
 BSP acknowledges; after the day the BSP uploads its aggregate and chargers' series and the DSO
 its POD's; the TSO verifies (14.5 of 15 kWh, 96.67 %: passed, which the BSP's page shows
@@ -102,7 +103,7 @@ def test_market_journey_across_roles(web, chromium, logins, shots, tmp_path: Pat
     expect(page.locator("#f-price-amount-error")).to_contain_text("greater than or equal to 0")
     accessible(page, checked)
     page.fill("#f-price-amount", "180")
-    # the same 40 kW as a profile pasted step by step; a typo in it is refused in place
+    # a profile pasted step by step instead; a typo in it is refused in place
     page.fill("#f-quantity", "")
     page.fill("#f-quantities", "40 40 4O")
     page.click("#offer-form button[type=submit]")
@@ -111,13 +112,20 @@ def test_market_journey_across_roles(web, chromium, logins, shots, tmp_path: Pat
     )
     expect(page.locator("#f-quantities")).to_have_value("40 40 4O")
     shot(page, shots, "bsp-market-offer-form")
-    page.fill("#f-quantities", "\n".join(["40, 40, 40, 40"] * 24))
+    # 20 kW through the night, 40 kW from 08:00 to 20:00: pasted a line an hour
+    hours = ["20, 20, 20, 20"] * 8 + ["40, 40, 40, 40"] * 12 + ["20, 20, 20, 20"] * 4
+    page.fill("#f-quantities", "\n".join(hours))
     page.click("#offer-form button[type=submit]")
     page.wait_for_url(re.compile(r"/ui/market/offers/[^?]+\?channel=.*&op="))
     offer_id = page.url.split("/ui/market/offers/")[1].split("?")[0]
     expect(page.locator("#offer-status")).to_have_text("Submitted")
     expect(page.locator("#offer-price")).to_have_text("180.0 EUR/MWh")
-    expect(page.locator("#offer-steps")).to_have_text("40 kW at each of 96 steps")
+    expect(page.locator("#offer-steps")).to_have_text("20 to 40 kW over 96 steps")
+    # the profile drawn: a bar a step, each titled with its time and kW
+    expect(page.locator(".profile rect")).to_have_count(96)
+    expect(page.locator(".profile rect").nth(32).locator("title")).to_have_text(
+        "step 33 · 08:00 UTC: 40 kW"
+    )
     expect(page.locator(".notice.good")).to_contain_text("committed in")
     accessible(page, checked)
     shot(page, shots, "bsp-market-offer")

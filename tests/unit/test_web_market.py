@@ -14,6 +14,7 @@ from connector.schemas import market as s
 from connector.web import forms, market_forms
 from connector.web.pages.market_activations import step_rows
 from connector.web.pages.market_offers import steps_summary
+from connector.web.profile_chart import HEIGHT, profile_chart
 from connector.web.templating import navigation
 
 PERIOD = {
@@ -127,3 +128,17 @@ def test_web_market_in_the_menu_of_every_registry_role(role: Role) -> None:
     items = navigation(role, allowed(role, Access.operator))
     market = [i for i in items if i.section == "market"]
     assert len(market) == 1 and market[0].available and market[0].href == "/ui/market"
+
+
+def test_web_market_offer_profile_drawn_a_bar_a_step() -> None:
+    quantities = [{"position": p, "quantity": 40.0 if p == 2 else 20.0} for p in (1, 2, 4)]
+    chart = profile_chart(quantities, "2026-04-15T00:00:00Z")
+    assert chart is not None and chart.peak == 40.0
+    assert [b.height for b in chart.bars] == [HEIGHT / 2, HEIGHT, 0.0, HEIGHT / 2]
+    assert chart.bars[1].title == "step 2 · 00:15 UTC: 40 kW"
+    assert chart.bars[2].title == "step 3 · 00:30 UTC: 0 kW"  # a step left out offers nothing
+    assert [t.label for t in chart.ticks] == ["00:00"]
+    assert profile_chart([], "2026-04-15T00:00:00Z") is None
+    flat = profile_chart([{"position": 1, "quantity": 0.0}], "not a time")
+    assert flat is not None and flat.bars[0].height == 0.0 and flat.ticks == ()
+    assert flat.bars[0].title == "step 1: 0 kW"

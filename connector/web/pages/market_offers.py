@@ -18,6 +18,7 @@ from connector.schemas import market as s
 from connector.web import forms, market_forms
 from connector.web.actions import Refusal, banner, idempotency_key, new_key, perform
 from connector.web.pages.market import ChannelQ, OpQ, here, parties
+from connector.web.profile_chart import profile_chart
 from connector.web.session import PageUser, check_csrf, page_requires
 from connector.web.templating import render
 
@@ -72,6 +73,9 @@ async def offer_page(
         offer=offer,
         record=offer.record,
         steps=steps_summary(offer.record.get("quantities") or []),
+        chart=profile_chart(
+            offer.record.get("quantities") or [], offer.record.get("deliveryStart")
+        ),
         activations=activations,
         names=parties(connector),
         error=error,
