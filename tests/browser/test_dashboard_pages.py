@@ -76,7 +76,10 @@ def test_keyboard_only_registration(web, chromium, logins) -> None:
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(web.urls["bsp1"] + "/ui/login")
-    page.keyboard.type("bsp1-operator")  # the user name has the focus
+    # the user name has the focus (autofocus): wait for it, or the first keys can land before
+    # the page gives it, on a machine busy with other tests
+    expect(page.locator("#username")).to_be_focused()
+    page.keyboard.type("bsp1-operator")
     page.keyboard.press("Tab")
     page.keyboard.type(logins["bsp1-operator"])
     page.keyboard.press("Enter")
