@@ -4,6 +4,7 @@ and the registry checks them all again."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
@@ -11,6 +12,9 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from connector.schemas.common import ResourceOut
 from connector.schemas.fields import Body, Eic, Ident, LongText, Time
+
+STEP = timedelta(minutes=15)  # a market period's step
+MAX_STEPS = 100  # a period's steps at most: 96, or 100 on the day clocks go back
 
 Kilowatts = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False, description="kW")]
 
@@ -85,7 +89,7 @@ class Price(Body):
 
 
 class StepQuantity(Body):
-    position: int = Field(ge=1, le=100, description="the step of the period, 1 for the first")
+    position: int = Field(ge=1, le=MAX_STEPS, description="the step of the period, 1 for the first")
     quantity: Kilowatts
 
 
@@ -100,7 +104,7 @@ class OfferCreate(Body):
     periodId: Ident
     resourceGroupId: Ident
     direction: Direction
-    quantities: list[StepQuantity] | None = Field(default=None, min_length=1, max_length=100)
+    quantities: list[StepQuantity] | None = Field(default=None, min_length=1, max_length=MAX_STEPS)
     quantity: Kilowatts | None = Field(
         default=None, description="the same quantity at every step, instead of quantities"
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 
+from connector.schemas.market import MAX_STEPS
 from connector.web.forms import Field, Section
 
 TIME = "UTC, e.g. 2026-04-15T09:50:00Z"
@@ -88,7 +89,6 @@ def offer_fields(uvams: list[tuple[str, str]]) -> tuple[Field, ...]:
     )
 
 
-MAX_PROFILE_STEPS = 100  # a period's steps at most (96, or 100 on the day clocks go back)
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
@@ -96,10 +96,8 @@ def profile(text: str) -> list[dict[str, float | int]]:
     """A profile typed or pasted as kW per step, in order, as the API's quantities (position
     1 for the first step). ValueError names the step at fault."""
     tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
-    if len(tokens) > MAX_PROFILE_STEPS:
-        raise ValueError(
-            f"{len(tokens)} values, but a period has at most {MAX_PROFILE_STEPS} steps"
-        )
+    if len(tokens) > MAX_STEPS:
+        raise ValueError(f"{len(tokens)} values, but a period has at most {MAX_STEPS} steps")
     steps: list[dict[str, float | int]] = []
     for position, token in enumerate(tokens, start=1):
         try:

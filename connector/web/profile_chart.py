@@ -4,10 +4,11 @@ profile at a glance (each bar's title names the step, its time and its kW)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-STEP = timedelta(minutes=15)
+from connector.schemas.market import STEP
+
 STEP_WIDTH = 4.0  # SVG units per step; the picture scales to the page
 HEIGHT = 60.0  # SVG units for the tallest bar
 TICK_EVERY = 24  # a time under the axis every six hours of steps

@@ -379,9 +379,7 @@ async def submit_offer(
         except ValueError as exc:
             problem = forms.Outcome(None, values, errors={"quantities": str(exc)})
             return await period_page(request, user, period_id, channel, outcome=problem)
-    given = {k: v for k, v in values.items() if k != "quantities"}
-    outcome = forms.parse(s.OfferCreate, given, fields, extra)
-    outcome.values = values  # the form shows the profile as it was typed
+    outcome = forms.parse(s.OfferCreate, values, fields, extra)  # the profile as typed stays
     if not outcome.ok:
         return await period_page(request, user, period_id, channel, outcome=outcome)
     body = outcome.body

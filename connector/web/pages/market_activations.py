@@ -6,7 +6,7 @@ statement's page, which only its BSP and the TSO may read."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
@@ -34,7 +34,6 @@ router = APIRouter(prefix="/ui")
 Bidder = Annotated[Principal, Depends(page_requires(Action.bid))]
 Dispatcher = Annotated[Principal, Depends(page_requires(Action.dispatch))]
 Csrf = Depends(check_csrf)
-STEP = timedelta(minutes=15)
 MAX_SERIES = 8 * 1024 * 1024  # the connector's largest request body
 
 
@@ -77,7 +76,7 @@ def step_rows(start: str, check: dict[str, Any] | None) -> list[tuple[str, dict[
     first = datetime.fromisoformat(start.replace("Z", "+00:00"))
     return [
         (
-            f"{(first + i * STEP):%H:%M}-{(first + (i + 1) * STEP):%H:%M}",
+            f"{(first + i * s.STEP):%H:%M}-{(first + (i + 1) * s.STEP):%H:%M}",
             step,
         )
         for i, step in enumerate(check.get("steps") or [])
